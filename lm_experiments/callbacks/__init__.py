@@ -1,0 +1,1 @@
+"""Lightning callbacks: evaluation during training, throughput, artefacts."""

@@ -1,0 +1,33 @@
+"""Words per second, the speed figure word2vec and gensim users compare."""
+
+import time
+
+import lightning as L
+
+
+class WordsPerSecond(L.Callback):
+    """Logs `train/words_per_sec`: corpus words consumed per second of training (before
+    subsampling, as word2vec counts them), shown in the progress bar."""
+
+    def __init__(self):
+        self.words = 0
+        self.seconds = 0.0
+        self._started = None
+
+    def on_train_epoch_start(self, trainer, pl_module):
+        self._started = time.perf_counter()
+        self._epoch_words = 0
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        words = batch["n_words"] if isinstance(batch, dict) and "n_words" in batch else 0
+        self._epoch_words += words
+        elapsed = time.perf_counter() - self._started
+        if elapsed > 0 and self._epoch_words:
+            pl_module.log("train/words_per_sec", self._epoch_words / elapsed, on_step=True, on_epoch=False,
+                          prog_bar=True, batch_size=1)
+
+    def on_train_epoch_end(self, trainer, pl_module):
+        self.words += self._epoch_words
+        self.seconds += time.perf_counter() - self._started
+        if self.seconds > 0 and self.words:
+            pl_module.log("train/words_per_sec_mean", self.words / self.seconds, on_epoch=True, batch_size=1)

@@ -1,0 +1,1 @@
+"""Corpora, vocabulary, the cached token stream, views and the Lightning DataModule."""

@@ -1,0 +1,90 @@
+"""The Lightning DataModule: corpus -> cached id stream -> chunks -> (on device) the model's view."""
+
+import inspect
+import logging
+from pathlib import Path
+
+import lightning as L
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from lm_experiments.data.corpora import Corpus
+from lm_experiments.data.stream import EncodedCorpus, load_encoded
+from lm_experiments.errors import positive_int
+
+log = logging.getLogger(__name__)
+
+
+class TokenChunks(Dataset):
+    """Consecutive chunks of `chunk_tokens` ids from a memory-mapped stream; item i is chunk i."""
+
+    def __init__(self, stream, chunk_tokens: int):
+        self.stream = stream
+        self.chunk_tokens = chunk_tokens
+
+    def __len__(self) -> int:
+        return -(-len(self.stream) // self.chunk_tokens)
+
+    def __getitem__(self, index: int) -> torch.Tensor:
+        start = index * self.chunk_tokens
+        return torch.from_numpy(self.stream[start: start + self.chunk_tokens].astype("int64"))  # (chunk,)
+
+
+class CorpusDataModule(L.LightningDataModule):
+    """Owns the corpus, its vocabulary and the view that turns id chunks into examples.
+
+    `window` and `sample` (and the other view options) live here because they
+    describe how the stream becomes examples; the model decides *which* view, and
+    each view takes the options its signature names. `path` is only the config's
+    handle for `data.path`; the corpus node receives it by interpolation.
+    """
+
+    def __init__(self, corpus: Corpus, view=None, cache_dir: str = "~/.cache/lm_experiments",
+                 tokenizer: str = "whitespace", lowercase: bool = False, add_eos: bool = True,
+                 min_count: int = 5, max_size: int | None = None, batch_words: int = 4096,
+                 window: int = 5, sample: float = 1e-3, shuffle: bool = True, num_workers: int = 0,
+                 seed: int = 0, path: str | None = None):
+        super().__init__()
+        self.corpus = corpus
+        self.view_factory = view
+        self.cache_dir = Path(cache_dir).expanduser()
+        self.tokenizer, self.lowercase, self.add_eos = tokenizer, lowercase, add_eos
+        self.min_count = positive_int(min_count, "data.min_count")
+        self.max_size = max_size
+        if max_size is not None:
+            positive_int(max_size, "data.max_size")
+        self.batch_words = positive_int(batch_words, "data.batch_words")
+        self.view_options = {"window": window, "sample": sample, "seed": seed}
+        self.shuffle, self.num_workers = shuffle, num_workers
+        self.encoded: EncodedCorpus | None = None
+        self.view = None
+
+    @property
+    def vocab(self):
+        self.setup()
+        return self.encoded.vocab
+
+    def setup(self, stage: str | None = None) -> None:
+        """Load (or build once) the encoded corpus and the view; safe to call repeatedly."""
+        if self.encoded is not None:
+            return
+        self.encoded = load_encoded(self.corpus, self.cache_dir, tokenizer=self.tokenizer,
+                                    lowercase=self.lowercase, add_eos=self.add_eos,
+                                    min_count=self.min_count, max_size=self.max_size)
+        train = self.encoded.splits["train"]
+        log.info("%s: %d training tokens, vocabulary %d (%s cache %s)", self.corpus.name, len(train),
+                 len(self.encoded.vocab), "reused" if self.encoded.reused else "built", self.encoded.cache_dir)
+        if self.view_factory is not None:
+            accepted = inspect.signature(self.view_factory).parameters
+            options = {k: v for k, v in self.view_options.items() if k in accepted}
+            self.view = self.view_factory(vocab=self.encoded.vocab, **options)
+
+    def train_dataloader(self) -> DataLoader:
+        self.setup()
+        chunks = TokenChunks(self.encoded.splits["train"], self.batch_words)
+        return DataLoader(chunks, batch_size=None, shuffle=self.shuffle, num_workers=self.num_workers,
+                          persistent_workers=self.num_workers > 0)
+
+    def on_after_batch_transfer(self, batch, dataloader_idx: int):
+        """Expand id chunks into examples on the device the model runs on."""
+        return self.view(batch) if self.view is not None else batch

@@ -1,0 +1,120 @@
+"""Tokenize a corpus once, cache the result on disk, and serve memory-mapped id streams.
+
+Two cache levels, so that changing `min_count` never re-reads the text:
+
+1. `tokens/<corpus>-<key>/`: every split as provisional ids (first-seen order), the
+   provisional word list and training counts. Keyed by the files' fingerprints and
+   the tokenizer settings.
+2. `.../vocab-<key>/`: each split re-encoded with the final vocabulary (a vectorised
+   remap), keyed additionally by the vocabulary settings. Loaded with `mmap_mode="r"`.
+"""
+
+import hashlib
+import itertools
+import json
+import logging
+import os
+import shutil
+import tempfile
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from lm_experiments.data.corpora import Corpus
+from lm_experiments.data.reading import iter_line_pieces, open_text
+from lm_experiments.data.tokenize import make_tokenizer
+from lm_experiments.data.vocab import EOS, SPECIALS, Vocabulary
+from lm_experiments.errors import UserError
+
+log = logging.getLogger(__name__)
+FORMAT_VERSION = 1
+
+
+def _key(payload: dict) -> str:
+    return hashlib.sha1(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+
+
+@dataclass
+class EncodedCorpus:
+    vocab: Vocabulary
+    splits: dict[str, np.ndarray]  # split -> (N,) int32 ids, memory-mapped
+    cache_dir: Path                # where the encoded splits live (reused by later runs)
+    reused: bool                   # True when nothing had to be tokenized
+
+
+def _tokenize_to_dir(corpus: Corpus, cache_dir: Path, tokenizer: str, lowercase: bool, add_eos: bool,
+                     out: Path) -> None:
+    split_text = make_tokenizer(tokenizer, lowercase)
+    ids_of = defaultdict(itertools.count().__next__)  # word -> provisional id, in first-seen order
+    for split, source in corpus.files(cache_dir).items():
+        chunks = []
+        try:
+            with open_text(source.path, source.member, source.encoding) as handle:
+                for text, ends_line in iter_line_pieces(handle):
+                    tokens = split_text(text)
+                    if add_eos and ends_line:
+                        tokens.append(EOS)
+                    if tokens:
+                        chunks.append(np.fromiter((ids_of[t] for t in tokens), dtype=np.int32, count=len(tokens)))
+        except UnicodeDecodeError as error:
+            raise UserError(f"{source.path} is not valid {source.encoding} text ({error}). Pass the file's "
+                            f"encoding as data.corpus.encoding=latin-1 (or whatever it is).") from error
+        ids = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int32)
+        np.save(out / f"{split}.npy", ids)
+    words = list(ids_of)
+    train = np.load(out / "train.npy")
+    counts = np.bincount(train, minlength=len(words)).astype(np.int64)
+    np.save(out / "counts.npy", counts)
+    (out / "words.txt").write_text("\n".join(words), encoding="utf-8")
+
+
+def _build_atomically(target: Path, build) -> None:
+    """Run `build(tmpdir)` and move the folder into place; a crash leaves no half-built cache."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        build(tmp)
+        try:
+            os.rename(tmp, target)
+        except OSError:
+            if not target.is_dir():  # another process won the race: keep theirs
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def load_encoded(corpus: Corpus, cache_dir, *, tokenizer: str = "whitespace", lowercase: bool = False,
+                 add_eos: bool = True, min_count: int = 5, max_size: int | None = None) -> EncodedCorpus:
+    """The corpus as id streams under a vocabulary built from its training split."""
+    cache_dir = Path(cache_dir).expanduser()
+    token_key = _key({"v": FORMAT_VERSION, "source": corpus.fingerprint(cache_dir), "tokenizer": tokenizer,
+                      "lowercase": lowercase, "add_eos": add_eos})
+    token_dir = cache_dir / "tokens" / f"{corpus.name}-{token_key}"
+    reused = token_dir.is_dir()
+    if not reused:
+        log.info("Tokenizing %s into %s (once; later runs reuse it)", corpus.name, token_dir)
+        _build_atomically(token_dir, lambda tmp: _tokenize_to_dir(corpus, cache_dir, tokenizer, lowercase,
+                                                                  add_eos, tmp))
+    split_names = sorted(p.stem for p in token_dir.glob("*.npy") if p.stem != "counts")
+    counts = np.load(token_dir / "counts.npy")
+    words = (token_dir / "words.txt").read_text(encoding="utf-8").split("\n") if counts.size else []
+    if sum(c for w, c in zip(words, counts.tolist()) if w not in SPECIALS) == 0:
+        raise UserError(f"The {corpus.name} training text has no words "
+                        f"({corpus.files(cache_dir)['train'].path}). Check data.path and data.tokenizer.")
+
+    vocab_dir = token_dir / f"vocab-{_key({'min_count': min_count, 'max_size': max_size})}"
+
+    def encode(tmp: Path) -> None:
+        vocab = Vocabulary.build(words, counts, min_count=min_count, max_size=max_size)
+        remap = vocab.lookup(words).astype(np.int32)  # provisional id -> final id
+        for split in split_names:
+            np.save(tmp / f"{split}.npy", remap[np.load(token_dir / f"{split}.npy")])
+        vocab.save(tmp / "vocab.tsv")
+
+    if not vocab_dir.is_dir():
+        _build_atomically(vocab_dir, encode)
+    vocab = Vocabulary.load(vocab_dir / "vocab.tsv")
+    splits = {split: np.load(vocab_dir / f"{split}.npy", mmap_mode="r") for split in split_names}
+    return EncodedCorpus(vocab=vocab, splits=splits, cache_dir=vocab_dir, reused=reused)

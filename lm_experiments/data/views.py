@@ -1,0 +1,79 @@
+"""Views turn a chunk of token ids into training examples, on whatever device the chunk is on.
+
+The loader ships plain id chunks (cheap to move); the view expands them into
+pairs after the transfer, with whole-tensor operations only, so the expansion
+runs as fast on a GPU as the model does.
+"""
+
+import numpy as np
+import torch
+
+from lm_experiments.data.vocab import Vocabulary
+from lm_experiments.errors import UserError, positive_int
+
+
+def keep_probabilities(vocab: Vocabulary, sample: float) -> torch.Tensor:
+    """word2vec's frequent-word subsampling: P(keep w) = (sqrt(f/t) + 1) * t/f, capped at 1.
+
+    `t = sample * total` (or `sample` itself when > 1, an absolute count), exactly as
+    gensim computes it; specials get 0 so they never become examples.
+    """
+    if not (isinstance(sample, int | float) and sample >= 0):
+        raise UserError(f"data.sample must be a number >= 0 (0 turns subsampling off), got {sample!r}.")
+    counts = vocab.counts.astype(np.float64).copy()
+    counts[: vocab.num_specials] = 0
+    keep = np.ones_like(counts)
+    if sample > 0:
+        threshold = sample if sample > 1.0 else sample * counts.sum()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            keep = np.minimum(1.0, (np.sqrt(counts / threshold) + 1.0) * threshold / counts)
+    keep[: vocab.num_specials] = 0.0
+    return torch.from_numpy(np.nan_to_num(keep, nan=0.0)).float()
+
+
+class SkipGramView:
+    """(center, context) pairs within a dynamic window, after subsampling, within sentences.
+
+    As in word2vec: discarded words (subsampled, out of vocabulary) are removed
+    *before* windows are formed; each center draws its window uniformly from
+    1..`window`; windows never cross an `<eos>` (a line or document end).
+    """
+
+    def __init__(self, vocab: Vocabulary, window: int = 5, sample: float = 1e-3, seed: int = 0):
+        self.window = positive_int(window, "data.window")
+        self.keep_prob = keep_probabilities(vocab, sample)
+        self.eos_index = vocab.eos_index
+        self.seed = seed
+        self._generators: dict[str, torch.Generator] = {}
+
+    def _rng(self, device: torch.device) -> torch.Generator:
+        """One seeded generator per device, so a run draws the same examples every time."""
+        if str(device) not in self._generators:
+            self._generators[str(device)] = torch.Generator(device=device).manual_seed(self.seed)
+        return self._generators[str(device)]
+
+    def kept_tokens(self, ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Drop specials and subsampled words. Returns `(ids, sentence)`, both (n,)."""
+        rng = self._rng(ids.device)
+        if self.keep_prob.device != ids.device:
+            self.keep_prob = self.keep_prob.to(ids.device)
+        sentence = torch.cumsum(ids == self.eos_index, 0)
+        keep = torch.rand(ids.shape, generator=rng, device=ids.device) < self.keep_prob[ids]
+        return ids[keep], sentence[keep]
+
+    def __call__(self, chunk: torch.Tensor) -> dict:
+        ids, sentence = self.kept_tokens(chunk.long())  # (n,)
+        span = torch.randint(1, self.window + 1, ids.shape, generator=self._rng(ids.device), device=ids.device)
+        centers, contexts = [], []
+        for offset in range(1, min(self.window, max(ids.numel() - 1, 0)) + 1):  # a loop over offsets, not pairs
+            same = sentence[:-offset] == sentence[offset:]
+            right = same & (span[:-offset] >= offset)  # center i, context i + offset
+            left = same & (span[offset:] >= offset)    # center i + offset, context i
+            centers += [ids[:-offset][right], ids[offset:][left]]
+            contexts += [ids[offset:][right], ids[:-offset][left]]
+        empty = ids.new_zeros(0)
+        return {
+            "centers": torch.cat(centers) if centers else empty,    # (P,)
+            "contexts": torch.cat(contexts) if contexts else empty,  # (P,)
+            "n_words": int(chunk.numel()),
+        }

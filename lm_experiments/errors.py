@@ -1,0 +1,35 @@
+"""The one exception type that means "the user asked for something we cannot do".
+
+`train.py` turns it into a one-paragraph message and a non-zero exit instead of a
+traceback, so every check of user input raises this and nothing else.
+"""
+
+
+class UserError(Exception):
+    """Bad input from the command line, a config value or a data file."""
+
+
+def require(condition: bool, message: str) -> None:
+    """Raise `UserError(message)` unless `condition` holds."""
+    if not condition:
+        raise UserError(message)
+
+
+def positive_int(value, name: str) -> int:
+    """Return `value` as an int, or fail with a message that names the config key."""
+    require(
+        isinstance(value, int) and not isinstance(value, bool) and value > 0,
+        f"{name} must be a positive integer, got {value!r}.",
+    )
+    return value
+
+
+def user_error_in(error: BaseException) -> "UserError | None":
+    """The UserError behind `error`, if any (Hydra's instantiate wraps constructor errors)."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, UserError):
+            return error
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return None

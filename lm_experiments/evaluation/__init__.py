@@ -1,0 +1,1 @@
+"""Quality numbers for embeddings (analogy, similarity, neighbours) and language models."""

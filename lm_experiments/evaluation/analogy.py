@@ -1,0 +1,85 @@
+"""Word-analogy accuracy (a : b :: c : ?) with 3CosAdd and 3CosMul, batched on the vectors' device.
+
+The rules follow gensim's `evaluate_word_analogies`: only the `restrict_vocab`
+most frequent words are candidates and inputs, case is folded, questions with an
+unknown word are skipped (and counted as OOV), the three input words are never
+an answer, and accuracy is correct / answered.
+"""
+
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from lm_experiments.evaluation.benchmarks import read_analogies, restricted_lookup
+
+SEMANTIC_SECTIONS = 5  # in questions-words.txt the first five sections are semantic, the rest syntactic
+COSMUL_EPSILON = 1e-6  # gensim's value (Levy & Goldberg use 1e-3)
+
+
+class AnalogyEvaluator:
+    def __init__(self, words: list[str], path: Path, restrict_vocab: int = 30000,
+                 case_insensitive: bool = True, batch_size: int = 256):
+        lookup, canonical, fold = restricted_lookup(words, restrict_vocab, case_insensitive)
+        questions = read_analogies(path)
+        section_names = list(dict.fromkeys(section for section, _ in questions))
+        known = [(section_names.index(s), [lookup[fold(w)] for w in q]) for s, q in questions
+                 if all(fold(w) in lookup for w in q)]
+        self.rows = len(canonical)
+        self.section_names = section_names
+        self.total = len(questions)
+        self.batch_size = batch_size
+        self.canonical = torch.tensor(canonical, dtype=torch.long)
+        self.questions = torch.tensor([q for _, q in known], dtype=torch.long).reshape(-1, 4)  # (Q, 4) a b c d
+        self.sections = torch.tensor([s for s, _ in known], dtype=torch.long)                # (Q,)
+
+    def predictions(self, vectors: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Predicted row per answerable question, for each method: {"add": (Q,), "mul": (Q,)}.
+
+        The few hundred distinct question words are scored against all k candidates
+        once (one matrix product); each batch then gathers rows of that table.
+        """
+        device = vectors.device
+        unit = F.normalize(vectors[: self.rows].float(), dim=1)          # (k, d)
+        canonical = self.canonical.to(device)
+        questions = self.questions.to(device)
+        asked, position = questions[:, :3].unique(return_inverse=True)   # (u,), (Q, 3)
+        cosine = unit[asked] @ unit.T                                     # (u, k)
+        # rows that are another casing of a word: masked by comparison (rare), the rest by scatter
+        aliases = torch.nonzero(canonical != torch.arange(len(canonical), device=device)).squeeze(1)
+        out = {"add": [], "mul": []}
+        for batch, where in zip(questions.split(self.batch_size), position.split(self.batch_size)):
+            cos_a, cos_b, cos_c = (cosine[where[:, i]] for i in range(3))  # (q, k) each
+            add = cos_b + cos_c - cos_a
+            mul = (1 + cos_b) / 2 * (1 + cos_c) / 2 / ((1 + cos_a) / 2 + COSMUL_EPSILON)
+            for scores in (add, mul):
+                scores.scatter_(1, batch[:, :3], -torch.inf)
+                if aliases.numel():
+                    alias_of_input = (canonical[aliases][None, :, None] == batch[:, None, :3]).any(2)  # (q, n)
+                    scores[:, aliases] = scores[:, aliases].masked_fill(alias_of_input, -torch.inf)
+            out["add"].append(canonical[add.argmax(1)])
+            out["mul"].append(canonical[mul.argmax(1)])
+        empty = torch.zeros(0, dtype=torch.long, device=device)
+        return {k: torch.cat(v) if v else empty for k, v in out.items()}
+
+    def __call__(self, vectors: torch.Tensor) -> dict[str, float]:
+        predicted = self.predictions(vectors)
+        expected = self.questions[:, 3].to(vectors.device)
+        sections = self.sections.to(vectors.device)
+        answered = len(expected)
+        semantic = sections < SEMANTIC_SECTIONS
+
+        def accuracy(correct, mask=None):
+            if mask is not None:
+                correct = correct[mask]
+            return int(correct.sum()) / correct.numel() if correct.numel() else 0.0
+
+        add_correct = predicted["add"] == expected
+        return {
+            "analogy": accuracy(add_correct),
+            "analogy_mul": accuracy(predicted["mul"] == expected),
+            "analogy_sem": accuracy(add_correct, semantic),
+            "analogy_syn": accuracy(add_correct, ~semantic),
+            "analogy_oov": 100.0 * (self.total - answered) / max(self.total, 1),
+            "analogy_answered": float(answered),
+        }

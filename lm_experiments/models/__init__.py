@@ -1,0 +1,1 @@
+"""One file per architecture; each a small LightningModule (encoder x objective)."""

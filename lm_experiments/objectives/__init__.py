@@ -1,0 +1,1 @@
+"""Output layers: hidden vector(s) -> loss over the vocabulary (the `sampler` config group)."""

@@ -1,0 +1,47 @@
+"""Negative sampling (Mikolov et al. 2013): k noise words drawn from unigram^alpha."""
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from lm_experiments.data.vocab import Vocabulary
+from lm_experiments.errors import UserError, positive_int
+
+
+def noise_cdf(vocab: Vocabulary, exponent: float) -> torch.Tensor:
+    """Cumulative unigram^exponent distribution over the vocabulary (specials never drawn)."""
+    weights = vocab.counts.astype(np.float64) ** exponent
+    weights[: vocab.num_specials] = 0.0
+    cdf = np.cumsum(weights / weights.sum())
+    return torch.from_numpy(cdf)
+
+
+class NegativeSampling(nn.Module):
+    """loss = -log s(h.w_t) - sum_k log s(-h.w_nk), noise n_k ~ count^ns_exponent.
+
+    Output vectors start at zero as in word2vec (`syn1neg`); a drawn noise word that
+    equals the target is skipped, as word2vec does.
+    """
+
+    def __init__(self, vocab: Vocabulary, dim: int, negative: int = 5, ns_exponent: float = 0.75):
+        super().__init__()
+        self.negative = positive_int(negative, "sampler.negative")
+        if not isinstance(ns_exponent, int | float):
+            raise UserError(f"sampler.ns_exponent must be a number, got {ns_exponent!r}.")
+        self.output = nn.Embedding(len(vocab), dim, sparse=True)
+        nn.init.zeros_(self.output.weight)
+        self.register_buffer("cdf", noise_cdf(vocab, float(ns_exponent)), persistent=False)
+
+    def sample_noise(self, shape: tuple[int, ...], device: torch.device) -> torch.Tensor:
+        """Inverse-CDF sampling: exact for any vocabulary size, no table, runs on the device."""
+        uniform = torch.rand(shape, dtype=self.cdf.dtype, device=device)
+        return torch.searchsorted(self.cdf, uniform, right=True).clamp_(max=self.cdf.numel() - 1)
+
+    def forward(self, hidden: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """hidden (P, d), targets (P,) -> loss per example (P,)."""
+        noise = self.sample_noise((targets.numel(), self.negative), hidden.device)   # (P, k)
+        positive = (hidden * self.output(targets)).sum(-1)                            # (P,)
+        negative = torch.bmm(self.output(noise), hidden.unsqueeze(2)).squeeze(2)      # (P, k)
+        not_target = (noise != targets.unsqueeze(1)).to(hidden.dtype)
+        return -F.logsigmoid(positive) - (F.logsigmoid(-negative) * not_target).sum(-1)

@@ -1,0 +1,21 @@
+"""The table of final metrics printed at the end of every run."""
+
+import math
+
+from rich.console import Console
+from rich.table import Table
+
+
+def metrics_table(metrics: dict[str, float], title: str = "Final metrics") -> Table:
+    table = Table(title=title)
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for name in sorted(metrics):
+        value = metrics[name]
+        shown = "nan" if math.isnan(value) else (f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4f}")
+        table.add_row(name, shown)
+    return table
+
+
+def print_metrics(metrics: dict[str, float], title: str = "Final metrics") -> None:
+    Console().print(metrics_table(metrics, title))

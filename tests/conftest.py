@@ -1,0 +1,46 @@
+"""Shared fixtures: the real Hydra config, composed and shrunk for CPU tests."""
+
+from pathlib import Path
+
+import pytest
+import torch
+from hydra import compose, initialize_config_dir
+from omegaconf import DictConfig, open_dict
+
+ROOT = Path(__file__).resolve().parents[1]
+CONF = ROOT / "conf"
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+torch.set_num_threads(2)
+
+
+def compose_config(overrides: list[str], output_dir: Path, cache_dir: Path) -> DictConfig:
+    """The config `python train.py <overrides>` would run, writing into `output_dir`."""
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        cfg = compose("train", overrides=overrides)
+    with open_dict(cfg):
+        cfg.paths.output_dir = str(output_dir)
+        cfg.paths.cache_dir = str(cache_dir)
+    return cfg
+
+
+# Small and fast, but the whole pipeline: corpus -> cache -> view -> model -> callbacks -> exports.
+FAST = ["trainer.max_epochs=1", "trainer.limit_train_batches=30", "trainer.accelerator=cpu",
+        "callbacks.progress_bar=null", "model.vector_size=16"]
+
+
+@pytest.fixture
+def make_cfg(tmp_path):
+    cache = tmp_path / "cache"
+
+    def make(*overrides: str, fast: bool = True, run: str = "run") -> DictConfig:
+        return compose_config((FAST if fast else []) + list(overrides), tmp_path / run, cache)
+
+    return make
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    if not SHARED_DATA.is_dir():
+        pytest.skip("../shared/data is not present (benchmark corpora live beside the checkout)")
+    return SHARED_DATA

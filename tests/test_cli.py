@@ -1,0 +1,41 @@
+"""`python train.py` as a user types it: help, exit codes, messages, nothing half-written."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+from conftest import ROOT
+
+
+def run_train(*args, tmp_path, timeout=300):
+    env = dict(os.environ, LM_EXPERIMENTS_CACHE=str(tmp_path / "cache"), WANDB_MODE="disabled")
+    return subprocess.run([sys.executable, str(ROOT / "train.py"), *args, f"hydra.run.dir={tmp_path / 'run'}"],
+                          capture_output=True, text=True, timeout=timeout, env=env, cwd=tmp_path)
+
+
+def test_help_lists_the_config_groups(tmp_path):
+    result = run_train("--help", tmp_path=tmp_path)
+    assert result.returncode == 0
+    for group in ("data:", "model:", "sampler:", "optimizer:", "trainer:", "logger:", "callbacks:"):
+        assert group in result.stdout
+    assert "skipgram" in result.stdout and "text8" in result.stdout
+
+
+def test_unknown_model_name(tmp_path):
+    result = run_train("model=nope", tmp_path=tmp_path)
+    assert result.returncode != 0
+    assert "Could not find 'model/nope'" in result.stderr and "skipgram" in result.stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    (["data.window=0"], "data.window must be a positive integer, got 0"),
+    (["data=text8", "data.corpus.url=http://127.0.0.1:9/text8.zip"], "pass data.path="),
+    (["data=file", "data.path=missing.txt"], "does not exist"),
+])
+def test_bad_input_is_one_message_and_exit_2_and_no_run_folder(tmp_path, args, message):
+    result = run_train(*args, tmp_path=tmp_path)
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "run").exists()

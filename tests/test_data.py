@@ -1,0 +1,207 @@
+"""Corpus reading, vocabulary, the on-disk cache and the skip-gram view."""
+
+import gzip
+import zipfile
+
+import numpy as np
+import pytest
+import torch
+from gensim.models import Word2Vec
+
+from lm_experiments.data import stream as stream_module
+from lm_experiments.data.corpora import PennTreebank, Text8, TextFile
+from lm_experiments.data.reading import iter_line_pieces, open_text
+from lm_experiments.data.stream import load_encoded
+from lm_experiments.data.views import SkipGramView, keep_probabilities
+from lm_experiments.data.vocab import EOS, UNK, Vocabulary
+from lm_experiments.errors import UserError
+
+TEXT = "the cat sat on the mat\nthe dog sat\n\na cat and a dog\n"
+
+
+def write_variants(folder, text=TEXT):
+    """The same text as plain, .gz and .zip files."""
+    plain = folder / "corpus.txt"
+    plain.write_text(text)
+    gz = folder / "corpus.txt.gz"
+    with gzip.open(gz, "wt") as handle:
+        handle.write(text)
+    archive = folder / "corpus.zip"
+    with zipfile.ZipFile(archive, "w") as handle:
+        handle.writestr("corpus.txt", text)
+    return plain, gz, archive
+
+
+def test_vocabulary_build_orders_filters_and_merges_specials():
+    words = ["b", "a", "<unk>", "c", "d", EOS]
+    counts = np.array([5, 7, 2, 5, 1, 4])
+    vocab = Vocabulary.build(words, counts, min_count=2)
+    assert vocab.itos == [UNK, EOS, "a", "b", "c"]  # specials, then frequency, ties in first-seen order
+    assert vocab.counts.tolist() == [2 + 1, 4, 7, 5, 5]  # <unk> = literal <unk> + dropped "d"
+    assert Vocabulary.build(words, counts, min_count=1, max_size=2).words == ["a", "b"]
+    assert vocab.lookup(["c", "zzz", "a"]).tolist() == [4, 0, 2]
+    with pytest.raises(UserError, match="data.min_count=8"):
+        Vocabulary.build(words, counts, min_count=8)
+
+
+def test_vocabulary_save_load_round_trip(tmp_path):
+    vocab = Vocabulary.build(["x", "y"], np.array([3, 9]), min_count=1)
+    vocab.save(tmp_path / "vocab.tsv")
+    loaded = Vocabulary.load(tmp_path / "vocab.tsv")
+    assert loaded.itos == vocab.itos and loaded.counts.tolist() == vocab.counts.tolist()
+
+
+def test_plain_gz_and_zip_read_the_same(tmp_path):
+    texts = []
+    for path in write_variants(tmp_path):
+        with open_text(path) as handle:
+            texts.append(handle.read())
+    assert texts == [TEXT] * 3
+
+
+def test_long_lines_are_cut_at_whitespace_without_losing_line_ends(tmp_path):
+    path = tmp_path / "long.txt"
+    path.write_text("alpha beta gamma delta\nepsilon zeta\nlast")
+    with open_text(path) as handle:
+        pieces = list(iter_line_pieces(handle, piece_chars=7))
+    assert " ".join(p for p, _ in pieces).split() == ["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "last"]
+    line_ends = [p.split()[-1] for p, ends in pieces if ends]
+    assert line_ends == ["delta", "zeta", "last"]
+
+
+def test_encoded_stream_round_trips_and_marks_line_ends(tmp_path):
+    plain, gz, archive = write_variants(tmp_path)
+    encoded = load_encoded(TextFile(str(plain)), tmp_path / "cache", min_count=1)
+    tokens = [encoded.vocab.itos[i] for i in encoded.splits["train"]]
+    expected = [t for line in TEXT.splitlines() for t in line.split() + [EOS]]
+    assert tokens == expected
+    assert isinstance(encoded.splits["train"], np.memmap)
+    for other in (gz, archive):
+        again = load_encoded(TextFile(str(other)), tmp_path / "cache", min_count=1)
+        assert np.array_equal(again.splits["train"], encoded.splits["train"])
+
+
+def test_second_load_reuses_the_cache_without_tokenizing(tmp_path, monkeypatch):
+    plain, _, _ = write_variants(tmp_path)
+    first = load_encoded(TextFile(str(plain)), tmp_path / "cache", min_count=1)
+    assert not first.reused
+
+    def fail(*args, **kwargs):
+        raise AssertionError("tokenized again")
+
+    monkeypatch.setattr(stream_module, "_tokenize_to_dir", fail)
+    second = load_encoded(TextFile(str(plain)), tmp_path / "cache", min_count=1)
+    assert second.reused and np.array_equal(second.splits["train"], first.splits["train"])
+    # another vocabulary over the same tokens: still no tokenizing, a different encoding
+    third = load_encoded(TextFile(str(plain)), tmp_path / "cache", min_count=2)
+    assert third.reused and len(third.vocab) < len(first.vocab)
+    assert third.cache_dir != first.cache_dir
+
+
+def test_empty_corpus_is_a_clear_error(tmp_path):
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n\n")
+    with pytest.raises(UserError, match="has no words"):
+        load_encoded(TextFile(str(empty)), tmp_path / "cache")
+
+
+def test_folder_resolution_and_missing_files(tmp_path):
+    for split in ("train", "valid", "test"):
+        with gzip.open(tmp_path / f"ptb.{split}.txt.gz", "wt") as handle:
+            handle.write(f"{split} text\n")
+    files = PennTreebank(str(tmp_path)).files(tmp_path / "cache")
+    assert {s: f.path.name for s, f in files.items()} == {
+        "train": "ptb.train.txt.gz", "valid": "ptb.valid.txt.gz", "test": "ptb.test.txt.gz"}
+    with pytest.raises(UserError, match="does not exist"):
+        TextFile(str(tmp_path / "nope.txt")).files(tmp_path)
+    with pytest.raises(UserError, match="needs data.path"):
+        TextFile(None).files(tmp_path)
+
+
+def test_download_failure_names_data_path(tmp_path):
+    corpus = Text8(url="http://127.0.0.1:9/text8.zip")  # nothing listens on port 9: refused at once
+    with pytest.raises(UserError, match="data.path=") as error:
+        corpus.files(tmp_path)
+    assert "text8" in str(error.value)
+    assert not list((tmp_path / "downloads").glob("*")), "no partial download may be left behind"
+
+
+def test_ptb_from_shared_data_has_the_published_counts(shared_data, tmp_path):
+    encoded = load_encoded(PennTreebank(str(shared_data / "ptb")), tmp_path / "cache", min_count=1)
+    assert len(encoded.vocab) == 10000  # 9,999 words + <eos>, with <unk> merged into the special
+    assert [len(encoded.splits[s]) for s in ("train", "valid", "test")] == [929589, 73760, 82430]
+
+
+def test_keep_probabilities_match_gensim():
+    sentence = ["a", "b", "a", "c", "a", "a", "b", "d", "e", "a", "b", "a"] * 40
+    model = Word2Vec([sentence], min_count=1, sample=1e-2, vector_size=4, epochs=1, workers=1)
+    words, counts = np.unique(sentence, return_counts=True)
+    vocab = Vocabulary.build(list(words), counts, min_count=1)
+    ours = keep_probabilities(vocab, 1e-2)
+    for word in model.wv.index_to_key:
+        gensim_keep = model.wv.get_vecattr(word, "sample_int") / 2**32
+        assert ours[vocab.stoi[word]].item() == pytest.approx(gensim_keep, rel=1e-6)
+    assert ours[: vocab.num_specials].tolist() == [0.0, 0.0]
+    assert torch.all(keep_probabilities(vocab, 0)[2:] == 1)
+
+
+def toy_vocab(size=20):
+    words = [f"w{i}" for i in range(size)]
+    return Vocabulary(["<unk>", EOS] + words, np.array([0, 1] + [10] * size))
+
+
+def test_skipgram_pairs_stay_in_window_and_sentence():
+    vocab = toy_vocab()
+    ids = torch.arange(2, 22).repeat(5)
+    ids[[17, 55]] = vocab.eos_index
+    view = SkipGramView(vocab, window=3, sample=0, seed=1)
+    batch = view(ids)
+    kept, sentence = ids[ids != vocab.eos_index], torch.cumsum(ids == vocab.eos_index, 0)[ids != vocab.eos_index]
+    position = {}
+    for i, token in enumerate(kept.tolist()):
+        position.setdefault(token, []).append(i)
+    # every pair is some (i, j) with 1 <= |i - j| <= 3 in the same sentence
+    allowed = {(kept[i].item(), kept[j].item()) for i in range(len(kept)) for j in range(len(kept))
+               if 1 <= abs(i - j) <= 3 and sentence[i] == sentence[j]}
+    pairs = set(zip(batch["centers"].tolist(), batch["contexts"].tolist()))
+    assert pairs and pairs <= allowed
+    assert EOS not in {vocab.itos[i] for i in batch["centers"].tolist() + batch["contexts"].tolist()}
+    assert batch["n_words"] == ids.numel()
+
+
+def test_window_one_without_subsampling_gives_all_neighbours():
+    vocab = toy_vocab()
+    ids = torch.arange(2, 22)
+    batch = SkipGramView(vocab, window=1, sample=0)(ids)
+    expected = sorted([(i, i + 1) for i in range(2, 21)] + [(i + 1, i) for i in range(2, 21)])
+    assert sorted(zip(batch["centers"].tolist(), batch["contexts"].tolist())) == expected
+
+
+def test_dynamic_window_and_seeding():
+    vocab = toy_vocab()
+    ids = torch.arange(2, 22).repeat(200)
+    first, again = SkipGramView(vocab, 4, 0, seed=5)(ids), SkipGramView(vocab, 4, 0, seed=5)(ids)
+    other = SkipGramView(vocab, 4, 0, seed=6)(ids)
+    assert torch.equal(first["centers"], again["centers"]) and torch.equal(first["contexts"], again["contexts"])
+    assert not torch.equal(first["centers"], other["centers"])
+    # span ~ U{1..4}: expected pairs per interior token = 2 * E[span] = 5
+    assert first["centers"].numel() / ids.numel() == pytest.approx(5.0, rel=0.03)
+
+
+def test_subsampling_drops_frequent_words_at_the_expected_rate():
+    words = ["common", "rare"]
+    vocab = Vocabulary(["<unk>", EOS] + words, np.array([0, 0, 9900, 100]))
+    keep = keep_probabilities(vocab, 1e-3)
+    ids = torch.full((200000,), 2)
+    kept, _ = SkipGramView(vocab, 2, 1e-3).kept_tokens(ids)
+    assert kept.numel() / ids.numel() == pytest.approx(keep[2].item(), rel=0.03)
+    # threshold t = 1e-3 * 10000 = 10 counts: keep = (sqrt(c/t) + 1) * t/c, by hand
+    assert keep[2].item() == pytest.approx((990 ** 0.5 + 1) / 990, rel=1e-6)
+    assert keep[3].item() == pytest.approx((10 ** 0.5 + 1) / 10, rel=1e-6)
+
+
+@pytest.mark.parametrize("kwargs, message", [({"window": 0}, "data.window"), ({"window": 2.5}, "data.window"),
+                                             ({"sample": -1}, "data.sample")])
+def test_bad_view_options(kwargs, message):
+    with pytest.raises(UserError, match=message):
+        SkipGramView(toy_vocab(), **kwargs)
