@@ -35,15 +35,16 @@ class CorpusDataModule(L.LightningDataModule):
 
     `window` and `sample` (and the other view options) live here because they
     describe how the stream becomes examples; the model decides *which* view, and
-    each view takes the options its signature names. `path` is only the config's
-    handle for `data.path`; the corpus node receives it by interpolation.
+    each view takes the options its signature names. `path` and `epochs` are only the
+    config's handles for `data.path` (the corpus node interpolates it) and for the
+    corpus-sized default of `trainer.max_epochs`.
     """
 
     def __init__(self, corpus: Corpus, view=None, cache_dir: str = "~/.cache/lm_experiments",
                  tokenizer: str = "whitespace", lowercase: bool = False, add_eos: bool = True,
                  min_count: int = 5, max_size: int | None = None, batch_words: int = 4096,
                  window: int = 5, sample: float = 1e-3, shuffle: bool = True, num_workers: int = 0,
-                 seed: int = 0, path: str | None = None):
+                 seed: int = 0, path: str | None = None, epochs: int | None = None):
         super().__init__()
         self.corpus = corpus
         self.view_factory = view

@@ -1,24 +1,40 @@
-"""What every word-embedding model shares: optimizer wiring, loss logging, exported vectors."""
+"""What every word-embedding model shares: small SGD steps over big chunks, loss logging, exports."""
 
 import lightning as L
 import torch
 
 from lm_experiments.data.vocab import Vocabulary
+from lm_experiments.errors import positive_int
+
+
+def split_examples(batch: dict, size: int, order: torch.Tensor):
+    """Yield sub-batches of `size` examples (in `order`) from a dict of (P, ...) tensors."""
+    tensors = {k: v for k, v in batch.items() if torch.is_tensor(v) and v.dim() > 0}
+    for start in range(0, order.numel(), size):
+        part = order[start: start + size]
+        yield {k: v[part] for k, v in tensors.items()}
 
 
 class EmbeddingModel(L.LightningModule):
     """Base class. Subclasses build their layers and implement `pair_losses` and `input_vectors`.
 
-    The loss handed to the optimizer is the *sum* over examples, so each example
-    takes a full step of size lr, as in word2vec and gensim (alpha=0.025 means the
-    same thing here); `train/loss` is logged as the mean per example.
+    One Lightning batch is a whole chunk of the corpus, expanded into examples on the
+    device in one go; the module then takes SGD steps of `examples_per_step` shuffled
+    examples each (manual optimization). Each step minimises the *sum* of its
+    examples' losses, so an example moves the weights by lr x its gradient, as in
+    word2vec and gensim (lr=0.025 means gensim's alpha=0.025). Word2vec steps after
+    every example; a few hundred to a few thousand per step keeps its quality, while
+    much larger steps add up hundreds of updates of the most frequent words and
+    diverge. `train/loss` is the mean per example.
     """
 
-    def __init__(self, vocab: Vocabulary, optimizer, scheduler=None):
+    def __init__(self, vocab: Vocabulary, optimizer, scheduler=None, examples_per_step: int = 1024):
         super().__init__()
         self.vocab = vocab
         self.optimizer_factory = optimizer
         self.scheduler_factory = scheduler
+        self.examples_per_step = positive_int(examples_per_step, "model.examples_per_step")
+        self.automatic_optimization = False
 
     def pair_losses(self, batch: dict) -> torch.Tensor:
         raise NotImplementedError
@@ -33,12 +49,20 @@ class EmbeddingModel(L.LightningModule):
         return self.vocab.words, self.input_vectors()[start:].detach()
 
     def training_step(self, batch: dict, batch_idx: int):
-        losses = self.pair_losses(batch)
-        if losses.numel() == 0:
-            return None  # a chunk that yields no examples: skip the step
-        self.log("train/loss", losses.detach().mean(), on_step=True, on_epoch=True, prog_bar=True,
-                 batch_size=losses.numel())
-        return losses.sum()
+        optimizer, scheduler = self.optimizers(), self.lr_schedulers()
+        examples = next(v for v in batch.values() if torch.is_tensor(v) and v.dim() > 0).shape[0]
+        total, count = torch.zeros((), device=self.device), 0
+        for part in split_examples(batch, self.examples_per_step, torch.randperm(examples, device=self.device)):
+            losses = self.pair_losses(part)
+            self.manual_backward(losses.sum())
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+            total += losses.detach().sum()
+            count += losses.numel()
+        if scheduler is not None:
+            scheduler.step()
+        if count:
+            self.log("train/loss", total / count, on_step=True, on_epoch=True, prog_bar=True, batch_size=count)
 
     def configure_optimizers(self):
         optimizer = self.optimizer_factory(self.parameters())

@@ -9,8 +9,9 @@ from lm_experiments.models.embedding import EmbeddingModel
 class SkipGram(EmbeddingModel):
     """Encoder = a lookup of the center word; any objective scores the context word."""
 
-    def __init__(self, vocab, objective, optimizer, scheduler=None, vector_size: int = 100):
-        super().__init__(vocab, optimizer, scheduler)
+    def __init__(self, vocab, objective, optimizer, scheduler=None, vector_size: int = 100,
+                 examples_per_step: int = 1024):
+        super().__init__(vocab, optimizer, scheduler, examples_per_step)
         self.vector_size = positive_int(vector_size, "model.vector_size")
         self.save_hyperparameters(ignore=["vocab", "objective", "optimizer", "scheduler"])
         self.input = nn.Embedding(len(vocab), vector_size, sparse=True)
