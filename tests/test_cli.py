@@ -22,10 +22,11 @@ def test_help_lists_the_config_groups(tmp_path):
     assert "skipgram" in result.stdout and "text8" in result.stdout
 
 
-def test_unknown_model_name(tmp_path):
-    result = run_train("model=nope", tmp_path=tmp_path)
+@pytest.mark.parametrize("group, option", [("model", "skipgram"), ("data", "text8")])
+def test_unknown_option_names(tmp_path, group, option):
+    result = run_train(f"{group}=nope", tmp_path=tmp_path)
     assert result.returncode != 0
-    assert "Could not find 'model/nope'" in result.stderr and "skipgram" in result.stderr
+    assert f"Could not find '{group}/nope'" in result.stderr and option in result.stderr
 
 
 @pytest.mark.parametrize("args, message", [

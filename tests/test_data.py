@@ -9,7 +9,7 @@ import torch
 from gensim.models import Word2Vec
 
 from lm_experiments.data import stream as stream_module
-from lm_experiments.data.corpora import PennTreebank, Text8, TextFile
+from lm_experiments.data.corpora import PennTreebank, Text8, TextFile, WikiText2
 from lm_experiments.data.reading import iter_line_pieces, open_text
 from lm_experiments.data.stream import load_encoded
 from lm_experiments.data.views import SkipGramView, keep_probabilities
@@ -124,6 +124,15 @@ def test_download_failure_names_data_path(tmp_path):
         corpus.files(tmp_path)
     assert "text8" in str(error.value)
     assert not list((tmp_path / "downloads").glob("*")), "no partial download may be left behind"
+
+
+def test_wikitext_hub_failure_names_data_path(tmp_path, monkeypatch):
+    for name in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"):
+        monkeypatch.setenv(name, "1")  # the hub client then fails at once, as it does with no network
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    with pytest.raises(UserError, match="data.path=/path/to/folder holding wiki.train.tokens"):
+        WikiText2().files(tmp_path)
+    assert not (tmp_path / "downloads" / "wikitext-2").exists()
 
 
 def test_ptb_from_shared_data_has_the_published_counts(shared_data, tmp_path):

@@ -69,7 +69,7 @@ def test_default_run_writes_every_artefact(make_cfg, tmp_path):
 
 
 def test_training_lowers_the_loss_and_is_reproducible(make_cfg):
-    overrides = ["trainer.max_epochs=2", "trainer.limit_train_batches=1.0", "callbacks.embedding_eval=null",
+    overrides = ["trainer.max_epochs=2", "trainer.limit_train_batches=null", "callbacks.embedding_eval=null",
                  "callbacks.model_checkpoint=null", "logger=none"]
     first = train(make_cfg(*overrides, run="a"))
     again = train(make_cfg(*overrides, run="b"))
