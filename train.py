@@ -13,12 +13,27 @@ from omegaconf import DictConfig
 from lm_experiments.errors import user_error_in
 from lm_experiments.run import train
 
+# What a run writes before its first result; a run refused for bad input removes only these.
+PRE_RESULT_FILES = (".hydra", "train.log", "config.yaml", "vocab.tsv", "hparams.yaml", "metrics.csv")
 
-def _remove_if_empty_run(output_dir: str) -> None:
-    """A run that failed before producing anything leaves no folder behind (only Hydra's own files)."""
+
+def _remove_failed_run(output_dir: str) -> None:
+    """Delete the set-up files of a run that stopped on bad input, and its folder if that leaves it empty.
+
+    Only files a run writes itself are touched, so pointing the run at an existing
+    folder can never lose anything else.
+    """
     folder = Path(output_dir)
-    if folder.is_dir() and {p.name for p in folder.iterdir()} <= {".hydra", "train.log"}:
-        shutil.rmtree(folder, ignore_errors=True)
+    if not folder.is_dir() or (folder / "checkpoints").exists() or (folder / "vectors.bin").exists():
+        return
+    for name in PRE_RESULT_FILES:
+        path = folder / name
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        elif path.exists():
+            path.unlink()
+    if not any(folder.iterdir()):
+        folder.rmdir()
 
 
 @hydra.main(config_path="conf", config_name="train", version_base="1.3")
@@ -30,7 +45,7 @@ def main(cfg: DictConfig) -> float | None:
         if cause is None:
             raise
         print(f"error: {cause}", file=sys.stderr)
-        _remove_if_empty_run(cfg.paths.output_dir)
+        _remove_failed_run(cfg.paths.output_dir)
         sys.exit(2)
     return metrics.get(cfg.get("optimized_metric"))
 

@@ -1,6 +1,7 @@
 """`python train.py` as a user types it: help, exit codes, messages, nothing half-written."""
 
 import os
+import shutil
 import subprocess
 import sys
 
@@ -40,3 +41,19 @@ def test_bad_input_is_one_message_and_exit_2_and_no_run_folder(tmp_path, args, m
     assert message in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "run").exists()
+
+
+def test_resuming_from_a_checkpoint_of_another_vocabulary(tmp_path):
+    first = run_train("trainer.max_epochs=1", "trainer.limit_train_batches=3", "callbacks.embedding_eval=null",
+                      "callbacks.progress_bar=null", tmp_path=tmp_path)
+    assert first.returncode == 0, first.stderr[-2000:]
+    checkpoint = tmp_path / "run" / "checkpoints" / "last.ckpt"
+    moved = tmp_path / "first.ckpt"
+    checkpoint.rename(moved)
+    shutil.rmtree(tmp_path / "run")
+    (tmp_path / "keep.txt").write_text("a user's file beside the run")
+    result = run_train("data.min_count=3", f"ckpt_path={moved}", "callbacks.embedding_eval=null", tmp_path=tmp_path)
+    assert result.returncode == 2
+    assert "trained with another vocabulary" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "run").exists()
+    assert (tmp_path / "keep.txt").exists()

@@ -1,6 +1,5 @@
 """The vocabulary: specials first, then words by descending training frequency."""
 
-import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -39,9 +38,6 @@ class Vocabulary:
     def words(self) -> list[str]:
         """The real words (no specials), most frequent first."""
         return self.itos[self.num_specials:]
-
-    def fingerprint(self) -> str:
-        return hashlib.sha1("\n".join(self.itos).encode()).hexdigest()[:16]
 
     @classmethod
     def build(cls, words: list[str], counts: np.ndarray, min_count: int = 5, max_size: int | None = None):
