@@ -34,7 +34,8 @@ def make_cfg(tmp_path):
     cache = tmp_path / "cache"
 
     def make(*overrides: str, fast: bool = True, run: str = "run") -> DictConfig:
-        return compose_config((FAST if fast else []) + list(overrides), tmp_path / run, cache)
+        base = FAST if fast else ["trainer.accelerator=cpu", "callbacks.progress_bar=null"]
+        return compose_config(base + list(overrides), tmp_path / run, cache)
 
     return make
 

@@ -12,7 +12,7 @@ from lm_experiments.data import stream as stream_module
 from lm_experiments.data.corpora import PennTreebank, Text8, TextFile, WikiText2
 from lm_experiments.data.reading import iter_line_pieces, open_text
 from lm_experiments.data.stream import load_encoded
-from lm_experiments.data.views import SkipGramView, keep_probabilities
+from lm_experiments.data.views import CBOWView, SkipGramView, keep_probabilities
 from lm_experiments.data.vocab import EOS, UNK, Vocabulary
 from lm_experiments.errors import UserError
 
@@ -214,3 +214,19 @@ def test_subsampling_drops_frequent_words_at_the_expected_rate():
 def test_bad_view_options(kwargs, message):
     with pytest.raises(UserError, match=message):
         SkipGramView(toy_vocab(), **kwargs)
+
+
+def test_cbow_view_has_exactly_the_skipgram_pairs():
+    """Same seed -> same kept words and window spans, so CBOW's (center, context word) pairs
+    are exactly skip-gram's pairs, grouped by center."""
+    vocab = toy_vocab()
+    ids = torch.randint(2, 22, (3000,), generator=torch.Generator().manual_seed(0))
+    ids[::37] = vocab.eos_index
+    pairs = SkipGramView(vocab, window=4, sample=0.05, seed=3)(ids)
+    cbow = CBOWView(vocab, window=4, sample=0.05, seed=3)(ids)
+    assert cbow["contexts"].shape == cbow["context_mask"].shape == (cbow["centers"].numel(), 8)
+    centers = cbow["centers"][:, None].expand_as(cbow["contexts"])[cbow["context_mask"]]
+    contexts = cbow["contexts"][cbow["context_mask"]]
+    assert sorted(zip(centers.tolist(), contexts.tolist())) == sorted(
+        zip(pairs["centers"].tolist(), pairs["contexts"].tolist()))
+    assert cbow["context_mask"].any(1).all()

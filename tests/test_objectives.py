@@ -1,4 +1,4 @@
-"""Negative sampling against hand computations, and the skip-gram model around it."""
+"""Every objective against hand computations (loss, gradient, normalisation), and the skip-gram model."""
 
 import math
 from functools import partial
@@ -6,10 +6,17 @@ from functools import partial
 import numpy as np
 import pytest
 import torch
+from gensim.models import KeyedVectors
+from gensim.models.word2vec import _assign_binary_codes
 
 from lm_experiments.data.vocab import Vocabulary
 from lm_experiments.errors import UserError
+from lm_experiments.models.cbow import context_vector
 from lm_experiments.models.skipgram import SkipGram
+from lm_experiments.objectives.full import FullSoftmax
+from lm_experiments.objectives.hierarchical import HierarchicalSoftmax
+from lm_experiments.objectives.huffman import huffman_tree
+from lm_experiments.objectives.nce import NoiseContrastiveEstimation
 from lm_experiments.objectives.negative import NegativeSampling
 
 
@@ -82,3 +89,103 @@ def test_skipgram_initialisation_and_vectors():
     assert words == ["w0", "w1", "w2"] and torch.equal(vectors, weights[2:])
     with pytest.raises(UserError, match="model.vector_size"):
         SkipGram(vocab, partial(NegativeSampling), partial(torch.optim.SGD, lr=0.1), vector_size=0)
+
+
+
+
+
+def test_huffman_codes_equal_gensims():
+    counts = np.array([5, 9, 12, 13, 16, 45, 2, 30, 7])
+    kv = KeyedVectors(2)
+    kv.add_vectors([f"w{i}" for i in range(len(counts))], np.zeros((len(counts), 2)))
+    for i, count in enumerate(counts):
+        kv.set_vecattr(f"w{i}", "count", int(count))
+    _assign_binary_codes(kv)
+    codes, points, lengths = huffman_tree(counts)
+    for i in range(len(counts)):
+        assert codes[i, : lengths[i]].tolist() == kv.get_vecattr(f"w{i}", "code").tolist()
+        assert points[i, : lengths[i]].tolist() == kv.get_vecattr(f"w{i}", "point").tolist()
+    # the textbook example: optimal code lengths for counts 5, 9, 12, 13, 16, 45
+    assert huffman_tree(np.array([5, 9, 12, 13, 16, 45]))[2].tolist() == [4, 4, 3, 3, 3, 1]
+
+
+def random_outputs(objective, seed=0):
+    torch.manual_seed(seed)
+    for parameter in objective.parameters():
+        parameter.data.normal_(0, 0.5)
+    return objective
+
+
+@pytest.mark.parametrize("make", [lambda v, d: HierarchicalSoftmax(v, d), lambda v, d: FullSoftmax(v, d)])
+def test_normalized_objectives_sum_to_one_and_match_their_loss(make):
+    vocab = vocab_with_counts([50, 20, 20, 9, 5, 3, 1])
+    objective = random_outputs(make(vocab, 6))
+    hidden = torch.randn(4, 6)
+    log_prob = objective.log_prob(hidden)                   # (4, V)
+    assert log_prob.shape == (4, len(vocab))
+    assert torch.allclose(log_prob.exp().sum(1), torch.ones(4), atol=1e-5)
+    targets = torch.tensor([2, 8, 0, 5])
+    assert torch.allclose(objective(hidden, targets), -log_prob[torch.arange(4), targets], atol=1e-5)
+
+
+def test_hierarchical_gradient_matches_word2vec_formula():
+    """word2vec: g_j = 1 - code_j - s(h.v_j) along the path; d loss / d h = -sum_j g_j v_j."""
+    vocab = vocab_with_counts([50, 20, 20, 9, 5])
+    objective = random_outputs(HierarchicalSoftmax(vocab, 5))
+    hidden = torch.randn(1, 5, requires_grad=True)
+    target = 6
+    objective(hidden, torch.tensor([target])).sum().backward()
+    expected = torch.zeros(5)
+    h = hidden.detach()[0]
+    for step in range(int(objective.mask[target].sum())):
+        v = objective.nodes.weight.data[objective.points[target, step]]
+        g = 1 - objective.codes[target, step] - torch.sigmoid(h @ v)
+        expected -= g * v
+    assert torch.allclose(hidden.grad[0], expected, atol=1e-6)
+
+
+def test_full_softmax_gradient_matches_formula():
+    vocab = vocab_with_counts([5, 4, 3])
+    objective = random_outputs(FullSoftmax(vocab, 3))
+    hidden = torch.randn(1, 3, requires_grad=True)
+    objective(hidden, torch.tensor([3])).sum().backward()
+    with torch.no_grad():
+        probs = torch.softmax(objective.output.weight @ hidden[0] + objective.output.bias, 0)
+        probs[3] -= 1
+        expected = objective.output.weight.T @ probs
+    assert torch.allclose(hidden.grad[0], expected, atol=1e-6)
+
+
+def test_nce_loss_and_gradient_by_hand(monkeypatch):
+    counts = [40, 30, 20, 10]
+    objective = random_outputs(NoiseContrastiveEstimation(vocab_with_counts(counts), 3, negative=2))
+    hidden = torch.randn(1, 3, requires_grad=True)
+    noise = torch.tensor([[5, 2]])
+    monkeypatch.setattr(objective, "sample_noise", lambda shape, device: noise)
+    loss = objective(hidden, torch.tensor([3]))
+    q = np.array([0, 0] + counts, dtype=float) ** 0.75
+    q /= q.sum()
+    u, b, h = objective.output.weight.data, objective.bias.weight.data[:, 0], hidden.detach()[0]
+
+    def delta(w):  # the NCE logit: score minus log(k q(w))
+        return float(h @ u[w] + b[w]) - math.log(2 * q[w])
+
+    expected = -math.log(sigmoid(delta(3))) - sum(math.log(1 - sigmoid(delta(n))) for n in (5, 2))
+    assert loss.item() == pytest.approx(expected, rel=1e-5)
+    loss.sum().backward()
+    grad = -(1 - sigmoid(delta(3))) * u[3] + sum(sigmoid(delta(n)) * u[n] for n in (5, 2))
+    assert torch.allclose(hidden.grad[0], grad.float(), atol=1e-5)
+
+
+def test_cbow_mean_forward_is_the_mean_and_gradient_is_word2vecs():
+    vectors = torch.randn(2, 4, 3, requires_grad=True)
+    mask = torch.tensor([[True, True, False, True], [False, True, False, False]])
+    hidden = context_vector(vectors, mask, "mean")
+    expected = torch.stack([vectors[0, [0, 1, 3]].mean(0), vectors[1, 1]]).detach()
+    assert torch.allclose(hidden, expected)
+    upstream = torch.randn(2, 3)
+    hidden.backward(upstream)
+    # word2vec adds the hidden layer's gradient (neu1e) to each context word, unscaled
+    assert torch.allclose(vectors.grad, upstream[:, None, :] * mask[:, :, None])
+    summed = context_vector(vectors.detach(), mask, "sum")
+    assert torch.allclose(summed, (vectors.detach() * mask[:, :, None]).sum(1))

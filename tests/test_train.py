@@ -119,3 +119,11 @@ def test_bad_values_raise_one_clear_user_error(make_cfg, override, message):
         train(make_cfg(override))
     cause = user_error_in(error.value)
     assert isinstance(cause, UserError) and message in str(cause)
+
+
+@pytest.mark.parametrize("model", ["skipgram", "cbow"])
+@pytest.mark.parametrize("sampler", ["negative", "full", "hierarchical", "nce"])
+def test_every_embedding_model_trains_with_every_objective(make_cfg, model, sampler):
+    metrics = train(make_cfg(f"model={model}", f"sampler={sampler}", "trainer.limit_train_batches=4",
+                             "logger=none", "callbacks.model_checkpoint=null", run=f"{model}-{sampler}"))
+    assert np.isfinite(metrics["train/loss"]) and np.isfinite(metrics["val/ws353"])

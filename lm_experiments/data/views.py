@@ -77,3 +77,28 @@ class SkipGramView:
             "contexts": torch.cat(contexts) if contexts else empty,  # (P,)
             "n_words": int(chunk.numel()),
         }
+
+
+class CBOWView(SkipGramView):
+    """Each kept word with its whole (dynamic, in-sentence) window as one example, for CBOW.
+
+    Same subsampling, window and sentence rules as `SkipGramView`; the context comes
+    padded to 2 x window with a mask. Centers with no context word are dropped.
+    """
+
+    def __call__(self, chunk: torch.Tensor) -> dict:
+        ids, sentence = self.kept_tokens(chunk.long())  # (n,)
+        n = ids.numel()
+        span = torch.randint(1, self.window + 1, ids.shape, generator=self._rng(ids.device), device=ids.device)
+        offsets = torch.cat([torch.arange(-self.window, 0), torch.arange(1, self.window + 1)]).to(ids.device)
+        position = torch.arange(n, device=ids.device)[:, None] + offsets[None, :]     # (n, 2W)
+        clamped = position.clamp(0, max(n - 1, 0))
+        mask = ((position >= 0) & (position < n) & (offsets.abs()[None, :] <= span[:, None])
+                & (sentence[clamped] == sentence[:, None])) if n else position.bool()
+        has_context = mask.any(1)
+        return {
+            "centers": ids[has_context],                                  # (P,)
+            "contexts": ids[clamped][has_context] if n else ids.new_zeros(0, 2 * self.window),  # (P, 2W)
+            "context_mask": mask[has_context],                            # (P, 2W)
+            "n_words": int(chunk.numel()),
+        }

@@ -2,6 +2,7 @@
 
 import lightning as L
 import torch
+from torch import nn
 
 from lm_experiments.data.vocab import Vocabulary
 from lm_experiments.errors import UserError, positive_int
@@ -28,20 +29,27 @@ class EmbeddingModel(L.LightningModule):
     diverge. `train/loss` is the mean per example.
     """
 
-    def __init__(self, vocab: Vocabulary, optimizer, scheduler=None, examples_per_step: int = 1024):
+    def __init__(self, vocab: Vocabulary, objective, optimizer, scheduler=None, vector_size: int = 100,
+                 examples_per_step: int = 1024):
         super().__init__()
         self.vocab = vocab
         self.optimizer_factory = optimizer
         self.scheduler_factory = scheduler
+        self.vector_size = positive_int(vector_size, "model.vector_size")
         self.examples_per_step = positive_int(examples_per_step, "model.examples_per_step")
         self.automatic_optimization = False
+        self.input = nn.Embedding(len(vocab), vector_size, sparse=True)
+        # word2vec's syn0 initialisation: uniform in [-0.5/d, 0.5/d)
+        nn.init.uniform_(self.input.weight, -0.5 / vector_size, 0.5 / vector_size)
+        self.objective = objective(vocab=vocab, dim=vector_size)
 
     def pair_losses(self, batch: dict) -> torch.Tensor:
+        """Loss per example (P,) for one step's examples."""
         raise NotImplementedError
 
     def input_vectors(self) -> torch.Tensor:
         """(V, d) word vectors, aligned with `self.vocab.itos`."""
-        raise NotImplementedError
+        return self.input.weight
 
     def word_vectors(self) -> tuple[list[str], torch.Tensor]:
         """(words, (n, d) vectors) without specials, most frequent first: what is evaluated and exported."""

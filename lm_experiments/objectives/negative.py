@@ -1,20 +1,12 @@
 """Negative sampling (Mikolov et al. 2013): k noise words drawn from unigram^alpha."""
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from lm_experiments.data.vocab import Vocabulary
 from lm_experiments.errors import UserError, positive_int
-
-
-def noise_cdf(vocab: Vocabulary, exponent: float) -> torch.Tensor:
-    """Cumulative unigram^exponent distribution over the vocabulary (specials never drawn)."""
-    weights = vocab.counts.astype(np.float64) ** exponent
-    weights[: vocab.num_specials] = 0.0
-    cdf = np.cumsum(weights / weights.sum())
-    return torch.from_numpy(cdf)
+from lm_experiments.objectives.noise import UnigramNoise
 
 
 class NegativeSampling(nn.Module):
@@ -31,12 +23,10 @@ class NegativeSampling(nn.Module):
             raise UserError(f"sampler.ns_exponent must be a number, got {ns_exponent!r}.")
         self.output = nn.Embedding(len(vocab), dim, sparse=True)
         nn.init.zeros_(self.output.weight)
-        self.register_buffer("cdf", noise_cdf(vocab, float(ns_exponent)), persistent=False)
+        self.noise = UnigramNoise(vocab, float(ns_exponent))
 
     def sample_noise(self, shape: tuple[int, ...], device: torch.device) -> torch.Tensor:
-        """Inverse-CDF sampling: exact for any vocabulary size, no table, runs on the device."""
-        uniform = torch.rand(shape, dtype=self.cdf.dtype, device=device)
-        return torch.searchsorted(self.cdf, uniform, right=True).clamp_(max=self.cdf.numel() - 1)
+        return self.noise.sample(shape, device)
 
     def forward(self, hidden: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         """hidden (P, d), targets (P,) -> loss per example (P,)."""

@@ -1,6 +1,9 @@
-"""Skip-gram with negative sampling: lm_experiments vs gensim's Word2Vec, same corpus and settings.
+"""word2vec (skip-gram / CBOW x negative sampling / hierarchical softmax): lm_experiments vs gensim's
+Word2Vec, same corpus and settings.
 
-    python benchmarks/skipgram_vs_gensim.py --corpus ../shared/data/text8-head.txt.gz --epochs 1
+    python benchmarks/word2vec_vs_gensim.py --corpus ../shared/data/text8-head.txt.gz --epochs 1
+    python benchmarks/word2vec_vs_gensim.py --corpus ../shared/data/text8-head.txt.gz --model cbow
+    python benchmarks/word2vec_vs_gensim.py --corpus ../shared/data/text8-head.txt.gz --sampler hierarchical
 
 Prints analogy accuracy (3CosAdd, top-30k), WordSim-353 / SimLex-999 Spearman,
 words/sec and wall time for both, and our/gensim ratios. Both see the text as
@@ -27,9 +30,10 @@ def run_ours(args, out: Path) -> dict:
 
     overrides = ["data=file", f"data.path={args.corpus}", "data.tokenizer=whitespace",
                  f"data.window={args.window}", f"data.sample={args.sample}", f"data.min_count={args.min_count}",
-                 f"model.vector_size={args.dim}", f"sampler.negative={args.negative}",
-                 f"trainer.max_epochs={args.epochs}", "callbacks.progress_bar=null", "logger=csv",
-                 f"trainer.accelerator={args.accelerator}"] + args.ours
+                 f"model={args.model}", f"sampler={args.sampler}", f"model.vector_size={args.dim}"]
+    overrides += [f"sampler.negative={args.negative}"] if args.sampler == "negative" else []
+    overrides += [f"trainer.max_epochs={args.epochs}", "callbacks.progress_bar=null", "logger=csv",
+                  f"trainer.accelerator={args.accelerator}"] + args.ours
     with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
         cfg = compose("train", overrides=overrides)
     with open_dict(cfg):
@@ -48,8 +52,10 @@ def run_gensim(args, words: list[str]) -> dict:
 
     sentences = [words[i: i + 10000] for i in range(0, len(words), 10000)]
     started = time.perf_counter()
-    model = Word2Vec(sentences, vector_size=args.dim, window=args.window, min_count=args.min_count, sg=1,
-                     hs=0, negative=args.negative, sample=args.sample, epochs=args.epochs,
+    hierarchical = args.sampler == "hierarchical"
+    model = Word2Vec(sentences, vector_size=args.dim, window=args.window, min_count=args.min_count,
+                     sg=int(args.model == "skipgram"), hs=int(hierarchical),
+                     negative=0 if hierarchical else args.negative, sample=args.sample, epochs=args.epochs,
                      workers=os.cpu_count(), seed=1)
     train_sec = time.perf_counter() - started
     analogy, _ = model.wv.evaluate_word_analogies(str(benchmark_path(None, "analogies")), restrict_vocab=30000)
@@ -62,6 +68,8 @@ def run_gensim(args, words: list[str]) -> dict:
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--corpus", required=True, help="a text8-style file (plain, .gz or .zip)")
+    parser.add_argument("--model", choices=["skipgram", "cbow"], default="skipgram")
+    parser.add_argument("--sampler", choices=["negative", "hierarchical"], default="negative")
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--dim", type=int, default=100)
     parser.add_argument("--window", type=int, default=5)
@@ -81,7 +89,8 @@ def main():
     theirs = run_gensim(args, words)
 
     device = torch.cuda.get_device_name() if torch.cuda.is_available() else f"CPU x{os.cpu_count()}"
-    print(f"\n{args.corpus}: {len(words):,} words, {args.epochs} epoch(s), dim {args.dim}, window {args.window}, "
+    print(f"\n{args.model} x {args.sampler} on {args.corpus}: {len(words):,} words, {args.epochs} epoch(s), "
+          f"dim {args.dim}, window {args.window}, "
           f"negative {args.negative}, sample {args.sample}, min_count {args.min_count}; {device}")
     print(f"{'':12}{'lm_experiments':>16}{'gensim':>12}{'ratio':>10}")
     for key in ("analogy", "ws353", "simlex", "words/sec", "wall sec"):

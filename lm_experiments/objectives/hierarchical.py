@@ -1,0 +1,41 @@
+"""Hierarchical softmax (Morin & Bengio 2005; word2vec's `hs=1`) over a Huffman tree."""
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from lm_experiments.data.vocab import Vocabulary
+from lm_experiments.objectives.huffman import huffman_tree
+
+
+class HierarchicalSoftmax(nn.Module):
+    """log p(w | h) = sum over w's path of log s((1 - 2 code) h . v_node): V-1 inner-node vectors,
+    O(log V) work per example, and a properly normalized distribution over all V words."""
+
+    def __init__(self, vocab: Vocabulary, dim: int):
+        super().__init__()
+        codes, points, lengths = huffman_tree(vocab.counts.clip(min=1))
+        self.register_buffer("codes", torch.from_numpy(codes), persistent=False)      # (V, L)
+        self.register_buffer("points", torch.from_numpy(points), persistent=False)    # (V, L)
+        self.register_buffer("mask", torch.arange(codes.shape[1])[None, :] < torch.from_numpy(lengths)[:, None],
+                             persistent=False)                                        # (V, L)
+        self.nodes = nn.Embedding(len(vocab) - 1, dim, sparse=True)  # word2vec's syn1, zero-initialised
+        nn.init.zeros_(self.nodes.weight)
+
+    def _path_log_prob(self, scores: torch.Tensor, words: torch.Tensor) -> torch.Tensor:
+        """scores (..., L) of each word's path nodes -> log p (...)."""
+        sign = 1.0 - 2.0 * self.codes[words].to(scores.dtype)
+        return (F.logsigmoid(sign * scores) * self.mask[words]).sum(-1)
+
+    def forward(self, hidden: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """hidden (P, d), targets (P,) -> loss per example (P,)."""
+        nodes = self.nodes(self.points[targets])                       # (P, L, d)
+        scores = torch.bmm(nodes, hidden.unsqueeze(2)).squeeze(2)      # (P, L)
+        return -self._path_log_prob(scores, targets)
+
+    def log_prob(self, hidden: torch.Tensor) -> torch.Tensor:
+        """(P, d) -> (P, V) normalized log-probabilities (every word's whole path)."""
+        node_scores = hidden @ self.nodes.weight.T                     # (P, V-1)
+        words = torch.arange(self.codes.shape[0], device=hidden.device)
+        scores = node_scores[:, self.points]                           # (P, V, L)
+        return self._path_log_prob(scores, words.expand(hidden.shape[0], -1))

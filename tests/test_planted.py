@@ -1,0 +1,39 @@
+"""Every embedding model x objective learns planted analogies that random vectors cannot answer."""
+
+import pytest
+import torch
+from planted import write_planted_corpus
+
+from lm_experiments.evaluation.analogy import AnalogyEvaluator
+from lm_experiments.run import train
+
+
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory):
+    return write_planted_corpus(tmp_path_factory.mktemp("planted"))
+
+
+def test_random_vectors_fail_the_planted_analogies(planted):
+    corpus, analogies = planted
+    words = sorted(set(corpus.read_text().split()))
+    random_vectors = torch.randn(len(words), 16, generator=torch.Generator().manual_seed(0))
+    scores = AnalogyEvaluator(words, analogies)(random_vectors)
+    assert scores["analogy_answered"] == 12 * 11
+    assert scores["analogy"] < 0.1 and scores["analogy_mul"] < 0.1
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("model, sampler", [
+    ("skipgram", "negative"), ("skipgram", "hierarchical"), ("skipgram", "full"), ("skipgram", "nce"),
+    ("cbow", "negative"), ("cbow", "hierarchical"), ("cbow", "full"), ("cbow", "nce"),
+])
+def test_each_model_learns_the_planted_analogies(make_cfg, planted, model, sampler):
+    corpus, analogies = planted
+    metrics = train(make_cfg(
+        "data=file", f"data.path={corpus}", "data.tokenizer=whitespace", "data.min_count=1", "data.sample=0",
+        "data.window=3", "data.batch_words=1024", f"model={model}", f"sampler={sampler}", "model.vector_size=16",
+        "model.examples_per_step=256", "trainer.max_epochs=6", "logger=none", "callbacks.model_checkpoint=null",
+        f"callbacks.embedding_eval.analogies={analogies}", "callbacks.embedding_eval.similarity={}",
+        "callbacks.embedding_eval.every_n_epochs=100", fast=False, run=f"{model}-{sampler}"))
+    assert metrics["val/analogy_answered"] == 12 * 11
+    assert metrics["val/analogy"] > 0.8, metrics
