@@ -31,8 +31,44 @@ def save_word2vec_format(words: list[str], vectors: np.ndarray, path: Path, bina
 
 
 def export_vectors(model, out_dir: Path) -> list[Path]:
-    """vectors.txt and vectors.bin for any model with `word_vectors()`."""
+    """vectors.txt and vectors.bin for any model with `word_vectors()`; fastText adds its subword rows."""
     words, vectors = model.word_vectors()
     array = vectors.detach().float().cpu().numpy()
-    return [save_word2vec_format(words, array, Path(out_dir) / "vectors.txt", binary=False),
-            save_word2vec_format(words, array, Path(out_dir) / "vectors.bin", binary=True)]
+    written = [save_word2vec_format(words, array, Path(out_dir) / "vectors.txt", binary=False),
+               save_word2vec_format(words, array, Path(out_dir) / "vectors.bin", binary=True)]
+    if hasattr(model, "subword_state"):
+        written.append(save_subwords(model.subword_state(), Path(out_dir) / SUBWORDS_FILE))
+    return written
+
+
+SUBWORDS_FILE = "subwords.npz"
+
+
+def save_subwords(state: dict, path: Path) -> Path:
+    """The raw word rows, the n-gram rows and the n-gram settings, so any word's vector can be rebuilt."""
+    with atomic_write(path, "wb") as out:
+        np.savez(out, **state)
+    return Path(path)
+
+
+def load_fasttext_vectors(run_dir):
+    """A run's fastText vectors as gensim's `FastTextKeyedVectors`: `kv[word]` works for any word.
+
+    gensim hashes and averages n-grams exactly as our model does (tested), so its
+    out-of-vocabulary vectors are the ones our evaluation used.
+    """
+    from gensim.models.fasttext import FastTextKeyedVectors
+
+    run_dir = Path(run_dir)
+    state = np.load(run_dir / SUBWORDS_FILE)
+    if str(state["subword_reduce"]) != "mean":
+        raise ValueError("gensim's FastTextKeyedVectors averages n-grams; this run summed them (subword_reduce=sum)")
+    words = [line.split(" ", 1)[0] for line in (run_dir / "vectors.txt").read_text(encoding="utf-8").splitlines()[1:]]
+    kv = FastTextKeyedVectors(int(state["word_rows"].shape[1]), int(state["min_n"]), int(state["max_n"]),
+                              int(state["bucket"]))
+    kv.add_vectors(words, state["word_rows"])
+    kv.vectors_vocab = state["word_rows"].copy()
+    kv.vectors_ngrams = state["ngram_rows"]
+    kv.recalc_char_ngram_buckets()
+    kv.adjust_vectors()
+    return kv

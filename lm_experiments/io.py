@@ -6,6 +6,13 @@ import tempfile
 from pathlib import Path
 
 
+def _default_file_mode() -> int:
+    """The mode `open(path, "w")` would give a new file (0o666 minus the umask); mkstemp uses 0o600."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 @contextlib.contextmanager
 def atomic_write(path, mode: str = "w", encoding: str | None = "utf-8"):
     """Open a temporary file beside `path`; rename it over `path` only if the block succeeds.
@@ -20,6 +27,7 @@ def atomic_write(path, mode: str = "w", encoding: str | None = "utf-8"):
         kwargs = {} if "b" in mode else {"encoding": encoding, "newline": "\n"}
         with os.fdopen(fd, mode, **kwargs) as handle:
             yield handle
+        os.chmod(tmp, _default_file_mode())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

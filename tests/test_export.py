@@ -23,3 +23,17 @@ def test_refuses_words_it_cannot_store(tmp_path):
     with pytest.raises(ValueError, match="whitespace"):
         save_word2vec_format(["a b"], np.zeros((1, 2)), tmp_path / "v.txt", binary=False)
     assert not list(tmp_path.iterdir())
+
+
+def test_artefacts_get_the_usual_file_mode(tmp_path):
+    import os
+
+    from lm_experiments.io import atomic_write
+
+    umask = os.umask(0o022)
+    try:
+        with atomic_write(tmp_path / "a.txt") as handle:
+            handle.write("x")
+    finally:
+        os.umask(umask)
+    assert (tmp_path / "a.txt").stat().st_mode & 0o777 == 0o644

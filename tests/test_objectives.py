@@ -189,3 +189,20 @@ def test_cbow_mean_forward_is_the_mean_and_gradient_is_word2vecs():
     assert torch.allclose(vectors.grad, upstream[:, None, :] * mask[:, :, None])
     summed = context_vector(vectors.detach(), mask, "sum")
     assert torch.allclose(summed, (vectors.detach() * mask[:, :, None]).sum(1))
+
+
+def test_shared_negatives_use_one_noise_set_per_step(monkeypatch):
+    torch.manual_seed(2)
+    objective = random_outputs(NegativeSampling(vocab_with_counts([5, 4, 3, 2, 2]), dim=3, negative=2, shared=True))
+    hidden = torch.randn(3, 3)
+    targets = torch.tensor([2, 4, 6])
+    noise = torch.tensor([4, 5])  # equals the second example's target once: skipped there only
+    monkeypatch.setattr(objective, "sample_noise", lambda shape, device: noise)
+    loss = objective(hidden, targets)
+    w = objective.output.weight.data
+    expected = []
+    for p in range(3):
+        value = -math.log(sigmoid(float(hidden[p] @ w[targets[p]])))
+        value -= sum(math.log(sigmoid(-float(hidden[p] @ w[n]))) for n in noise.tolist() if n != targets[p])
+        expected.append(value)
+    assert loss.tolist() == pytest.approx(expected, rel=1e-5)

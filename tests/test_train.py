@@ -43,7 +43,8 @@ def local_corpora(tmp_path):
 def test_default_run_writes_every_artefact(make_cfg, tmp_path):
     metrics = train(make_cfg())
     run = tmp_path / "run"
-    for name in ("config.yaml", "vocab.tsv", "metrics.csv", "vectors.txt", "vectors.bin", "checkpoints/last.ckpt"):
+    for name in ("config.yaml", "vocab.tsv", "metrics.csv", "vectors.txt", "vectors.bin", "checkpoints/last.ckpt",
+                 "embedding_map.png"):
         assert (run / name).is_file(), name
     assert not list(run.glob("**/*.tmp")), "no temporary files left behind"
     for name in ("val/analogy", "val/analogy_mul", "val/ws353", "val/simlex", "val/ws353_oov",
@@ -102,6 +103,7 @@ def test_wandb_offline_run_holds_config_metrics_and_summary(make_cfg, tmp_path, 
     assert run["config"]["model"]["_target_"] == "lm_experiments.models.skipgram.SkipGram"
     assert run["config"]["sampler"]["negative"] == 5
     assert {"train/loss_step", "val/analogy", "val/ws353", "train/words_per_sec"} <= run["history_keys"]
+    assert any(key.startswith("embedding_map") for key in run["history_keys"]), "the 2-D map is logged as an image"
     assert run["summary"]["val/analogy"] == pytest.approx(metrics["val/analogy"])
     assert run["summary"]["time/total_sec"] == pytest.approx(metrics["time/total_sec"])
     assert (tmp_path / "run" / "metrics.csv").is_file(), "logger=wandb keeps the CSV log too"

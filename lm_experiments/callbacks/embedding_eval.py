@@ -3,10 +3,11 @@
 import logging
 
 import lightning as L
+import torch
 from lightning.pytorch.utilities import rank_zero_info
 
 from lm_experiments.evaluation.analogy import AnalogyEvaluator
-from lm_experiments.evaluation.benchmarks import benchmark_path
+from lm_experiments.evaluation.benchmarks import benchmark_path, read_analogies, read_pairs
 from lm_experiments.evaluation.neighbours import nearest_neighbours
 from lm_experiments.evaluation.similarity import SimilarityEvaluator
 
@@ -18,7 +19,10 @@ class EmbeddingEvaluation(L.Callback):
     and their OOV percentages every `every_n_epochs` epochs and after the last one.
 
     Does nothing for modules without `word_vectors()`. The evaluation files default
-    to the copies installed with gensim, so it works offline.
+    to the copies installed with gensim, so it works offline. For modules that can
+    build a vector for any word (`vectors_for`, fastText), the evaluation words outside
+    the vocabulary get their n-gram vectors and join the candidates, so those
+    questions and pairs are answered instead of skipped.
     """
 
     def __init__(self, analogies: str | None = None, similarity: dict[str, str | None] | None = None,
@@ -38,20 +42,43 @@ class EmbeddingEvaluation(L.Callback):
         self.similarity = {}
         self.last_neighbours: dict[str, list[tuple[str, float]]] = {}
 
+    def _unseen(self, words: list[str], restrict: int, files_words: list[str]) -> list[str]:
+        """Evaluation words outside the first `restrict` words (lower-cased when case is folded)."""
+        fold = str.upper if self.case_insensitive else (lambda w: w)
+        known = {fold(w) for w in words[:restrict]}
+        wanted = (w.lower() if self.case_insensitive else w for w in files_words)
+        return list(dict.fromkeys(w for w in wanted if fold(w) not in known))
+
     def setup(self, trainer, pl_module, stage):
         if not hasattr(pl_module, "word_vectors") or self.analogy is not None:
             return
         words, _ = pl_module.word_vectors()
-        self.analogy = AnalogyEvaluator(words, self.analogy_path, self.restrict_vocab, self.case_insensitive)
-        self.similarity = {name: SimilarityEvaluator(words, path, self.similarity_restrict_vocab,
+        self.extra = {"analogy": [], "similarity": []}
+        if hasattr(pl_module, "vectors_for"):
+            asked = [w for _, q in read_analogies(self.analogy_path) for w in q]
+            paired = [w for path in self.similarity_paths.values() for a, b, _ in read_pairs(path) for w in (a, b)]
+            self.extra = {"analogy": self._unseen(words, self.restrict_vocab, asked),
+                          "similarity": self._unseen(words, self.similarity_restrict_vocab, paired)}
+        analogy_words = words[: self.restrict_vocab] + self.extra["analogy"]
+        similarity_words = words[: self.similarity_restrict_vocab] + self.extra["similarity"]
+        self.analogy = AnalogyEvaluator(analogy_words, self.analogy_path, len(analogy_words), self.case_insensitive)
+        self.similarity = {name: SimilarityEvaluator(similarity_words, path, len(similarity_words),
                                                      self.case_insensitive)
                            for name, path in self.similarity_paths.items()}
 
+    def _with_unseen(self, pl_module, vectors, restrict: int, extra: list[str]):
+        if not extra:
+            return vectors[:restrict]
+        return torch.cat([vectors[:restrict], pl_module.vectors_for(extra).to(vectors.dtype)])
+
     def evaluate(self, pl_module) -> dict[str, float]:
         words, vectors = pl_module.word_vectors()
-        metrics = {f"val/{k}": v for k, v in self.analogy(vectors).items()}
+        analogy_vectors = self._with_unseen(pl_module, vectors, self.restrict_vocab, self.extra["analogy"])
+        metrics = {f"val/{k}": v for k, v in self.analogy(analogy_vectors).items()}
+        similarity_vectors = self._with_unseen(pl_module, vectors, self.similarity_restrict_vocab,
+                                               self.extra["similarity"])
         for name, evaluator in self.similarity.items():
-            scores = evaluator(vectors)
+            scores = evaluator(similarity_vectors)
             metrics[f"val/{name}"] = scores["spearman"]
             metrics[f"val/{name}_oov"] = scores["oov"]
         queries = self.neighbour_queries or words[:5]

@@ -38,10 +38,14 @@ class EmbeddingModel(L.LightningModule):
         self.vector_size = positive_int(vector_size, "model.vector_size")
         self.examples_per_step = positive_int(examples_per_step, "model.examples_per_step")
         self.automatic_optimization = False
-        self.input = nn.Embedding(len(vocab), vector_size, sparse=True)
-        # word2vec's syn0 initialisation: uniform in [-0.5/d, 0.5/d)
-        nn.init.uniform_(self.input.weight, -0.5 / vector_size, 0.5 / vector_size)
+        self.input = self.build_input()
         self.objective = objective(vocab=vocab, dim=vector_size)
+
+    def build_input(self) -> nn.Module:
+        """The input vectors: word2vec's syn0, uniform in [-0.5/d, 0.5/d)."""
+        embedding = nn.Embedding(len(self.vocab), self.vector_size, sparse=True)
+        nn.init.uniform_(embedding.weight, -0.5 / self.vector_size, 0.5 / self.vector_size)
+        return embedding
 
     def pair_losses(self, batch: dict) -> torch.Tensor:
         """Loss per example (P,) for one step's examples."""

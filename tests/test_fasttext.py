@@ -1,0 +1,114 @@
+"""fastText: hashing and n-grams byte-for-byte with gensim, vectors equal to gensim's FastTextKeyedVectors
+built from our weights (in-vocabulary and out-of-vocabulary), and training end to end."""
+
+from functools import partial
+
+import numpy as np
+import pytest
+import torch
+from gensim.models import KeyedVectors
+from gensim.models.fasttext import FastTextKeyedVectors
+from gensim.models.fasttext_inner import compute_ngrams_bytes, ft_hash_bytes
+
+from lm_experiments.data.vocab import Vocabulary
+from lm_experiments.errors import UserError
+from lm_experiments.models.fasttext import FastText
+from lm_experiments.models.subwords import char_ngrams, fnv1a
+from lm_experiments.objectives.negative import NegativeSampling
+
+WORDS = ["where", "naïve", "café", "a", "übermäßig", "日本語", "<unk>"]
+
+
+@pytest.mark.parametrize("word", WORDS)
+def test_ngrams_and_hashes_match_gensim(word):
+    assert sorted(char_ngrams(word, 3, 6)) == sorted(compute_ngrams_bytes(word, 3, 6))
+    for gram in char_ngrams(word, 3, 6):
+        assert fnv1a(gram) == ft_hash_bytes(gram)
+    assert sorted(char_ngrams(word, 1, 2)) == sorted(compute_ngrams_bytes(word, 1, 2))
+
+
+def test_known_hash_values():
+    # fastText's FNV-1a: the offset basis for empty input, sign extension for non-ASCII bytes
+    assert fnv1a(b"") == 2166136261
+    assert fnv1a(b"<wh") == 1048167652
+    assert fnv1a("naï".encode()) == 3249590546
+
+
+def tiny_fasttext(bucket=50, **kwargs):
+    words = ["where", "here", "there", "naïve", "café", "a"]
+    vocab = Vocabulary(["<unk>", "<eos>"] + words, np.array([0, 3] + [9, 8, 7, 6, 5, 4]))
+    torch.manual_seed(0)
+    options = {"vector_size": 6, "min_n": 3, "max_n": 5, "bucket": bucket, **kwargs}
+    model = FastText(vocab, partial(NegativeSampling, negative=2), partial(torch.optim.SGD, lr=0.05), **options)
+    return vocab, model
+
+
+def gensim_view(vocab, model) -> FastTextKeyedVectors:
+    """gensim's FastTextKeyedVectors holding our word and n-gram rows."""
+    weights = model.input.weight.detach().double().numpy()
+    kv = FastTextKeyedVectors(model.vector_size, model.min_n, model.max_n, model.bucket)
+    kv.add_vectors(vocab.itos, weights[: len(vocab)])
+    kv.vectors_vocab = weights[: len(vocab)].copy()
+    kv.vectors_ngrams = weights[len(vocab): len(vocab) + model.bucket].copy()
+    kv.recalc_char_ngram_buckets()
+    kv.adjust_vectors()
+    return kv
+
+
+def test_word_and_oov_vectors_equal_gensims():
+    vocab, model = tiny_fasttext()
+    kv = gensim_view(vocab, model)
+    ours = model.input_vectors().detach().double().numpy()
+    for index in range(len(vocab)):
+        np.testing.assert_allclose(ours[index], kv.vectors[index], rtol=1e-5, atol=1e-7)
+    unseen = ["wherever", "naïveté", "xyz"]
+    np.testing.assert_allclose(model.vectors_for(unseen).double().numpy(), np.stack([kv[w] for w in unseen]),
+                               rtol=1e-5, atol=1e-7)
+    assert torch.allclose(model.vectors_for(["here"])[0], model.input_vectors()[vocab.stoi["here"]].detach())
+
+
+def test_sum_reduction_and_no_buckets():
+    vocab, summed = tiny_fasttext(subword_reduce="sum")
+    rows = summed.subwords[vocab.stoi["café"]]
+    rows = rows[rows != summed.pad_row]
+    assert torch.allclose(summed.input_vectors()[vocab.stoi["café"]], summed.input.weight[rows].sum(0))
+    vocab, plain = tiny_fasttext(bucket=0)
+    assert torch.allclose(plain.input_vectors(), plain.input.weight[: len(vocab)])
+
+
+def test_gradients_reach_word_and_ngram_rows_only():
+    vocab, model = tiny_fasttext()
+    batch = {"centers": torch.tensor([vocab.stoi["where"]]), "contexts": torch.tensor([vocab.stoi["here"]])}
+    model.objective.output.weight.data.normal_()
+    model.pair_losses(batch).sum().backward()
+    grad = model.input.weight.grad.coalesce()
+    touched = set(grad.indices()[0].tolist())
+    rows = set(model.subwords[vocab.stoi["where"]].tolist()) - {model.pad_row}
+    assert touched == rows
+
+
+@pytest.mark.parametrize("kwargs, message", [({"architecture": "glove"}, "model.architecture"),
+                                             ({"min_n": 4, "max_n": 3}, "model.max_n"),
+                                             ({"bucket": -1}, "model.bucket")])
+def test_bad_options(kwargs, message):
+    with pytest.raises(UserError, match=message):
+        tiny_fasttext(**kwargs)
+
+
+def test_fasttext_run_answers_unseen_words_and_exports_a_loader(make_cfg, tmp_path):
+    from lm_experiments.export import load_fasttext_vectors
+    from lm_experiments.run import train
+
+    metrics = train(make_cfg("model=fasttext", "model.bucket=20000", "trainer.limit_train_batches=3",
+                             "callbacks.model_checkpoint=null"))
+    plain = train(make_cfg("model=skipgram", "trainer.limit_train_batches=3", "callbacks.model_checkpoint=null",
+                           run="plain"))
+    # Lee's vocabulary misses most evaluation words; n-gram vectors answer them
+    assert plain["val/ws353_oov"] > 80 and metrics["val/ws353_oov"] == 0.0
+    assert plain["val/analogy_oov"] > 90 and metrics["val/analogy_oov"] == 0.0
+    assert metrics["val/analogy_answered"] > 19000
+    kv = load_fasttext_vectors(tmp_path / "run")
+    exported = KeyedVectors.load_word2vec_format(tmp_path / "run" / "vectors.bin", binary=True)
+    assert kv.index_to_key == exported.index_to_key
+    np.testing.assert_allclose(kv.vectors, exported.vectors, rtol=1e-5, atol=1e-6)
+    assert kv["unbelievablyness"].shape == (16,) and np.isfinite(kv["unbelievablyness"]).all()
