@@ -82,7 +82,11 @@ class CorpusDataModule(L.LightningDataModule):
 
     def train_dataloader(self) -> DataLoader:
         self.setup()
-        chunks = TokenChunks(self.encoded.splits["train"], self.batch_words)
+        stream = self.encoded.splits["train"]
+        if hasattr(self.view, "train_dataset"):  # views with examples of their own (co-occurrence cells)
+            chunks = self.view.train_dataset(stream, self.encoded.cache_dir)
+        else:
+            chunks = TokenChunks(stream, self.batch_words)
         return DataLoader(chunks, batch_size=None, shuffle=self.shuffle, num_workers=self.num_workers,
                           persistent_workers=self.num_workers > 0)
 

@@ -102,3 +102,45 @@ class CBOWView(SkipGramView):
             "context_mask": mask[has_context],                            # (P, 2W)
             "n_words": int(chunk.numel()),
         }
+
+
+class CellBatches(torch.utils.data.Dataset):
+    """Co-occurrence cells, shuffled once (seeded, as GloVe's `shuffle` does), in batches of `batch_cells`."""
+
+    def __init__(self, counts, batch_cells: int | None, seed: int):
+        order = torch.randperm(len(counts.values), generator=torch.Generator().manual_seed(seed))
+        self.rows, self.cols, self.values = counts.rows[order], counts.cols[order], counts.values[order].float()
+        self.batch_cells = batch_cells or max(len(self.values), 1)
+
+    def __len__(self) -> int:
+        return -(-len(self.values) // self.batch_cells)
+
+    def __getitem__(self, index: int) -> dict:
+        part = slice(index * self.batch_cells, (index + 1) * self.batch_cells)
+        return {"rows": self.rows[part], "cols": self.cols[part], "values": self.values[part]}
+
+
+class CooccurrenceView:
+    """For count models (GloVe, PPMI+SVD): the examples are the cells of the co-occurrence matrix.
+
+    The matrix is counted once per corpus, window and weighting and cached beside the
+    encoded stream; `batch_cells=None` hands the whole matrix over as one batch.
+    """
+
+    def __init__(self, vocab: Vocabulary, window: int = 10, weighting: str = "harmonic",
+                 batch_cells: int | None = 100_000, seed: int = 0):
+        self.vocab = vocab
+        self.window = positive_int(window, "data.window")
+        self.weighting, self.seed = weighting, seed
+        self.batch_cells = None if batch_cells is None else positive_int(batch_cells, "model.view.batch_cells")
+
+    def train_dataset(self, stream, cache_dir) -> CellBatches:
+        from lm_experiments.data.cooccurrence import load_cooccurrences
+
+        counts = load_cooccurrences(stream, self.vocab, cache_dir, self.window, self.weighting)
+        if len(counts.values) == 0:
+            raise UserError("No word pairs co-occur within data.window: the corpus is too small for a count model.")
+        return CellBatches(counts, self.batch_cells, self.seed)
+
+    def __call__(self, batch: dict) -> dict:
+        return {**batch, "n_words": 0}

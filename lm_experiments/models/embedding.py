@@ -39,7 +39,7 @@ class EmbeddingModel(L.LightningModule):
         self.examples_per_step = positive_int(examples_per_step, "model.examples_per_step")
         self.automatic_optimization = False
         self.input = self.build_input()
-        self.objective = objective(vocab=vocab, dim=vector_size)
+        self.objective = objective(vocab=vocab, dim=vector_size) if objective is not None else None
 
     def build_input(self) -> nn.Module:
         """The input vectors: word2vec's syn0, uniform in [-0.5/d, 0.5/d)."""
