@@ -28,6 +28,16 @@ def sigmoid(x):
     return 1 / (1 + math.exp(-x))
 
 
+def hand_negative_sampling_loss(hidden, w, targets, noise_per_example) -> list[float]:
+    """-log s(h.w_t) - sum over noise words n != t of log s(-h.w_n), one example at a time."""
+    losses = []
+    for p, noise in enumerate(noise_per_example):
+        value = -math.log(sigmoid(float(hidden[p] @ w[targets[p]])))
+        value -= sum(math.log(sigmoid(-float(hidden[p] @ w[n]))) for n in noise if n != targets[p])
+        losses.append(value)
+    return losses
+
+
 def test_loss_equals_hand_formula(monkeypatch):
     torch.manual_seed(0)
     objective = NegativeSampling(vocab_with_counts([5, 4, 3, 2]), dim=3, negative=2)
@@ -37,14 +47,7 @@ def test_loss_equals_hand_formula(monkeypatch):
     noise = torch.tensor([[4, 5], [3, 2]])  # second row: first noise word equals the target -> skipped
     monkeypatch.setattr(objective, "sample_noise", lambda shape, device: noise)
     loss = objective(hidden, targets)
-    w = objective.output.weight.data
-    expected = []
-    for p in range(2):
-        value = -math.log(sigmoid(float(hidden[p] @ w[targets[p]])))
-        for n in noise[p].tolist():
-            if n != targets[p]:
-                value -= math.log(sigmoid(-float(hidden[p] @ w[n])))
-        expected.append(value)
+    expected = hand_negative_sampling_loss(hidden, objective.output.weight.data, targets, noise.tolist())
     assert loss.tolist() == pytest.approx(expected, rel=1e-5)
 
 
@@ -199,10 +202,5 @@ def test_shared_negatives_use_one_noise_set_per_step(monkeypatch):
     noise = torch.tensor([4, 5])  # equals the second example's target once: skipped there only
     monkeypatch.setattr(objective, "sample_noise", lambda shape, device: noise)
     loss = objective(hidden, targets)
-    w = objective.output.weight.data
-    expected = []
-    for p in range(3):
-        value = -math.log(sigmoid(float(hidden[p] @ w[targets[p]])))
-        value -= sum(math.log(sigmoid(-float(hidden[p] @ w[n]))) for n in noise.tolist() if n != targets[p])
-        expected.append(value)
+    expected = hand_negative_sampling_loss(hidden, objective.output.weight.data, targets, [noise.tolist()] * 3)
     assert loss.tolist() == pytest.approx(expected, rel=1e-5)
