@@ -58,6 +58,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     datamodule, model, trainer = build(cfg)
     resolved = OmegaConf.to_container(cfg, resolve=True)
     for logger in trainer.loggers:
+        _ = logger.experiment  # start it before our files land in the run folder (the CSV logger checks)
         logger.log_hyperparams(resolved)
     if trainer.is_global_zero:
         with atomic_write(out_dir / "config.yaml") as handle:

@@ -1,51 +1,91 @@
-"""GloVe (Pennington et al. 2014): weighted least squares on log co-occurrence counts."""
+"""GloVe (Pennington et al. 2014): weighted least squares on log co-occurrence counts, trained as glove.c does."""
 
+import lightning as L
 import torch
-from torch import nn
 
 from lm_experiments.errors import UserError, positive_int
-from lm_experiments.models.embedding import EmbeddingModel
+from lm_experiments.models.embedding import split_examples
 
 EXPORTS = ("sum", "input")
 
 
-class GloVe(EmbeddingModel):
+class GloVe(L.LightningModule):
     """J = sum over cells f(x_ij) (w_i . w~_j + b_i + b~_j - log x_ij)^2 / 2, f(x) = min(1, (x / x_max)^alpha).
 
-    Word (w, b) and context (w~, b~) parameters start uniform in [-0.5/d, 0.5/d] as in
-    glove.c; the sampler group does not apply. Exported vectors are w + w~ (GloVe's
-    `model=2`), or w alone with `export=input`. Use AdaGrad as GloVe does
-    (`experiment=glove` sets it up).
+    Trained with glove.c's AdaGrad: every cell's gradient g (scaled by `eta`) moves its
+    rows by g / sqrt(G) and adds g^2 to G, G starting at 1. A batch applies its cells'
+    steps together, each with G as it stood before the batch and G growing by the sum
+    of the cells' squared gradients, which is what keeps it equal to glove.c's
+    per-cell updates (summing gradients first and squaring the sum, as a generic
+    optimizer would, shrinks frequent words' steps by up to the number of their cells).
+    So the optimizer group does not apply. Word and context rows (w, b and w~, b~) live
+    in one table of 2V rows and start uniform in [-0.5/d, 0.5/d] as in glove.c.
+    Exported vectors are w + w~ (GloVe's `model=2`), or w alone with `export=input`.
     """
 
     def __init__(self, vocab, objective=None, optimizer=None, scheduler=None, vector_size: int = 100,
-                 x_max: float = 100.0, alpha: float = 0.75, export: str = "sum", examples_per_step: int = 4096):
+                 x_max: float = 100.0, alpha: float = 0.75, eta: float = 0.05, export: str = "sum",
+                 examples_per_step: int = 4096):
+        super().__init__()
         if export not in EXPORTS:
             raise UserError(f"model.export must be one of {', '.join(EXPORTS)}; got {export!r}.")
-        if not (x_max > 0 and alpha > 0):
-            raise UserError(f"model.x_max and model.alpha must be positive, got {x_max!r} and {alpha!r}.")
-        super().__init__(vocab, None, optimizer, scheduler, positive_int(vector_size, "model.vector_size"),
-                         examples_per_step)
-        self.x_max, self.alpha, self.export = float(x_max), float(alpha), export
+        if not (x_max > 0 and alpha > 0 and eta > 0):
+            raise UserError(f"model.x_max, model.alpha and model.eta must be positive; got {x_max!r}, {alpha!r}, "
+                            f"{eta!r}.")
+        self.vocab = vocab
+        self.vector_size = positive_int(vector_size, "model.vector_size")
+        self.examples_per_step = positive_int(examples_per_step, "model.examples_per_step")
+        self.x_max, self.alpha, self.eta, self.export = float(x_max), float(alpha), float(eta), export
+        self.automatic_optimization = False
         self.save_hyperparameters(ignore=["vocab", "objective", "optimizer", "scheduler"])
-        scale = 0.5 / vector_size
-        self.context = nn.Embedding(len(vocab), vector_size, sparse=True)
-        self.bias = nn.Embedding(len(vocab), 1, sparse=True)
-        self.context_bias = nn.Embedding(len(vocab), 1, sparse=True)
-        for table in (self.input, self.context, self.bias, self.context_bias):
-            nn.init.uniform_(table.weight, -scale, scale)
+        rows, scale = 2 * len(vocab), 0.5 / vector_size
+        self.register_buffer("weights", (torch.rand(rows, vector_size) * 2 - 1) * scale)  # w then w~
+        self.register_buffer("biases", (torch.rand(rows) * 2 - 1) * scale)                 # b then b~
+        self.register_buffer("weights_gradsq", torch.ones(rows, vector_size))
+        self.register_buffer("biases_gradsq", torch.ones(rows))
 
-    def build_input(self) -> nn.Module:
-        return nn.Embedding(len(self.vocab), self.vector_size, sparse=True)  # initialised in __init__
+    def cell_losses(self, rows, cols, counts) -> tuple[torch.Tensor, torch.Tensor]:
+        """(loss per cell (P,), f * diff (P,)) for cells (rows (P,), cols (P,), counts (P,))."""
+        context = cols + len(self.vocab)
+        diff = (self.weights[rows] * self.weights[context]).sum(1) + self.biases[rows] + self.biases[context] \
+            - torch.log(counts)
+        weighted = ((counts / self.x_max) ** self.alpha).clamp(max=1.0) * diff
+        return 0.5 * weighted * diff, weighted
 
-    def weight(self, counts: torch.Tensor) -> torch.Tensor:
-        return ((counts / self.x_max) ** self.alpha).clamp(max=1.0)
+    @torch.no_grad()
+    def adagrad_step(self, rows, cols, counts) -> torch.Tensor:
+        losses, weighted = self.cell_losses(rows, cols, counts)
+        context = cols + len(self.vocab)
+        scaled = self.eta * weighted                                          # (P,)
+        grad_word = scaled[:, None] * self.weights[context]                   # (P, d)
+        grad_context = scaled[:, None] * self.weights[rows]                   # (P, d)
+        both = torch.cat([rows, context])
+        grads = torch.cat([grad_word, grad_context])
+        self.weights.index_add_(0, both, -grads / self.weights_gradsq[both].sqrt())
+        self.biases.index_add_(0, both, -scaled.repeat(2) / self.biases_gradsq[both].sqrt())
+        self.weights_gradsq.index_add_(0, both, grads * grads)
+        self.biases_gradsq.index_add_(0, both, scaled.repeat(2) ** 2)
+        return losses
 
-    def pair_losses(self, batch):
-        rows, cols, counts = batch["rows"], batch["cols"], batch["values"]           # (P,) each
-        prediction = (self.input(rows) * self.context(cols)).sum(1) \
-            + self.bias(rows).squeeze(1) + self.context_bias(cols).squeeze(1)        # (P,)
-        return 0.5 * self.weight(counts) * (prediction - torch.log(counts)) ** 2
+    def training_step(self, batch: dict, batch_idx: int):
+        total, count = torch.zeros((), device=self.device), 0
+        order = torch.randperm(len(batch["values"]), device=self.device)
+        for part in split_examples(batch, self.examples_per_step, order):
+            losses = self.adagrad_step(part["rows"], part["cols"], part["values"])
+            total += losses.sum()
+            count += losses.numel()
+        if count:
+            self.log("train/loss", total / count, on_step=True, on_epoch=True, prog_bar=True, batch_size=count)
 
-    def input_vectors(self):
-        return self.input.weight + self.context.weight if self.export == "sum" else self.input.weight
+    def configure_optimizers(self):
+        return None
+
+    def input_vectors(self) -> torch.Tensor:
+        words = self.weights[: len(self.vocab)]
+        return words + self.weights[len(self.vocab):] if self.export == "sum" else words
+
+    def word_vectors(self) -> tuple[list[str], torch.Tensor]:
+        return self.vocab.words, self.input_vectors()[self.vocab.num_specials:]
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        checkpoint["vocab"] = {"itos": self.vocab.itos, "counts": self.vocab.counts.tolist()}

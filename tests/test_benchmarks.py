@@ -1,0 +1,30 @@
+"""The benchmark script runs end to end (tiny corpus, both tools) and prints its comparison table."""
+
+import gzip
+import os
+import subprocess
+import sys
+
+import pytest
+from conftest import ROOT
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("model", ["skipgram", "fasttext"])
+def test_word2vec_vs_gensim_prints_a_table(tmp_path, model):
+    from lm_experiments.data.corpora import gensim_test_file
+
+    text = gensim_test_file("lee_background.cor").read_text(encoding="latin-1").lower()
+    words = "".join(ch if ch.isalpha() else " " for ch in text).split()
+    corpus = tmp_path / "tiny.txt.gz"
+    with gzip.open(corpus, "wt") as handle:
+        handle.write(" " + " ".join(words))
+    env = dict(os.environ, LM_EXPERIMENTS_CACHE=str(tmp_path / "cache"))
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "word2vec_vs_gensim.py"), "--corpus", str(corpus), "--epochs", "1",
+         "--dim", "8", "--model", model, "--bucket", "1000", "callbacks.embedding_map=null"],
+        capture_output=True, text=True, timeout=600, env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    table = result.stdout[result.stdout.index("lm_experiments"):]
+    for row in ("analogy", "ws353", "simlex", "words/sec", "wall sec"):
+        assert row in table
