@@ -112,3 +112,17 @@ def test_fasttext_run_answers_unseen_words_and_exports_a_loader(make_cfg, tmp_pa
     assert kv.index_to_key == exported.index_to_key
     np.testing.assert_allclose(kv.vectors, exported.vectors, rtol=1e-5, atol=1e-6)
     assert kv["unbelievablyness"].shape == (16,) and np.isfinite(kv["unbelievablyness"]).all()
+
+
+def test_every_subword_row_gets_the_full_gradient():
+    """fastText/gensim add the hidden layer's gradient to each of the word's rows, unscaled."""
+    vocab, model = tiny_fasttext()
+    word = vocab.stoi["naïve"]
+    hidden = model.embed(torch.tensor([word]))
+    upstream = torch.randn(1, model.vector_size)
+    hidden.backward(upstream)
+    grad = model.input.weight.grad.coalesce().to_dense()
+    rows = model.subwords[word][model.subwords[word] != model.pad_row]
+    for row in rows.tolist():
+        multiplicity = int((rows == row).sum())  # a hash collision makes a row appear twice
+        assert torch.allclose(grad[row], multiplicity * upstream[0], atol=1e-6)
