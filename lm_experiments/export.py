@@ -30,6 +30,13 @@ def save_word2vec_format(words: list[str], vectors: np.ndarray, path: Path, bina
     return Path(path)
 
 
+def export_artifacts(model, out_dir: Path) -> list[Path]:
+    """Everything a model can hand to other tools: word vectors, an ARPA file."""
+    written = export_vectors(model, out_dir) if hasattr(model, "word_vectors") else []
+    arpa = model.write_arpa(Path(out_dir) / "model.arpa") if hasattr(model, "write_arpa") else None
+    return written + ([arpa] if arpa is not None else [])
+
+
 def export_vectors(model, out_dir: Path) -> list[Path]:
     """vectors.txt and vectors.bin for any model with `word_vectors()`; fastText adds its subword rows."""
     words, vectors = model.word_vectors()

@@ -2,18 +2,22 @@
 
 import logging
 import time
+import warnings
 from pathlib import Path
 
 import lightning as L
 import torch
 from hydra.utils import instantiate
+from lightning.pytorch.utilities.model_helpers import is_overridden
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from lm_experiments.export import export_vectors
+from lm_experiments.export import export_artifacts
 from lm_experiments.io import atomic_write
 from lm_experiments.summary import print_metrics
 
 log = logging.getLogger(__name__)
+# The datamodule offers validation data to every model; embedding models evaluate in callbacks instead.
+warnings.filterwarnings("ignore", message=".*You passed in a `val_dataloader` but have no `validation_step`.*")
 
 
 def _instantiate_group(node) -> list:
@@ -23,6 +27,15 @@ def _instantiate_group(node) -> list:
     return [instantiate(entry) for entry in node.values() if entry is not None and "_target_" in entry]
 
 
+# Keys of a model config that configure something else: its data view, the trainer's defaults.
+NOT_MODEL_ARGUMENTS = ("view", "gradient_clip_val", "max_epochs")
+
+
+def _instantiate_optional(node):
+    """A partial from a group such as `sampler`, or None for its `none` option (an empty node)."""
+    return instantiate(node) if node and "_target_" in node else None
+
+
 def build(cfg: DictConfig):
     """Compose the run's objects: datamodule, model (encoder x objective), trainer."""
     view = instantiate(cfg.model.view) if cfg.model.get("view") else None
@@ -30,10 +43,11 @@ def build(cfg: DictConfig):
     datamodule.setup("fit")
     model_cfg = cfg.model.copy()
     with open_dict(model_cfg):
-        model_cfg.pop("view", None)
-    model = instantiate(model_cfg, vocab=datamodule.vocab, objective=instantiate(cfg.sampler),
-                        optimizer=instantiate(cfg.optimizer),
-                        scheduler=instantiate(cfg.scheduler) if cfg.get("scheduler") else None)
+        for key in NOT_MODEL_ARGUMENTS:
+            model_cfg.pop(key, None)
+    model = instantiate(model_cfg, vocab=datamodule.vocab, objective=_instantiate_optional(cfg.get("sampler")),
+                        optimizer=_instantiate_optional(cfg.get("optimizer")),
+                        scheduler=_instantiate_optional(cfg.get("scheduler")))
     loggers = _instantiate_group(cfg.get("logger"))
     trainer = instantiate(cfg.trainer, callbacks=_instantiate_group(cfg.get("callbacks")), logger=loggers or False)
     return datamodule, model, trainer
@@ -46,6 +60,10 @@ def _finish_loggers(trainer: L.Trainer, metrics: dict[str, float]) -> None:
 
             logger.experiment.summary.update(metrics)
             wandb.finish()  # a multirun's next job must start a new W&B run, not continue this one
+
+
+def _scalar_metrics(trainer: L.Trainer) -> dict[str, float]:
+    return {k: float(v) for k, v in trainer.callback_metrics.items() if torch.is_tensor(v) and v.numel() == 1}
 
 
 def train(cfg: DictConfig) -> dict[str, float]:
@@ -66,11 +84,13 @@ def train(cfg: DictConfig) -> dict[str, float]:
         datamodule.vocab.save(out_dir / "vocab.tsv")
 
     trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
-
-    metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if torch.is_tensor(v) and v.numel() == 1}
+    metrics = _scalar_metrics(trainer)
+    if is_overridden("test_step", model) and datamodule.has_split("test") and not trainer.fast_dev_run:
+        trainer.test(model, datamodule=datamodule, verbose=False)  # the trained (last) weights, as the papers report
+        metrics.update(_scalar_metrics(trainer))
     metrics["time/total_sec"] = time.perf_counter() - started
-    if trainer.is_global_zero and hasattr(model, "word_vectors"):
-        for path in export_vectors(model, out_dir):
+    if trainer.is_global_zero:
+        for path in export_artifacts(model, out_dir):
             log.info("wrote %s", path)
     _finish_loggers(trainer, metrics)
     if trainer.is_global_zero:

@@ -45,3 +45,33 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip("../shared/data is not present (benchmark corpora live beside the checkout)")
     return SHARED_DATA
+
+
+# Language models: the tiny grammar of lm_corpus.py, small models, a few batches.
+LM_FAST = ["data=file", "data.min_count=1", "data.batch_size=8", "data.bptt=8", "data.eval_batch_size=4",
+           "trainer.max_epochs=1", "trainer.accelerator=cpu", "callbacks.progress_bar=null", "logger=none"]
+LM_SMALL = {"rnn": ["model.embedding_dim=16", "model.hidden_dim=16"],
+            "gru": ["model.embedding_dim=16", "model.hidden_dim=16"],
+            "lstm": ["model.embedding_dim=16", "model.hidden_dim=16"],
+            "transformer": ["model.d_model=16", "model.num_heads=2", "model.num_layers=2", "model.block_size=16",
+                            "model.eval_stride=8"],
+            "nnlm": ["model.embedding_dim=8", "model.hidden_dim=16", "model.order=3"],
+            "ngram": []}
+
+
+@pytest.fixture
+def lm_corpus(tmp_path):
+    from lm_corpus import write_lm_corpus
+
+    return write_lm_corpus(tmp_path / "lm_corpus")
+
+
+@pytest.fixture
+def make_lm_cfg(tmp_path, lm_corpus):
+    cache = tmp_path / "cache"
+
+    def make(model: str, *overrides: str, run: str = "run") -> DictConfig:
+        base = LM_FAST + [f"data.path={lm_corpus}", f"model={model}"] + LM_SMALL[model]
+        return compose_config(base + list(overrides), tmp_path / run, cache)
+
+    return make

@@ -204,3 +204,25 @@ def test_shared_negatives_use_one_noise_set_per_step(monkeypatch):
     loss = objective(hidden, targets)
     expected = hand_negative_sampling_loss(hidden, objective.output.weight.data, targets, [noise.tolist()] * 3)
     assert loss.tolist() == pytest.approx(expected, rel=1e-5)
+
+
+def test_a_node_shared_by_several_examples_takes_the_mean_of_their_updates():
+    """With average_shared_rows, a node on c examples' paths gets (sum of their gradients) / c."""
+    import numpy as np
+
+    from lm_experiments.data.vocab import Vocabulary
+    from lm_experiments.objectives.hierarchical import HierarchicalSoftmax
+
+    torch.manual_seed(0)
+    vocab = Vocabulary(["<unk>", "<eos>", "a", "b", "c", "d"], np.array([1, 1, 40, 30, 20, 10]))
+    hidden, targets = torch.randn(7, 4), torch.tensor([2, 3, 4, 5, 2, 2, 3])
+    averaged, summed = HierarchicalSoftmax(vocab, 4), HierarchicalSoftmax(vocab, 4, average_shared_rows=False)
+    for module in (averaged, summed):
+        torch.nn.init.normal_(module.nodes.weight)
+    summed.nodes.weight.data.copy_(averaged.nodes.weight.data)
+    averaged(hidden, targets).sum().backward()
+    summed(hidden, targets).sum().backward()
+    uses = torch.bincount(averaged.points[targets][averaged.mask[targets]], minlength=5).float()
+    expected = summed.nodes.weight.grad.to_dense() / uses.clamp(min=1)[:, None]
+    torch.testing.assert_close(averaged.nodes.weight.grad.to_dense(), expected)
+    assert uses.max() > 1, "the root is shared"

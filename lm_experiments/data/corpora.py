@@ -173,6 +173,21 @@ class WikiText2(Corpus):
                 out.write("".join(lines))
 
 
+class Brown(Corpus):
+    """The Brown corpus split as in Bengio et al. 2003 (first 800k words train, next 200k valid, rest test).
+
+    NLTK distributes the tagged corpus, not this split, so it is read from a local
+    folder of `brown.{train,valid,test}.txt` (one sentence per line, tags stripped).
+    """
+
+    name = "brown"
+    split_names = ("brown.{split}.txt", "{split}.txt")
+
+    def _default_files(self, cache_dir):
+        raise UserError("data=brown reads a local copy of Bengio et al.'s split: pass data.path=/path/to/folder "
+                        "holding brown.train.txt, brown.valid.txt and brown.test.txt (optionally .gz).")
+
+
 class TextFile(Corpus):
     """Any local UTF-8 text file (or folder of train/valid/test files): `data=file data.path=...`."""
 

@@ -33,9 +33,10 @@ class TokenChunks(Dataset):
 class CorpusDataModule(L.LightningDataModule):
     """Owns the corpus, its vocabulary and the view that turns id chunks into examples.
 
-    `window` and `sample` (and the other view options) live here because they
-    describe how the stream becomes examples; the model decides *which* view, and
-    each view takes the options its signature names. `path` and `epochs` are only the
+    `window` and `sample` (embeddings), `batch_size`, `bptt` and `eval_batch_size`
+    (language models) live here because they describe how the stream becomes
+    examples; the model decides *which* view, and each view takes the options its
+    signature names. Language-model views also make the validation and test loaders. `path` and `epochs` are only the
     config's handles for `data.path` (the corpus node interpolates it) and for the
     corpus-sized default of `trainer.max_epochs`.
     """
@@ -43,8 +44,9 @@ class CorpusDataModule(L.LightningDataModule):
     def __init__(self, corpus: Corpus, view=None, cache_dir: str = "~/.cache/lm_experiments",
                  tokenizer: str = "whitespace", lowercase: bool = False, add_eos: bool = True,
                  min_count: int = 5, max_size: int | None = None, batch_words: int = 4096,
-                 window: int = 5, sample: float = 1e-3, shuffle: bool = True, num_workers: int = 0,
-                 seed: int = 0, path: str | None = None, epochs: int | None = None):
+                 window: int = 5, sample: float = 1e-3, batch_size: int = 20, bptt: int = 35,
+                 eval_batch_size: int = 10, shuffle: bool = True, num_workers: int = 0, seed: int = 0,
+                 path: str | None = None, epochs: int | None = None):
         super().__init__()
         self.corpus = corpus
         self.view_factory = view
@@ -55,7 +57,8 @@ class CorpusDataModule(L.LightningDataModule):
         if max_size is not None:
             positive_int(max_size, "data.max_size")
         self.batch_words = positive_int(batch_words, "data.batch_words")
-        self.view_options = {"window": window, "sample": sample, "seed": seed}
+        self.view_options = {"window": window, "sample": sample, "seed": seed, "batch_size": batch_size,
+                             "bptt": bptt, "eval_batch_size": eval_batch_size}
         self.shuffle, self.num_workers = shuffle, num_workers
         self.encoded: EncodedCorpus | None = None
         self.view = None
@@ -83,6 +86,9 @@ class CorpusDataModule(L.LightningDataModule):
     def train_dataloader(self) -> DataLoader:
         self.setup()
         stream = self.encoded.splits["train"]
+        if hasattr(self.view, "train_loader"):  # language-model views batch the stream themselves
+            return self.view.train_loader(stream, self.encoded.cache_dir, shuffle=self.shuffle,
+                                          num_workers=self.num_workers)
         if hasattr(self.view, "train_dataset"):  # views with examples of their own (co-occurrence cells)
             chunks = self.view.train_dataset(stream, self.encoded.cache_dir)
         else:
@@ -90,6 +96,22 @@ class CorpusDataModule(L.LightningDataModule):
         return DataLoader(chunks, batch_size=None, shuffle=self.shuffle, num_workers=self.num_workers,
                           persistent_workers=self.num_workers > 0)
 
+    def has_split(self, split: str) -> bool:
+        """Whether the corpus has `split` and the view can score it (language models)."""
+        self.setup()
+        return hasattr(self.view, "eval_loader") and split in self.encoded.splits
+
+    def _eval_loader(self, split: str):
+        if not self.has_split(split):
+            return []
+        return self.view.eval_loader(self.encoded.splits[split], num_workers=self.num_workers)
+
+    def val_dataloader(self):
+        return self._eval_loader("valid")
+
+    def test_dataloader(self):
+        return self._eval_loader("test")
+
     def on_after_batch_transfer(self, batch, dataloader_idx: int):
-        """Expand id chunks into examples on the device the model runs on."""
-        return self.view(batch) if self.view is not None else batch
+        """Expand id chunks into examples on the device the model runs on (views that are callables)."""
+        return self.view(batch) if callable(self.view) else batch

@@ -5,7 +5,8 @@ import torch
 from torch import nn
 
 from lm_experiments.data.vocab import Vocabulary
-from lm_experiments.errors import UserError, positive_int
+from lm_experiments.errors import positive_int
+from lm_experiments.models.vocab_checkpoint import VocabularyCheckpoint
 
 
 def split_examples(batch: dict, size: int, order: torch.Tensor):
@@ -16,7 +17,7 @@ def split_examples(batch: dict, size: int, order: torch.Tensor):
         yield {k: v[part] for k, v in tensors.items()}
 
 
-class EmbeddingModel(L.LightningModule):
+class EmbeddingModel(VocabularyCheckpoint, L.LightningModule):
     """Base class. Subclasses build their layers and implement `pair_losses` and `input_vectors`.
 
     One Lightning batch is a whole chunk of the corpus, expanded into examples on the
@@ -39,7 +40,7 @@ class EmbeddingModel(L.LightningModule):
         self.examples_per_step = positive_int(examples_per_step, "model.examples_per_step")
         self.automatic_optimization = False
         self.input = self.build_input()
-        self.objective = objective(vocab=vocab, dim=vector_size) if objective is not None else None
+        self.objective = objective(vocab=vocab, dim=vector_size)
 
     def build_input(self) -> nn.Module:
         """The input vectors: word2vec's syn0, uniform in [-0.5/d, 0.5/d)."""
@@ -82,18 +83,3 @@ class EmbeddingModel(L.LightningModule):
             return optimizer
         scheduler = self.scheduler_factory(optimizer, total_steps=self.trainer.estimated_stepping_batches)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
-
-    def on_save_checkpoint(self, checkpoint: dict) -> None:
-        checkpoint["vocab"] = {"itos": self.vocab.itos, "counts": self.vocab.counts.tolist()}
-
-    def on_load_checkpoint(self, checkpoint: dict) -> None:
-        """Refuse a checkpoint whose rows mean other words: its weights would be silently wrong."""
-        saved = checkpoint.get("vocab", {}).get("itos")
-        if saved is not None and saved != self.vocab.itos:
-            first = next((i for i, (a, b) in enumerate(zip(saved, self.vocab.itos)) if a != b),
-                         min(len(saved), len(self.vocab.itos)))
-            raise UserError(
-                f"The checkpoint was trained with another vocabulary ({len(saved)} entries, this run has "
-                f"{len(self.vocab)}; they first differ at index {first}). Resume with the data settings "
-                f"(corpus, data.min_count, data.max_size, tokenizer) of the run that wrote it."
-            )

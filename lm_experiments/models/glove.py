@@ -5,11 +5,12 @@ import torch
 
 from lm_experiments.errors import UserError, positive_int
 from lm_experiments.models.embedding import split_examples
+from lm_experiments.models.vocab_checkpoint import VocabularyCheckpoint
 
 EXPORTS = ("sum", "input")
 
 
-class GloVe(L.LightningModule):
+class GloVe(VocabularyCheckpoint, L.LightningModule):
     """J = sum over cells f(x_ij) (w_i . w~_j + b_i + b~_j - log x_ij)^2 / 2, f(x) = min(1, (x / x_max)^alpha).
 
     Trained with glove.c's AdaGrad: every cell's gradient g (scaled by `eta`) moves its
@@ -86,6 +87,3 @@ class GloVe(L.LightningModule):
 
     def word_vectors(self) -> tuple[list[str], torch.Tensor]:
         return self.vocab.words, self.input_vectors()[self.vocab.num_specials:]
-
-    def on_save_checkpoint(self, checkpoint: dict) -> None:
-        checkpoint["vocab"] = {"itos": self.vocab.itos, "counts": self.vocab.counts.tolist()}

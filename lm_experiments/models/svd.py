@@ -4,6 +4,7 @@ import lightning as L
 import torch
 
 from lm_experiments.errors import UserError, positive_int
+from lm_experiments.models.vocab_checkpoint import VocabularyCheckpoint
 
 
 def ppmi_matrix(rows: torch.Tensor, cols: torch.Tensor, values: torch.Tensor, size: int,
@@ -22,7 +23,7 @@ def ppmi_matrix(rows: torch.Tensor, cols: torch.Tensor, values: torch.Tensor, si
     return torch.sparse_coo_tensor(indices, pmi[positive].float(), (size, size), check_invariants=True).coalesce()
 
 
-class PPMISVD(L.LightningModule):
+class PPMISVD(VocabularyCheckpoint, L.LightningModule):
     """Word vectors U_d S_d^p of the PPMI matrix (`eigenvalue_power` p = 0.5 by default).
 
     No gradient training: the one "training step" builds the matrix from all cells
@@ -55,6 +56,3 @@ class PPMISVD(L.LightningModule):
 
     def word_vectors(self) -> tuple[list[str], torch.Tensor]:
         return self.vocab.words, self.vectors[self.vocab.num_specials:]
-
-    def on_save_checkpoint(self, checkpoint: dict) -> None:
-        checkpoint["vocab"] = {"itos": self.vocab.itos, "counts": self.vocab.counts.tolist()}

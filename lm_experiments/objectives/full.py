@@ -21,6 +21,14 @@ class FullSoftmax(nn.Module):
         """hidden (P, d), targets (P,) -> loss per example (P,)."""
         return F.cross_entropy(self.output(hidden), targets, reduction="none")
 
+    def nll(self, hidden: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """-log p(target | h) per example (P,): the training loss is already exact."""
+        return self.forward(hidden, targets)
+
+    def tie_weights(self, weight: nn.Parameter) -> None:
+        """Share the (V, d) output matrix with the input embedding (Press & Wolf 2017)."""
+        self.output.weight = weight
+
     def log_prob(self, hidden: torch.Tensor) -> torch.Tensor:
         """(P, d) -> (P, V) normalized log-probabilities."""
         return F.log_softmax(self.output(hidden), dim=-1)

@@ -17,13 +17,14 @@ class NoiseContrastiveEstimation(nn.Module):
     correction makes this a consistent estimator of the softmax.
     """
 
-    def __init__(self, vocab: Vocabulary, dim: int, negative: int = 20, ns_exponent: float = 0.75):
+    def __init__(self, vocab: Vocabulary, dim: int, negative: int = 20, ns_exponent: float = 0.75,
+                 sparse: bool = True):
         super().__init__()
         self.negative = positive_int(negative, "sampler.negative")
         if not isinstance(ns_exponent, int | float):
             raise UserError(f"sampler.ns_exponent must be a number, got {ns_exponent!r}.")
-        self.output = nn.Embedding(len(vocab), dim, sparse=True)
-        self.bias = nn.Embedding(len(vocab), 1, sparse=True)
+        self.output = nn.Embedding(len(vocab), dim, sparse=sparse)
+        self.bias = nn.Embedding(len(vocab), 1, sparse=sparse)
         nn.init.zeros_(self.output.weight)
         nn.init.zeros_(self.bias.weight)
         self.noise = UnigramNoise(vocab, float(ns_exponent))
@@ -39,3 +40,16 @@ class NoiseContrastiveEstimation(nn.Module):
         scores = torch.bmm(self.output(words), hidden.unsqueeze(2)).squeeze(2) + self.bias(words).squeeze(2)
         logits = scores - self.log_kq[words]                                             # (P, 1 + k)
         return -F.logsigmoid(logits[:, 0]) - F.logsigmoid(-logits[:, 1:]).sum(1)
+
+    def _scores(self, hidden: torch.Tensor) -> torch.Tensor:
+        return hidden @ self.output.weight.T + self.bias.weight.T                       # (P, V)
+
+    def log_prob(self, hidden: torch.Tensor) -> torch.Tensor:
+        """(P, d) -> (P, V): softmax over s(w), normalized exactly (evaluation never trusts self-normalization)."""
+        return F.log_softmax(self._scores(hidden), dim=-1)
+
+    def nll(self, hidden: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        return F.cross_entropy(self._scores(hidden), targets, reduction="none")
+
+    def tie_weights(self, weight: nn.Parameter) -> None:
+        self.output.weight = weight

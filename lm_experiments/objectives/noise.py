@@ -8,12 +8,19 @@ from lm_experiments.data.vocab import Vocabulary
 
 
 class UnigramNoise(nn.Module):
-    """q(w) proportional to count(w)^exponent over the words (specials are never drawn)."""
+    """q(w) proportional to count(w)^exponent over the words.
 
-    def __init__(self, vocab: Vocabulary, exponent: float = 0.75):
+    Embedding objectives never draw the specials. Language models predict `<eos>` and
+    `<unk>` like any word, so with `include_specials` every entry can be drawn (counts
+    of zero count as one, so that q(w) > 0 and log q is finite for every target).
+    """
+
+    def __init__(self, vocab: Vocabulary, exponent: float = 0.75, include_specials: bool = False):
         super().__init__()
-        weights = vocab.counts.astype(np.float64) ** exponent
-        weights[: vocab.num_specials] = 0.0
+        counts = vocab.counts.astype(np.float64)
+        weights = (counts.clip(min=1.0) if include_specials else counts) ** exponent
+        if not include_specials:
+            weights[: vocab.num_specials] = 0.0
         probs = weights / weights.sum()
         self.register_buffer("probs", torch.from_numpy(probs), persistent=False)          # (V,)
         self.register_buffer("cdf", torch.from_numpy(np.cumsum(probs)), persistent=False)  # (V,)

@@ -1,0 +1,246 @@
+"""Views for language models: how a split's id stream becomes batches of (inputs, targets).
+
+Three shapes, one per model family:
+
+- `BPTTView` (RNN/GRU/LSTM): the stream as `batch_size` parallel columns walked in
+  order, `bptt` tokens at a time, so a recurrent model can carry its hidden state
+  from one block to the next (truncated backpropagation through time).
+- `NGramView` (NNLM): the n-1 ids before each token, every position of the stream.
+- `WindowView` (Transformer): random windows of `block_size` tokens for training;
+  for evaluation, windows `eval_stride` apart that score each token exactly once,
+  with at least `block_size - eval_stride` tokens of context after the first window.
+
+Every evaluation view scores every token of the split exactly once: the split is
+read as if an `<eos>` came before it (the previous sentence ended), so the number
+of predicted tokens is the split's words + `<eos>` count the papers report.
+Targets that are padding carry `IGNORE` (-100, `F.cross_entropy`'s ignore_index).
+"""
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset, RandomSampler
+
+from lm_experiments.data.vocab import Vocabulary
+from lm_experiments.errors import UserError, positive_int
+
+IGNORE = -100
+
+
+def _as_tensor(stream) -> torch.Tensor:
+    return torch.from_numpy(np.asarray(stream, dtype=np.int64))
+
+
+def shifted_with_start(stream, start_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(inputs, targets), both (N,): every token of the split is a target, preceded by `start_id`."""
+    targets = _as_tensor(stream)
+    inputs = torch.cat([torch.tensor([start_id]), targets[:-1]])
+    return inputs, targets
+
+
+def _keep_batch(batch):
+    """Collate for datasets that fetch whole batches themselves (`__getitems__`)."""
+    return batch
+
+
+class ColumnBlocks(Dataset):
+    """Item i: block i of the (B, L) column layout, `bptt` steps of every column.
+
+    `pad=True` keeps every target (the last column is padded with IGNORE targets);
+    `pad=False` drops the N mod B leftover tokens, as the PyTorch word-language-model
+    example does for training. `reset` marks the first block, where a model starts
+    from a fresh hidden state.
+    """
+
+    def __init__(self, inputs: torch.Tensor, targets: torch.Tensor, batch_size: int, bptt: int, pad: bool,
+                 pad_id: int):
+        count = inputs.numel()
+        length = -(-count // batch_size) if pad else count // batch_size
+        if length == 0:
+            raise UserError(f"The split has {count} tokens, fewer than data.batch_size={batch_size} columns. "
+                            f"Lower data.batch_size.")
+        total = batch_size * length
+        if pad:
+            inputs = torch.cat([inputs, inputs.new_full((total - count,), pad_id)])
+            targets = torch.cat([targets, targets.new_full((total - count,), IGNORE)])
+        self.inputs = inputs[:total].view(batch_size, length)    # (B, L)
+        self.targets = targets[:total].view(batch_size, length)  # (B, L)
+        self.bptt = bptt
+
+    def __len__(self) -> int:
+        return -(-self.inputs.shape[1] // self.bptt)
+
+    def __getitem__(self, index: int) -> dict:
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        span = slice(index * self.bptt, (index + 1) * self.bptt)
+        targets = self.targets[:, span]
+        return {"inputs": self.inputs[:, span], "targets": targets, "reset": index == 0,
+                "n_words": int((targets != IGNORE).sum())}
+
+
+class StreamWindows(Dataset):
+    """Item i: `length` consecutive ids starting at `starts[i]`, fetched a whole batch at a time."""
+
+    def __init__(self, stream: torch.Tensor, length: int, starts: torch.Tensor, split_at: int | None):
+        self.stream, self.length, self.starts = stream, length, starts
+        self.offsets = torch.arange(length)
+        self.split_at = split_at  # NNLM: inputs = window[:, :n-1], target = window[:, n-1]
+
+    def __len__(self) -> int:
+        return self.starts.numel()
+
+    def __getitems__(self, indices: list[int]) -> dict:
+        windows = self.stream[self.starts[torch.as_tensor(indices)][:, None] + self.offsets]  # (B, length)
+        if self.split_at is None:  # next-token prediction at every position
+            inputs, targets = windows[:, :-1], windows[:, 1:]
+        else:
+            inputs, targets = windows[:, : self.split_at], windows[:, self.split_at]
+        return {"inputs": inputs, "targets": targets, "n_words": targets.numel()}
+
+    def __getitem__(self, index: int) -> dict:
+        return {k: (v[0] if torch.is_tensor(v) else v) for k, v in self.__getitems__([index]).items()}
+
+
+class TensorBatches(Dataset):
+    """Precomputed (W, T) inputs/targets; a batch of rows per fetch."""
+
+    def __init__(self, inputs: torch.Tensor, targets: torch.Tensor):
+        self.inputs, self.targets = inputs, targets
+
+    def __len__(self) -> int:
+        return self.inputs.shape[0]
+
+    def __getitems__(self, indices: list[int]) -> dict:
+        rows = torch.as_tensor(indices)
+        targets = self.targets[rows]
+        return {"inputs": self.inputs[rows], "targets": targets, "n_words": int((targets != IGNORE).sum())}
+
+
+class BPTTView:
+    """Truncated BPTT blocks for recurrent models (Zaremba et al. 2014; the PyTorch example)."""
+
+    def __init__(self, vocab: Vocabulary, batch_size: int = 20, bptt: int = 35, eval_batch_size: int = 10):
+        self.batch_size = positive_int(batch_size, "data.batch_size")
+        self.bptt = positive_int(bptt, "data.bptt")
+        self.eval_batch_size = positive_int(eval_batch_size, "data.eval_batch_size")
+        self.start_id = vocab.eos_index
+
+    def train_loader(self, stream, cache_dir=None, shuffle: bool = True, num_workers: int = 0) -> DataLoader:
+        """Blocks in order (the hidden state flows from one to the next), so never shuffled."""
+        tokens = _as_tensor(stream)
+        blocks = ColumnBlocks(tokens[:-1], tokens[1:], self.batch_size, self.bptt, pad=False, pad_id=self.start_id)
+        return DataLoader(blocks, batch_size=None, shuffle=False, num_workers=num_workers)
+
+    def eval_loader(self, stream, num_workers: int = 0) -> DataLoader:
+        inputs, targets = shifted_with_start(stream, self.start_id)
+        blocks = ColumnBlocks(inputs, targets, self.eval_batch_size, self.bptt, pad=True, pad_id=self.start_id)
+        return DataLoader(blocks, batch_size=None, shuffle=False, num_workers=num_workers)
+
+
+class NGramView:
+    """(n-1 previous ids, next id) at every position; the stream starts after `order - 1` `<eos>`."""
+
+    def __init__(self, vocab: Vocabulary, order: int, batch_size: int = 20, eval_batch_size: int = 10):
+        self.order = positive_int(order, "model.order")
+        if self.order < 2:
+            raise UserError(f"model.order must be at least 2 for a neural n-gram model, got {order}.")
+        self.batch_size = positive_int(batch_size, "data.batch_size")
+        self.eval_batch_size = positive_int(eval_batch_size, "data.eval_batch_size")
+        self.start_id = vocab.eos_index
+
+    def _windows(self, stream) -> StreamWindows:
+        tokens = _as_tensor(stream)
+        padded = torch.cat([tokens.new_full((self.order - 1,), self.start_id), tokens])
+        return StreamWindows(padded, self.order, torch.arange(tokens.numel()), split_at=self.order - 1)
+
+    def train_loader(self, stream, cache_dir=None, shuffle: bool = True, num_workers: int = 0) -> DataLoader:
+        return DataLoader(self._windows(stream), batch_size=self.batch_size, shuffle=shuffle,
+                          collate_fn=_keep_batch, num_workers=num_workers)
+
+    def eval_loader(self, stream, num_workers: int = 0) -> DataLoader:
+        return DataLoader(self._windows(stream), batch_size=self.eval_batch_size, shuffle=False,
+                          collate_fn=_keep_batch, num_workers=num_workers)
+
+
+def sliding_windows(inputs: torch.Tensor, targets: torch.Tensor, block_size: int, stride: int,
+                    pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Windows of `block_size` inputs, `stride` apart, whose unmasked targets cover each position once.
+
+    Window j starts at j * stride; it scores the positions after the previous window's
+    end (all of them for j = 0), so every scored token but the first window's sees at
+    least `block_size - stride` tokens of context. Returns (W, block_size) inputs and
+    targets (IGNORE where not scored or past the end).
+    """
+    count = inputs.numel()
+    starts = torch.arange(0, max(count - block_size, 0) + stride, stride)
+    starts = starts[(starts == 0) | (starts + block_size - stride < count)]
+    positions = starts[:, None] + torch.arange(block_size)                    # (W, T)
+    inside = positions < count
+    previous_end = torch.cat([starts.new_zeros(1), (starts[:-1] + block_size).clamp(max=count)])
+    scored = inside & (positions >= previous_end[:, None])
+    clipped = positions.clamp(max=count - 1)
+    window_inputs = torch.where(inside, inputs[clipped], pad_id)
+    window_targets = torch.where(scored, targets[clipped], IGNORE)
+    return window_inputs, window_targets
+
+
+class WindowView:
+    """Transformer data: random training windows, sliding evaluation windows."""
+
+    def __init__(self, vocab: Vocabulary, block_size: int, eval_stride: int | None = None, batch_size: int = 20,
+                 eval_batch_size: int = 10):
+        self.block_size = positive_int(block_size, "model.block_size")
+        self.eval_stride = positive_int(eval_stride if eval_stride is not None else max(block_size // 2, 1),
+                                        "model.eval_stride")
+        if self.eval_stride > self.block_size:
+            raise UserError(f"model.eval_stride={eval_stride} must not exceed model.block_size={block_size}.")
+        self.batch_size = positive_int(batch_size, "data.batch_size")
+        self.eval_batch_size = positive_int(eval_batch_size, "data.eval_batch_size")
+        self.start_id = vocab.eos_index
+
+    def train_loader(self, stream, cache_dir=None, shuffle: bool = True, num_workers: int = 0) -> DataLoader:
+        """An epoch = N / block_size windows at random starts (so about one pass over the tokens)."""
+        tokens = _as_tensor(stream)
+        span = self.block_size + 1
+        if tokens.numel() < span:
+            raise UserError(f"The training split has {tokens.numel()} tokens, fewer than model.block_size + 1 = "
+                            f"{span}. Lower model.block_size.")
+        windows = StreamWindows(tokens, span, torch.arange(tokens.numel() - span + 1), split_at=None)
+        per_epoch = max(tokens.numel() // self.block_size, 1)
+        sampler = RandomSampler(windows, num_samples=per_epoch) if shuffle else None
+        return DataLoader(windows, batch_size=self.batch_size, sampler=sampler, collate_fn=_keep_batch,
+                          num_workers=num_workers)
+
+    def eval_loader(self, stream, num_workers: int = 0) -> DataLoader:
+        inputs, targets = shifted_with_start(stream, self.start_id)
+        windows = TensorBatches(*sliding_windows(inputs, targets, self.block_size, self.eval_stride, self.start_id))
+        return DataLoader(windows, batch_size=self.eval_batch_size, shuffle=False, collate_fn=_keep_batch,
+                          num_workers=num_workers)
+
+
+class WholeSplit(Dataset):
+    """One item: the whole split as one (N,) tensor (counting models read everything at once)."""
+
+    def __init__(self, stream):
+        self.tokens = _as_tensor(stream)
+
+    def __len__(self) -> int:
+        return 1
+
+    def __getitem__(self, index: int) -> dict:
+        if index != 0:
+            raise IndexError(index)
+        return {"tokens": self.tokens, "n_words": self.tokens.numel()}
+
+
+class StreamView:
+    """The n-gram model's view: each split in one piece; sentences are read from its `<eos>` ids."""
+
+    def __init__(self, vocab: Vocabulary):
+        self.vocab = vocab
+
+    def train_loader(self, stream, cache_dir=None, shuffle: bool = True, num_workers: int = 0) -> DataLoader:
+        return DataLoader(WholeSplit(stream), batch_size=None, shuffle=False)
+
+    def eval_loader(self, stream, num_workers: int = 0) -> DataLoader:
+        return DataLoader(WholeSplit(stream), batch_size=None, shuffle=False)

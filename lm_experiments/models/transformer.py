@@ -1,0 +1,115 @@
+"""A causal Transformer language model: pre-LayerNorm blocks, GELU MLPs, fused causal attention."""
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from lm_experiments.errors import UserError, positive_int
+from lm_experiments.models.language_model import LanguageModel
+
+POSITIONS = ("sinusoidal", "learned")
+
+
+def sinusoidal_positions(length: int, dim: int) -> torch.Tensor:
+    """(length, dim) encodings of Vaswani et al. 2017: sin on even, cos on odd dimensions."""
+    position = torch.arange(length, dtype=torch.float32)[:, None]
+    frequency = torch.exp(torch.arange(0, dim, 2, dtype=torch.float32) * (-math.log(10000.0) / dim))
+    table = torch.zeros(length, dim)
+    table[:, 0::2] = torch.sin(position * frequency)
+    table[:, 1::2] = torch.cos(position * frequency[: dim // 2])
+    return table
+
+
+class CausalSelfAttention(nn.Module):
+    def __init__(self, dim: int, heads: int, dropout: float):
+        super().__init__()
+        self.heads, self.dropout = heads, dropout
+        self.qkv = nn.Linear(dim, 3 * dim)
+        self.proj = nn.Linear(dim, dim)
+        self.resid_drop = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, T, d)
+        batch, length, dim = x.shape
+        q, k, v = self.qkv(x).view(batch, length, 3, self.heads, dim // self.heads).permute(2, 0, 3, 1, 4)
+        out = F.scaled_dot_product_attention(q, k, v, is_causal=True,
+                                             dropout_p=self.dropout if self.training else 0.0)  # (B, h, T, d/h)
+        return self.resid_drop(self.proj(out.transpose(1, 2).reshape(batch, length, dim)))
+
+
+class Block(nn.Module):
+    """x + attn(LN(x)), then x + MLP(LN(x)): pre-LN keeps training stable without warm-up tricks."""
+
+    def __init__(self, dim: int, heads: int, ff_dim: int, dropout: float):
+        super().__init__()
+        self.ln_attn = nn.LayerNorm(dim)
+        self.attn = CausalSelfAttention(dim, heads, dropout)
+        self.ln_mlp = nn.LayerNorm(dim)
+        self.mlp = nn.Sequential(nn.Linear(dim, ff_dim), nn.GELU(), nn.Linear(ff_dim, dim), nn.Dropout(dropout))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x + self.attn(self.ln_attn(x))
+        return x + self.mlp(self.ln_mlp(x))
+
+
+class TransformerLM(LanguageModel):
+    """Token + position embeddings -> `num_layers` blocks -> final LayerNorm -> objective.
+
+    Sees at most `block_size` tokens; evaluation slides a window `eval_stride` tokens
+    at a time (see `WindowView`). Weights start N(0, 0.02), residual projections
+    N(0, 0.02 / sqrt(2 num_layers)) as in GPT-2; `tie_weights` shares the output
+    matrix with the token embedding.
+    """
+
+    def __init__(self, vocab, objective, optimizer, scheduler=None, d_model: int = 256, num_layers: int = 4,
+                 num_heads: int = 4, ff_dim: int | None = None, dropout: float = 0.1, block_size: int = 128,
+                 eval_stride: int | None = None, positions: str = "sinusoidal", tie_weights: bool = True):
+        super().__init__(vocab, objective, optimizer, scheduler)
+        self.save_hyperparameters(ignore=["vocab", "objective", "optimizer", "scheduler"])
+        d_model = positive_int(d_model, "model.d_model")
+        num_heads = positive_int(num_heads, "model.num_heads")
+        if d_model % num_heads:
+            raise UserError(f"model.d_model={d_model} must be divisible by model.num_heads={num_heads}.")
+        if positions not in POSITIONS:
+            raise UserError(f"model.positions must be one of {', '.join(POSITIONS)}; got {positions!r}.")
+        if not (isinstance(dropout, int | float) and 0 <= dropout < 1):
+            raise UserError(f"model.dropout must be in [0, 1), got {dropout!r}.")
+        self.block_size = positive_int(block_size, "model.block_size")
+        layers = positive_int(num_layers, "model.num_layers")
+        self.token_embedding = nn.Embedding(len(vocab), d_model)
+        if positions == "learned":
+            self.position_embedding = nn.Embedding(block_size, d_model)
+        else:
+            self.register_buffer("position_table", sinusoidal_positions(block_size, d_model), persistent=False)
+        self.drop = nn.Dropout(dropout)
+        self.blocks = nn.ModuleList(Block(d_model, num_heads, ff_dim or 4 * d_model, dropout) for _ in range(layers))
+        self.ln_final = nn.LayerNorm(d_model)
+        self.objective = self.build_objective(d_model)
+        self._init_weights(layers)
+        if tie_weights:
+            self.tie_output_to(self.token_embedding)
+
+    def _init_weights(self, layers: int) -> None:
+        for name, parameter in self.named_parameters():
+            if parameter.dim() < 2:
+                if "ln_" not in name:
+                    nn.init.zeros_(parameter)
+                continue
+            residual = name.endswith("attn.proj.weight") or name.endswith("mlp.2.weight")
+            nn.init.normal_(parameter, 0.0, 0.02 / math.sqrt(2 * layers) if residual else 0.02)
+
+    def encode(self, inputs: torch.Tensor, state=None):
+        """inputs (B, T <= block_size) -> hidden (B, T, d)."""
+        length = inputs.shape[1]
+        if length > self.block_size:
+            raise ValueError(f"{length} tokens exceed model.block_size={self.block_size}")
+        positions = (self.position_embedding.weight[:length] if hasattr(self, "position_embedding")
+                     else self.position_table[:length])
+        x = self.drop(self.token_embedding(inputs) + positions)
+        for block in self.blocks:
+            x = block(x)
+        return self.ln_final(x), None
+
+    def generation_context(self, tokens: torch.Tensor) -> torch.Tensor:
+        return tokens[:, -self.block_size:]

@@ -1,0 +1,1 @@
+"""Counting n-gram language models: vectorised counts, smoothing, ARPA files."""

@@ -1,0 +1,134 @@
+"""Counting n-gram models: counts, a hand-computed Kneser-Ney toy, normalisation, KenLM agreement, ARPA, runs."""
+
+import math
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from lm_experiments.data.vocab import Vocabulary
+from lm_experiments.errors import UserError
+from lm_experiments.models.ngram import NGramLM
+from lm_experiments.ngram.counts import NGramCounts
+from lm_experiments.run import train
+
+
+def vocab_of(words: list[str]) -> Vocabulary:
+    return Vocabulary(["<unk>", "<eos>"] + words, np.array([0, 0] + [1] * len(words)))
+
+
+def encode(lines: list[str], vocab: Vocabulary) -> np.ndarray:
+    return np.concatenate([vocab.lookup(line.split() + ["<eos>"]) for line in lines])
+
+
+def random_lines(rng: np.random.Generator, words: list[str], count: int) -> list[str]:
+    zipf = 1.0 / np.arange(1, len(words) + 1)
+    return [" ".join(rng.choice(words, size=rng.integers(1, 9), p=zipf / zipf.sum())) for _ in range(count)]
+
+
+def fitted(lines, words, order, smoothing="kneser_ney", **options) -> NGramLM:
+    vocab = vocab_of(words)
+    model = NGramLM(vocab, order=order, smoothing=smoothing, **options)
+    model.fit_counts(encode(lines, vocab))
+    return model
+
+
+def test_counts_equal_a_plain_python_count_per_sentence():
+    rng = np.random.default_rng(0)
+    words = [f"w{i}" for i in range(12)]
+    lines = random_lines(rng, words, 300)
+    vocab = vocab_of(words)
+    counts = NGramCounts(encode(lines, vocab), 4, len(vocab), vocab.eos_index)
+    for k in range(2, 5):
+        expected = Counter()
+        for line in lines:
+            padded = ["<s>"] + line.split() + ["</s>"]
+            expected.update(tuple(padded[i: i + k]) for i in range(len(padded) - k + 1))
+        table = counts.tables[k]
+        names = [["<s>" if (j == 0 and t == 1) else ("</s>" if t == 1 else vocab.itos[t]) for j, t in enumerate(row)]
+                 for row in counts.tokens_of(k)]
+        assert dict(zip(map(tuple, names), table.counts.tolist())) == dict(expected)
+
+
+def test_kneser_ney_on_a_hand_computed_toy():
+    """Corpus "a b / a b / b a", order 2, fixed discounts D1=0.5, D2=1, D3+=1.5; V = {<unk>, </s>, a, b}.
+
+    Unigram continuation counts: a, b and </s> each follow 2 distinct words -> total 6, each
+    discounted by D2 = 1 -> 1/6, gamma = 3/6, so p(a) = p(b) = p(</s>) = 1/6 + 0.5/4 = 7/24 and
+    p(<unk>) = 3/24. After "a": b twice, </s> once -> total 3, gamma = (1 + 0.5)/3 = 0.5:
+    p(b|a) = 1/3 + 0.5 * 7/24 = 23/48, p(</s>|a) = 0.5/3 + 7/48 = 15/48, p(a|a) = 7/48.
+    "a b </s>" = p(a|<s>) p(b|a) p(</s>|b) = (23/48)^3 by the same arithmetic for <s> and b.
+    """
+    model = fitted(["a b", "a b", "b a"], ["a", "b"], order=2, discounts=[0.5, 1.0, 1.5])
+    vocab, kn = model.vocab, model.estimator
+    a, b, eos, unk = vocab.stoi["a"], vocab.stoi["b"], vocab.eos_index, vocab.unk_index
+    np.testing.assert_allclose(np.exp(kn.log_probs[1][[a, b, eos, unk]]), [7 / 24, 7 / 24, 7 / 24, 3 / 24])
+    after_a = np.exp(model.next_token_log_probs(__import__("torch").tensor([[a]]))[0][0].double().numpy())
+    np.testing.assert_allclose(after_a[[b, eos, a, unk]], [23 / 48, 15 / 48, 7 / 48, 3 / 48], rtol=1e-6)
+    np.testing.assert_allclose(model.stream_log_probs(encode(["a b"], vocab)).sum(), 3 * math.log(23 / 48))
+
+
+def test_discounts_from_count_of_counts_need_enough_data():
+    with pytest.raises(UserError, match="Cannot estimate Kneser-Ney discounts"):
+        fitted(["a b", "a b", "b a"], ["a", "b"], order=2, discount_fallback=False)
+    fallback = fitted(["a b", "a b", "b a"], ["a", "b"], order=2)  # KenLM's --discount_fallback values
+    np.testing.assert_allclose(fallback.estimator.discounts[2], [0.5, 1.0, 1.5])
+
+
+def test_discounts_follow_chen_and_goodman():
+    rng = np.random.default_rng(3)
+    words = [f"w{i}" for i in range(300)]
+    model = fitted(random_lines(rng, words, 2000), words, order=2)
+    adjusted = model.estimator.counts.tables[2].counts
+    n1, n2, n3, n4 = ((adjusted == c).sum() for c in (1, 2, 3, 4))
+    y = n1 / (n1 + 2 * n2)
+    np.testing.assert_allclose(model.estimator.discounts[2], [1 - 2 * y * n2 / n1, 2 - 3 * y * n3 / n2,
+                                                               3 - 4 * y * n4 / n3])
+
+
+@pytest.mark.parametrize("smoothing", ["kneser_ney", "add_k"])
+def test_next_word_distributions_sum_to_one(smoothing):
+    rng = np.random.default_rng(1)
+    words = [f"w{i}" for i in range(300)]
+    model = fitted(random_lines(rng, words, 2000), words, order=3, smoothing=smoothing)
+    vocab = model.vocab
+    histories = [rng.integers(2, len(vocab), size=rng.integers(0, 5)).tolist() for _ in range(20)]
+    histories += [[vocab.eos_index], [vocab.stoi["w0"], vocab.eos_index], [vocab.unk_index, vocab.stoi["w1"]]]
+    import torch
+
+    for history in histories:
+        log_probs, _ = model.next_token_log_probs(torch.tensor([history or [vocab.eos_index]]))
+        assert float(torch.logsumexp(log_probs.double(), -1)) == pytest.approx(0.0, abs=1e-5)
+
+
+def test_mle_is_relative_frequency_and_infinite_on_unseen_events():
+    model = fitted(["a b", "a b", "b a"], ["a", "b"], order=2, smoothing="mle")
+    vocab = model.vocab
+    assert np.exp(model.stream_log_probs(encode(["a b"], vocab))).prod() == pytest.approx(2 / 3 * 2 / 3 * 2 / 3)
+    assert np.isneginf(model.stream_log_probs(encode(["b b"], vocab))).any()
+
+
+def test_kenlm_scores_our_arpa_file_exactly_as_we_do(tmp_path):
+    kenlm = pytest.importorskip("kenlm")
+    rng = np.random.default_rng(2)
+    words = [f"w{i}" for i in range(300)]
+    model = fitted(random_lines(rng, words, 3000), words, order=4)
+    model.write_arpa(tmp_path / "model.arpa")
+    held_out = random_lines(rng, words + ["never_seen"], 200)  # an unseen word scores as <unk>
+    reference = kenlm.Model(str(tmp_path / "model.arpa"))
+    kenlm_log10 = sum(reference.score(line, bos=True, eos=True) for line in held_out)
+    ours = model.stream_log_probs(encode(held_out, model.vocab)).sum() / math.log(10)
+    assert ours == pytest.approx(kenlm_log10, rel=1e-5)
+
+
+def test_stupid_backoff_logs_a_pseudo_perplexity(make_lm_cfg):
+    metrics = train(make_lm_cfg("ngram", "model.smoothing=stupid_backoff"))
+    assert "test/pseudo_ppl" in metrics and "test/ppl" not in metrics
+
+
+def test_ngram_run_reports_perplexity_and_writes_an_arpa_file(make_lm_cfg, tmp_path):
+    metrics = train(make_lm_cfg("ngram", "model.order=3"))
+    # the grammar leaves few choices per word: far below a uniform guess over the ~25 words
+    assert 1.0 < metrics["test/ppl"] < 5.0 and metrics["val/ppl"] < 5.0
+    arpa = (tmp_path / "run" / "model.arpa").read_text()
+    assert arpa.startswith("\\data\\\nngram 1=") and "\n-99\t<s>\t" in arpa and arpa.endswith("\\end\\\n")
