@@ -254,3 +254,18 @@ def test_bad_lm_values_raise_one_clear_user_error(make_lm_cfg, override, message
         train(make_lm_cfg("lstm", override, *extra))
     cause = user_error_in(error.value)
     assert isinstance(cause, UserError) and message in str(cause)
+
+
+def test_lm_wandb_offline_run_holds_perplexity_gradient_norms_and_samples(make_lm_cfg, tmp_path, monkeypatch):
+    from wandb_records import read_run
+
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    metrics = train(make_lm_cfg("lstm", "logger=wandb", "trainer.limit_train_batches=10",
+                                "trainer.log_every_n_steps=1", "callbacks.model_checkpoint=null"))
+    logs = list((tmp_path / "run" / "wandb").glob("offline-run-*/run-*.wandb"))
+    assert len(logs) == 1
+    run = read_run(logs[0])
+    assert {"train/loss_step", "val/ppl", "grad_norm/total", "grad_norm/rnn.0"} <= run["history_keys"]
+    assert "samples/_type" in run["history_keys"], "the sampled text is logged as a W&B table"
+    assert run["summary"]["test/ppl"] == pytest.approx(metrics["test/ppl"])
