@@ -269,3 +269,13 @@ def test_lm_wandb_offline_run_holds_perplexity_gradient_norms_and_samples(make_l
     assert {"train/loss_step", "val/ppl", "grad_norm/total", "grad_norm/rnn.0"} <= run["history_keys"]
     assert "samples/_type" in run["history_keys"], "the sampled text is logged as a W&B table"
     assert run["summary"]["test/ppl"] == pytest.approx(metrics["test/ppl"])
+
+
+@pytest.mark.parametrize("preset", sorted(p.stem for p in (ROOT / "conf" / "experiment").glob("*.yaml")))
+def test_every_preset_composes_and_starts_with_its_command(preset, tmp_path):
+    from conftest import compose_config
+
+    cfg = compose_config([f"experiment={preset}"], tmp_path / "run", tmp_path / "cache")
+    assert cfg.task_name == preset
+    text = (ROOT / "conf" / "experiment" / f"{preset}.yaml").read_text().splitlines()
+    assert text[0] == "# @package _global_" and text[1].startswith(f"# python train.py experiment={preset}")
