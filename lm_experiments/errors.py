@@ -24,6 +24,18 @@ def positive_int(value, name: str) -> int:
     return value
 
 
+def number(value, name: str) -> float:
+    """Return `value` as a float, or fail with a message that names the config key."""
+    require(isinstance(value, int | float), f"{name} must be a number, got {value!r}.")
+    return float(value)
+
+
+def probability(value, name: str) -> float:
+    """A dropout-style probability in [0, 1), or a message that names the config key."""
+    require(isinstance(value, int | float) and 0 <= value < 1, f"{name} must be in [0, 1), got {value!r}.")
+    return float(value)
+
+
 def user_error_in(error: BaseException) -> "UserError | None":
     """The UserError behind `error`, if any (Hydra's instantiate wraps constructor errors)."""
     seen = set()

@@ -3,7 +3,7 @@
 import torch
 from torch import nn
 
-from lm_experiments.errors import UserError, positive_int
+from lm_experiments.errors import UserError, positive_int, probability
 from lm_experiments.models.language_model import LanguageModel
 
 
@@ -25,8 +25,7 @@ class NNLM(LanguageModel):
             raise UserError(f"model.order must be at least 2 (one context word), got {order}.")
         embedding_dim = positive_int(embedding_dim, "model.embedding_dim")
         hidden_dim = positive_int(hidden_dim, "model.hidden_dim")
-        if not (isinstance(dropout, int | float) and 0 <= dropout < 1):
-            raise UserError(f"model.dropout must be in [0, 1), got {dropout!r}.")
+        dropout = probability(dropout, "model.dropout")
         self.direct = bool(direct)
         context_dim = (self.order - 1) * embedding_dim
         self.embedding = nn.Embedding(len(vocab), embedding_dim)

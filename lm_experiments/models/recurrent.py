@@ -4,7 +4,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from lm_experiments.errors import UserError, positive_int
+from lm_experiments.errors import UserError, positive_int, probability
 from lm_experiments.models.language_model import LanguageModel
 
 CELLS = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
@@ -22,12 +22,6 @@ class LockedDropout(nn.Module):
             return x
         mask = x.new_empty(x.shape[0], 1, x.shape[2]).bernoulli_(1 - self.p) / (1 - self.p)
         return x * mask
-
-
-def _probability(value, name: str) -> float:
-    if not (isinstance(value, int | float) and 0 <= value < 1):
-        raise UserError(f"{name} must be in [0, 1), got {value!r}.")
-    return float(value)
 
 
 class RecurrentLM(LanguageModel):
@@ -57,8 +51,8 @@ class RecurrentLM(LanguageModel):
         embedding_dim = positive_int(embedding_dim, "model.embedding_dim")
         hidden_dim = positive_int(hidden_dim, "model.hidden_dim")
         num_layers = positive_int(num_layers, "model.num_layers")
-        self.embedding_dropout = _probability(embedding_dropout, "model.embedding_dropout")
-        dropout = _probability(dropout, "model.dropout")
+        self.embedding_dropout = probability(embedding_dropout, "model.embedding_dropout")
+        dropout = probability(dropout, "model.dropout")
         self.embedding = nn.Embedding(len(vocab), embedding_dim)
         sizes = [embedding_dim] + [hidden_dim] * (num_layers - 1) + [embedding_dim if tie_weights else hidden_dim]
         extra = {"nonlinearity": nonlinearity} if cell == "rnn" else {}

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from lm_experiments.errors import UserError, positive_int
+from lm_experiments.errors import UserError, positive_int, probability
 from lm_experiments.models.language_model import LanguageModel
 
 POSITIONS = ("sinusoidal", "learned")
@@ -73,8 +73,7 @@ class TransformerLM(LanguageModel):
             raise UserError(f"model.d_model={d_model} must be divisible by model.num_heads={num_heads}.")
         if positions not in POSITIONS:
             raise UserError(f"model.positions must be one of {', '.join(POSITIONS)}; got {positions!r}.")
-        if not (isinstance(dropout, int | float) and 0 <= dropout < 1):
-            raise UserError(f"model.dropout must be in [0, 1), got {dropout!r}.")
+        dropout = probability(dropout, "model.dropout")
         self.block_size = positive_int(block_size, "model.block_size")
         layers = positive_int(num_layers, "model.num_layers")
         self.token_embedding = nn.Embedding(len(vocab), d_model)

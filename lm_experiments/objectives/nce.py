@@ -5,7 +5,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from lm_experiments.data.vocab import Vocabulary
-from lm_experiments.errors import UserError, positive_int
+from lm_experiments.errors import number, positive_int
 from lm_experiments.objectives.noise import UnigramNoise
 
 
@@ -21,13 +21,12 @@ class NoiseContrastiveEstimation(nn.Module):
                  sparse: bool = True):
         super().__init__()
         self.negative = positive_int(negative, "sampler.negative")
-        if not isinstance(ns_exponent, int | float):
-            raise UserError(f"sampler.ns_exponent must be a number, got {ns_exponent!r}.")
+        ns_exponent = number(ns_exponent, "sampler.ns_exponent")
         self.output = nn.Embedding(len(vocab), dim, sparse=sparse)
         self.bias = nn.Embedding(len(vocab), 1, sparse=sparse)
         nn.init.zeros_(self.output.weight)
         nn.init.zeros_(self.bias.weight)
-        self.noise = UnigramNoise(vocab, float(ns_exponent))
+        self.noise = UnigramNoise(vocab, ns_exponent)
         self.register_buffer("log_kq", torch.log(self.negative * self.noise.probs).float(), persistent=False)
 
     def sample_noise(self, shape: tuple[int, ...], device: torch.device) -> torch.Tensor:

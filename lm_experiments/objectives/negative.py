@@ -5,7 +5,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from lm_experiments.data.vocab import Vocabulary
-from lm_experiments.errors import UserError, positive_int
+from lm_experiments.errors import number, positive_int
 from lm_experiments.objectives.noise import UnigramNoise
 
 
@@ -28,11 +28,10 @@ class NegativeSampling(nn.Module):
         self.negative = positive_int(negative, "sampler.negative")
         self.shared = bool(shared)
         self.average_shared_rows = bool(average_shared_rows)
-        if not isinstance(ns_exponent, int | float):
-            raise UserError(f"sampler.ns_exponent must be a number, got {ns_exponent!r}.")
+        ns_exponent = number(ns_exponent, "sampler.ns_exponent")
         self.output = nn.Embedding(len(vocab), dim, sparse=sparse)
         nn.init.zeros_(self.output.weight)
-        self.noise = UnigramNoise(vocab, float(ns_exponent))
+        self.noise = UnigramNoise(vocab, ns_exponent)
 
     def sample_noise(self, shape: tuple[int, ...], device: torch.device) -> torch.Tensor:
         return self.noise.sample(shape, device)

@@ -5,7 +5,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from lm_experiments.data.vocab import Vocabulary
-from lm_experiments.errors import UserError, positive_int
+from lm_experiments.errors import number, positive_int
 from lm_experiments.objectives.noise import UnigramNoise
 
 
@@ -24,11 +24,10 @@ class SampledSoftmax(nn.Module):
                  bias: bool = True):
         super().__init__()
         self.num_sampled = positive_int(num_sampled, "sampler.num_sampled")
-        if not isinstance(ns_exponent, int | float):
-            raise UserError(f"sampler.ns_exponent must be a number, got {ns_exponent!r}.")
+        ns_exponent = number(ns_exponent, "sampler.ns_exponent")
         self.weight = nn.Parameter(torch.zeros(len(vocab), dim))                    # (V, d)
         self.bias = nn.Parameter(torch.zeros(len(vocab))) if bias else None          # (V,)
-        self.noise = UnigramNoise(vocab, float(ns_exponent), include_specials=True)
+        self.noise = UnigramNoise(vocab, ns_exponent, include_specials=True)
         self.register_buffer("log_kq", torch.log(self.num_sampled * self.noise.probs).float(), persistent=False)
 
     def _scores(self, hidden: torch.Tensor, words: torch.Tensor | None = None) -> torch.Tensor:
