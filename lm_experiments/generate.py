@@ -13,8 +13,7 @@ import sys
 from pathlib import Path
 
 import torch
-from hydra.utils import instantiate
-from omegaconf import OmegaConf, open_dict
+from omegaconf import OmegaConf
 
 from lm_experiments.data.tokenize import make_tokenizer
 from lm_experiments.data.vocab import Vocabulary
@@ -24,7 +23,7 @@ from lm_experiments.sampling import detokenize, sample
 
 def load_run_model(run: Path, checkpoint: str = "last", device: str = "cpu"):
     """The trained module of a run folder, in eval mode on `device`, and the run's config."""
-    from lm_experiments.run import NOT_MODEL_ARGUMENTS, _instantiate_optional
+    from lm_experiments.run import instantiate_model
 
     run = Path(run)
     for name in ("config.yaml", "vocab.tsv"):
@@ -35,12 +34,7 @@ def load_run_model(run: Path, checkpoint: str = "last", device: str = "cpu"):
         raise UserError(f"No checkpoint at {path}. Pass --checkpoint PATH, or train with the default callbacks.")
     cfg = OmegaConf.load(run / "config.yaml")
     vocab = Vocabulary.load(run / "vocab.tsv")
-    model_cfg = cfg.model.copy()
-    with open_dict(model_cfg):
-        for key in NOT_MODEL_ARGUMENTS:
-            model_cfg.pop(key, None)
-    model = instantiate(model_cfg, vocab=vocab, objective=_instantiate_optional(cfg.get("sampler")),
-                        optimizer=None, scheduler=None)
+    model = instantiate_model(cfg, vocab, for_training=False)
     if not hasattr(model, "next_token_log_probs"):
         raise UserError(f"{run} holds a {type(model).__name__}, not a language model; it cannot generate text.")
     state = torch.load(path, map_location="cpu", weights_only=False)

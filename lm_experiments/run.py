@@ -36,18 +36,25 @@ def _instantiate_optional(node):
     return instantiate(node) if node and "_target_" in node else None
 
 
+def instantiate_model(cfg: DictConfig, vocab, for_training: bool = True):
+    """The model (encoder x objective) of a config over `vocab`; without its optimizer and schedule
+    when it is only rebuilt to be used (generation)."""
+    model_cfg = cfg.model.copy()
+    with open_dict(model_cfg):
+        for key in NOT_MODEL_ARGUMENTS:
+            model_cfg.pop(key, None)
+    optimizer = _instantiate_optional(cfg.get("optimizer")) if for_training else None
+    scheduler = _instantiate_optional(cfg.get("scheduler")) if for_training else None
+    return instantiate(model_cfg, vocab=vocab, objective=_instantiate_optional(cfg.get("sampler")),
+                       optimizer=optimizer, scheduler=scheduler)
+
+
 def build(cfg: DictConfig):
     """Compose the run's objects: datamodule, model (encoder x objective), trainer."""
     view = instantiate(cfg.model.view) if cfg.model.get("view") else None
     datamodule = instantiate(cfg.data, view=view)
     datamodule.setup("fit")
-    model_cfg = cfg.model.copy()
-    with open_dict(model_cfg):
-        for key in NOT_MODEL_ARGUMENTS:
-            model_cfg.pop(key, None)
-    model = instantiate(model_cfg, vocab=datamodule.vocab, objective=_instantiate_optional(cfg.get("sampler")),
-                        optimizer=_instantiate_optional(cfg.get("optimizer")),
-                        scheduler=_instantiate_optional(cfg.get("scheduler")))
+    model = instantiate_model(cfg, datamodule.vocab)
     loggers = _instantiate_group(cfg.get("logger"))
     trainer = instantiate(cfg.trainer, callbacks=_instantiate_group(cfg.get("callbacks")), logger=loggers or False)
     return datamodule, model, trainer
