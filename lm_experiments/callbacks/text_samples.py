@@ -26,7 +26,7 @@ class TextSamples(L.Callback):
         self.temperature, self.top_k, self.top_p, self.seed = temperature, top_k, top_p, seed
 
     def on_train_epoch_end(self, trainer, pl_module):
-        if not trainer.is_global_zero or not hasattr(pl_module, "next_token_log_probs") or trainer.sanity_checking:
+        if not trainer.is_global_zero or not hasattr(pl_module, "next_token_log_probs"):
             return
         was_training = pl_module.training
         pl_module.eval()

@@ -94,6 +94,7 @@ class LanguageModel(VocabularyCheckpoint, L.LightningModule):
     # --- training and evaluation -------------------------------------------------------------
 
     def _hidden_and_targets(self, batch: dict, stage: str) -> tuple[torch.Tensor, torch.Tensor]:
+        # every pass over a split opens with a `reset` block, so a stage's state never leaks into the next pass
         state = None if (not self.carries_state or batch.get("reset", False)) else self._states.get(stage)
         hidden, state = self.encode(batch["inputs"], state)
         if self.carries_state:
@@ -110,16 +111,12 @@ class LanguageModel(VocabularyCheckpoint, L.LightningModule):
                  batch_size=1)
         return loss
 
-    def on_train_epoch_start(self) -> None:
-        self._states.pop("train", None)
-
     def _eval_step(self, batch: dict, stage: str) -> None:
         hidden, targets = self._hidden_and_targets(batch, stage)
         self._nll[stage].update(self.objective.nll(hidden, targets))
 
     def _eval_start(self, stage: str) -> None:
         self._nll[stage].reset()
-        self._states.pop(stage, None)
 
     def _eval_end(self, stage: str) -> float:
         total_nll, tokens = self.trainer.strategy.reduce(self._nll[stage].totals(self.device), reduce_op="sum")

@@ -97,7 +97,6 @@ class KneserNey:
             if k > 1:
                 self.log_gammas[k - 1] = np.log(gamma)
             lower = prob
-        self.log_gammas[order] = np.zeros(0)
 
     def _discounts_for(self, adjusted, k, fixed) -> np.ndarray:
         if fixed is None:
@@ -116,8 +115,7 @@ class KneserNey:
             context = contexts[:, k - 2: k - 1]                                       # (M, 1)
             ids = lookup(counts.tables[k], context, words, counts.vocab_size)        # (M, W)
             found = ids >= 0
-            gamma = np.where(context >= 0, self.log_gammas[k - 1][np.maximum(context, 0)]
-                             if self.log_gammas[k - 1].size else 0.0, 0.0)
+            gamma = np.where(context >= 0, self.log_gammas[k - 1][np.maximum(context, 0)], 0.0)
             result = np.where(found, self.log_probs[k][np.maximum(ids, 0)], result + gamma)
         return result
 
