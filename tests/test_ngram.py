@@ -106,6 +106,9 @@ def test_mle_is_relative_frequency_and_infinite_on_unseen_events():
     vocab = model.vocab
     assert np.exp(model.stream_log_probs(encode(["a b"], vocab))).prod() == pytest.approx(2 / 3 * 2 / 3 * 2 / 3)
     assert np.isneginf(model.stream_log_probs(encode(["b b"], vocab))).any()
+    unseen_context = fitted(["a b", "a b", "b a"], ["a", "b", "c"], order=2, smoothing="mle")
+    log_probs = unseen_context.stream_log_probs(encode(["c a"], unseen_context.vocab))  # nothing ever followed "c"
+    assert np.isneginf(log_probs).any() and not np.isnan(log_probs).any()
 
 
 def test_kenlm_scores_our_arpa_file_exactly_as_we_do(tmp_path):

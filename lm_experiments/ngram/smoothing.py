@@ -150,7 +150,9 @@ class RelativeFrequency:
             numerator = np.where(usable, count, numerator)
             denominator = np.where(usable, total, denominator)
         with np.errstate(divide="ignore", invalid="ignore"):
-            return np.log((numerator + self.k) / (denominator + self.k * size))
+            ratio = (numerator + self.k) / (denominator + self.k * size)
+        # MLE after a context never seen in training: 0/0, a probability of 0 (perplexity inf, not nan)
+        return np.log(np.nan_to_num(ratio, nan=0.0))
 
 
 class StupidBackoff:
