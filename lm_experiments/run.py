@@ -1,6 +1,8 @@
 """One training run from a composed config: the body of `train.py`, importable by tests."""
 
+import json
 import logging
+import math
 import time
 import warnings
 from pathlib import Path
@@ -11,9 +13,11 @@ from hydra.utils import instantiate
 from lightning.pytorch.utilities.model_helpers import is_overridden
 from omegaconf import DictConfig, OmegaConf, open_dict
 
+from lm_experiments.errors import UserError
 from lm_experiments.export import export_artifacts
 from lm_experiments.io import atomic_write
 from lm_experiments.summary import print_metrics
+from lm_experiments.tracking import fill_wandb_defaults, log_files_artifact
 
 log = logging.getLogger(__name__)
 # The datamodule offers validation data to every model; embedding models evaluate in callbacks instead.
@@ -49,24 +53,60 @@ def instantiate_model(cfg: DictConfig, vocab, for_training: bool = True):
                        optimizer=optimizer, scheduler=scheduler)
 
 
+STRATEGY_NAMES = {"DDPStrategy": "ddp", "FSDPStrategy": "fsdp"}
+
+
+def check_strategy(model, trainer: L.Trainer) -> None:
+    """Refuse, before any process is launched, a multi-process strategy the model cannot train under."""
+    if trainer.world_size <= 1:
+        return
+    kinds = [STRATEGY_NAMES[cls.__name__] for cls in type(trainer.strategy).__mro__ if cls.__name__ in STRATEGY_NAMES]
+    allowed = getattr(model, "distributed_strategies", ("ddp", "fsdp"))
+    if not kinds or kinds[0] not in allowed:
+        name = type(model).__name__
+        hint = f"use trainer={allowed[0]}" if allowed else "train it on one device (drop trainer=ddp/fsdp)"
+        raise UserError(f"{name} cannot train with {type(trainer.strategy).__name__} over {trainer.world_size} "
+                        f"processes: {hint}.")
+
+
 def build(cfg: DictConfig):
     """Compose the run's objects: datamodule, model (encoder x objective), trainer."""
     view = instantiate(cfg.model.view) if cfg.model.get("view") else None
     datamodule = instantiate(cfg.data, view=view)
     datamodule.setup("fit")
     model = instantiate_model(cfg, datamodule.vocab)
+    fill_wandb_defaults(cfg)
     loggers = _instantiate_group(cfg.get("logger"))
     trainer = instantiate(cfg.trainer, callbacks=_instantiate_group(cfg.get("callbacks")), logger=loggers or False)
+    check_strategy(model, trainer)
     return datamodule, model, trainer
 
 
-def _finish_loggers(trainer: L.Trainer, metrics: dict[str, float]) -> None:
+def _finish_loggers(trainer: L.Trainer, metrics: dict[str, float], exported: list[Path], model, cfg) -> None:
+    """W&B: final metrics into the run summary, exported files as an artifact, then close the run."""
     for logger in trainer.loggers:
         if type(logger).__name__ == "WandbLogger":
             import wandb
 
-            logger.experiment.summary.update(metrics)
+            if trainer.is_global_zero:
+                experiment = logger.experiment
+                experiment.summary.update(metrics)
+                if exported:
+                    kind = "embeddings" if hasattr(model, "word_vectors") else "language-model"
+                    log_files_artifact(experiment, f"{cfg.get('task_name', 'run')}-{experiment.id}", kind, exported,
+                                       {k: v for k, v in metrics.items() if math.isfinite(v)})
             wandb.finish()  # a multirun's next job must start a new W&B run, not continue this one
+
+
+METRICS_FILE = "metrics.json"
+
+
+def save_final_metrics(metrics: dict[str, float], out_dir: Path) -> Path:
+    """`metrics.json`: the final metrics of the run, what `python -m lm_experiments.compare` reads."""
+    path = out_dir / METRICS_FILE
+    with atomic_write(path) as handle:
+        json.dump({k: (v if math.isfinite(v) else str(v)) for k, v in sorted(metrics.items())}, handle, indent=1)
+    return path
 
 
 def _scalar_metrics(trainer: L.Trainer) -> dict[str, float]:
@@ -96,10 +136,12 @@ def train(cfg: DictConfig) -> dict[str, float]:
         trainer.test(model, datamodule=datamodule, verbose=False)  # the trained (last) weights, as the papers report
         metrics.update(_scalar_metrics(trainer))
     metrics["time/total_sec"] = time.perf_counter() - started
+    exported = export_artifacts(model, out_dir) if trainer.is_global_zero else []
+    for path in exported:
+        log.info("wrote %s", path)
     if trainer.is_global_zero:
-        for path in export_artifacts(model, out_dir):
-            log.info("wrote %s", path)
-    _finish_loggers(trainer, metrics)
+        save_final_metrics(metrics, out_dir)
+    _finish_loggers(trainer, metrics, exported, model, cfg)
     if trainer.is_global_zero:
         print_metrics(metrics, title=f"{cfg.get('task_name', 'run')}: final metrics ({out_dir})")
     return metrics

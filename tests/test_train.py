@@ -2,6 +2,7 @@
 
 import csv
 import gzip
+import json
 
 import numpy as np
 import pytest
@@ -106,7 +107,15 @@ def test_wandb_offline_run_holds_config_metrics_and_summary(make_cfg, tmp_path, 
     assert any(key.startswith("embedding_map") for key in run["history_keys"]), "the 2-D map is logged as an image"
     assert run["summary"]["val/analogy"] == pytest.approx(metrics["val/analogy"])
     assert run["summary"]["time/total_sec"] == pytest.approx(metrics["time/total_sec"])
+    assert run["summary"]["train/words_per_sec_mean"] == pytest.approx(metrics["train/words_per_sec_mean"])
+    assert list(run["run"].tags) == ["model=skipgram", "data=lee", "sampler=negative"]
+    assert run["run"].run_group == "", "a lone run has no group"
+    assert any(key.startswith("neighbours/") for key in run["history_keys"]), "nearest neighbours as a W&B table"
+    vectors = [a for a in run["artifacts"] if a[1] == "embeddings"]
+    assert len(vectors) == 1 and sorted(vectors[0][2]) == ["vectors.bin", "vectors.txt"]
     assert (tmp_path / "run" / "metrics.csv").is_file(), "logger=wandb keeps the CSV log too"
+    assert json.loads((tmp_path / "run" / "metrics.json").read_text())["val/analogy"] == pytest.approx(
+        metrics["val/analogy"])
 
 
 @pytest.mark.parametrize("override, message", [

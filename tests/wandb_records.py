@@ -37,8 +37,9 @@ def iter_records(path: Path):
 
 
 def read_run(path: Path) -> dict:
-    """{"run": RunRecord, "config": {key: value}, "history_keys": set, "summary": {key: value}}"""
-    out = {"run": None, "config": {}, "history_keys": set(), "summary": {}}
+    """{"run": RunRecord, "config": {key: value}, "history_keys": set, "summary": {key: value},
+    "artifacts": [(name, type, [file names])]}"""
+    out = {"run": None, "config": {}, "history_keys": set(), "summary": {}, "artifacts": []}
     for record in iter_records(path):
         kind = record.WhichOneof("record_type")
         if kind == "run":
@@ -50,6 +51,9 @@ def read_run(path: Path) -> dict:
                 out["config"][item.key] = json.loads(item.value_json)
         elif kind == "history":
             out["history_keys"].update(item.key or "/".join(item.nested_key) for item in record.history.item)
+        elif kind == "artifact":
+            files = [entry.path for entry in record.artifact.manifest.contents]
+            out["artifacts"].append((record.artifact.name, record.artifact.type, files))
         elif kind == "summary":
             for item in record.summary.update:
                 out["summary"][item.key or "/".join(item.nested_key)] = json.loads(item.value_json)

@@ -4,6 +4,7 @@ import logging
 
 import lightning as L
 import torch
+from lightning.pytorch.loggers import WandbLogger
 from lightning.pytorch.utilities import rank_zero_info
 
 from lm_experiments.evaluation.analogy import AnalogyEvaluator
@@ -85,6 +86,14 @@ class EmbeddingEvaluation(L.Callback):
         self.last_neighbours = nearest_neighbours(words, vectors, queries, self.topn, self.restrict_vocab)
         return metrics
 
+    def _log_neighbour_table(self, trainer) -> None:
+        """The nearest neighbours of the query words as a W&B table (one row per neighbour), when W&B logs."""
+        rows = [[trainer.current_epoch, query, rank, word, float(score)]
+                for query, found in self.last_neighbours.items() for rank, (word, score) in enumerate(found, 1)]
+        for logger in trainer.loggers:
+            if isinstance(logger, WandbLogger) and trainer.is_global_zero and rows:
+                logger.log_table(key="neighbours", columns=["epoch", "query", "rank", "neighbour", "cosine"], data=rows)
+
     def on_train_epoch_end(self, trainer, pl_module):
         if self.analogy is None or trainer.sanity_checking:
             return
@@ -92,7 +101,8 @@ class EmbeddingEvaluation(L.Callback):
         if (trainer.current_epoch + 1) % self.every_n_epochs and not last:
             return
         metrics = self.evaluate(pl_module)
-        pl_module.log_dict(metrics, on_epoch=True, sync_dist=False)
+        pl_module.log_dict(metrics, on_epoch=True, sync_dist=False)  # every DDP replica holds the same weights
+        self._log_neighbour_table(trainer)
         lines = [f"  {q}: " + ", ".join(f"{w} ({s:.2f})" for w, s in ns) for q, ns in self.last_neighbours.items()]
         rank_zero_info(
             f"epoch {trainer.current_epoch}: analogy {metrics['val/analogy']:.4f} (3CosMul "

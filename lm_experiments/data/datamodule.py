@@ -9,6 +9,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from lm_experiments.data.corpora import Corpus
+from lm_experiments.data.sharding import Shard
 from lm_experiments.data.stream import EncodedCorpus, load_encoded
 from lm_experiments.errors import positive_int
 
@@ -59,7 +60,7 @@ class CorpusDataModule(L.LightningDataModule):
         self.batch_words = positive_int(batch_words, "data.batch_words")
         self.view_options = {"window": window, "sample": sample, "seed": seed, "batch_size": batch_size,
                              "bptt": bptt, "eval_batch_size": eval_batch_size}
-        self.shuffle, self.num_workers = shuffle, num_workers
+        self.shuffle, self.num_workers, self.seed = shuffle, num_workers, seed
         self.encoded: EncodedCorpus | None = None
         self.view = None
 
@@ -83,18 +84,25 @@ class CorpusDataModule(L.LightningDataModule):
             options = {k: v for k, v in self.view_options.items() if k in accepted}
             self.view = self.view_factory(vocab=self.encoded.vocab, **options)
 
+    @property
+    def shard(self) -> Shard:
+        """This process's part of the data: the trainer's rank among its processes (DDP), else everything."""
+        trainer = self.trainer
+        return Shard(trainer.global_rank, trainer.world_size) if trainer is not None else Shard()
+
     def train_dataloader(self) -> DataLoader:
         self.setup()
-        stream = self.encoded.splits["train"]
+        stream, shard = self.encoded.splits["train"], self.shard
         if hasattr(self.view, "train_loader"):  # language-model views batch the stream themselves
             return self.view.train_loader(stream, self.encoded.cache_dir, shuffle=self.shuffle,
-                                          num_workers=self.num_workers)
+                                          num_workers=self.num_workers, shard=shard)
         if hasattr(self.view, "train_dataset"):  # views with examples of their own (co-occurrence cells)
             chunks = self.view.train_dataset(stream, self.encoded.cache_dir)
         else:
             chunks = TokenChunks(stream, self.batch_words)
-        return DataLoader(chunks, batch_size=None, shuffle=self.shuffle, num_workers=self.num_workers,
-                          persistent_workers=self.num_workers > 0)
+        sampler = shard.shuffled(chunks, self.shuffle, self.seed)
+        return DataLoader(chunks, batch_size=None, shuffle=self.shuffle if sampler is None else None,
+                          sampler=sampler, num_workers=self.num_workers, persistent_workers=self.num_workers > 0)
 
     def has_split(self, split: str) -> bool:
         """Whether the corpus has `split` and the view can score it (language models)."""
@@ -104,7 +112,7 @@ class CorpusDataModule(L.LightningDataModule):
     def _eval_loader(self, split: str):
         if not self.has_split(split):
             return []
-        return self.view.eval_loader(self.encoded.splits[split], num_workers=self.num_workers)
+        return self.view.eval_loader(self.encoded.splits[split], num_workers=self.num_workers, shard=self.shard)
 
     def val_dataloader(self):
         return self._eval_loader("valid")

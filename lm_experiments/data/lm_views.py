@@ -18,8 +18,9 @@ Targets that are padding carry `IGNORE` (-100, `F.cross_entropy`'s ignore_index)
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset, RandomSampler
+from torch.utils.data import DataLoader, Dataset
 
+from lm_experiments.data.sharding import WHOLE, Shard
 from lm_experiments.data.vocab import Vocabulary
 from lm_experiments.errors import UserError, positive_int
 
@@ -48,11 +49,12 @@ class ColumnBlocks(Dataset):
     `pad=True` keeps every target (the last column is padded with IGNORE targets);
     `pad=False` drops the N mod B leftover tokens, as the PyTorch word-language-model
     example does for training. `reset` marks the first block, where a model starts
-    from a fresh hidden state.
+    from a fresh hidden state. `columns` keeps some of the B columns: a DDP process's share,
+    so that each process walks its own columns in order and all walk the same number of blocks.
     """
 
     def __init__(self, inputs: torch.Tensor, targets: torch.Tensor, batch_size: int, bptt: int, pad: bool,
-                 pad_id: int):
+                 pad_id: int, columns: slice = slice(None)):
         count = inputs.numel()
         length = -(-count // batch_size) if pad else count // batch_size
         if length == 0:
@@ -62,8 +64,8 @@ class ColumnBlocks(Dataset):
         if pad:
             inputs = torch.cat([inputs, inputs.new_full((total - count,), pad_id)])
             targets = torch.cat([targets, targets.new_full((total - count,), IGNORE)])
-        self.inputs = inputs[:total].view(batch_size, length)    # (B, L)
-        self.targets = targets[:total].view(batch_size, length)  # (B, L)
+        self.inputs = inputs[:total].view(batch_size, length)[columns]    # (B, L)
+        self.targets = targets[:total].view(batch_size, length)[columns]  # (B, L)
         self.bptt = bptt
 
     def __len__(self) -> int:
@@ -125,15 +127,23 @@ class BPTTView:
         self.eval_batch_size = positive_int(eval_batch_size, "data.eval_batch_size")
         self.start_id = vocab.eos_index
 
-    def train_loader(self, stream, cache_dir=None, shuffle: bool = True, num_workers: int = 0) -> DataLoader:
-        """Blocks in order (the hidden state flows from one to the next), so never shuffled."""
+    def train_loader(self, stream, cache_dir=None, shuffle: bool = True, num_workers: int = 0,
+                     shard: Shard = WHOLE) -> DataLoader:
+        """Blocks in order (the hidden state flows from one to the next), so never shuffled. Under DDP the
+        stream is laid out in `batch_size` x world columns and each process takes `batch_size` of them
+        (`data.batch_size` is per process, as in Lightning)."""
         tokens = _as_tensor(stream)
-        blocks = ColumnBlocks(tokens[:-1], tokens[1:], self.batch_size, self.bptt, pad=False, pad_id=self.start_id)
+        columns = self.batch_size * shard.world
+        blocks = ColumnBlocks(tokens[:-1], tokens[1:], columns, self.bptt, pad=False, pad_id=self.start_id,
+                              columns=slice(shard.rank * self.batch_size, (shard.rank + 1) * self.batch_size))
         return DataLoader(blocks, batch_size=None, shuffle=False, num_workers=num_workers)
 
-    def eval_loader(self, stream, num_workers: int = 0) -> DataLoader:
+    def eval_loader(self, stream, num_workers: int = 0, shard: Shard = WHOLE) -> DataLoader:
+        """`eval_batch_size` columns (at least one per process), shared out between the processes."""
         inputs, targets = shifted_with_start(stream, self.start_id)
-        blocks = ColumnBlocks(inputs, targets, self.eval_batch_size, self.bptt, pad=True, pad_id=self.start_id)
+        columns = max(self.eval_batch_size, shard.world)
+        blocks = ColumnBlocks(inputs, targets, columns, self.bptt, pad=True, pad_id=self.start_id,
+                              columns=shard.span(columns))
         return DataLoader(blocks, batch_size=None, shuffle=False, num_workers=num_workers)
 
 
@@ -148,18 +158,22 @@ class NGramView:
         self.eval_batch_size = positive_int(eval_batch_size, "data.eval_batch_size")
         self.start_id = vocab.eos_index
 
-    def _windows(self, stream) -> StreamWindows:
+    def _windows(self, stream, positions: slice = slice(None)) -> StreamWindows:
         tokens = _as_tensor(stream)
         padded = torch.cat([tokens.new_full((self.order - 1,), self.start_id), tokens])
-        return StreamWindows(padded, self.order, torch.arange(tokens.numel()), split_at=self.order - 1)
+        return StreamWindows(padded, self.order, torch.arange(tokens.numel())[positions], split_at=self.order - 1)
 
-    def train_loader(self, stream, cache_dir=None, shuffle: bool = True, num_workers: int = 0) -> DataLoader:
-        return DataLoader(self._windows(stream), batch_size=self.batch_size, shuffle=shuffle,
-                          collate_fn=_keep_batch, num_workers=num_workers)
+    def train_loader(self, stream, cache_dir=None, shuffle: bool = True, num_workers: int = 0,
+                     shard: Shard = WHOLE) -> DataLoader:
+        windows = self._windows(stream)
+        sampler = shard.shuffled(windows, shuffle)
+        return DataLoader(windows, batch_size=self.batch_size, shuffle=shuffle if sampler is None else None,
+                          sampler=sampler, collate_fn=_keep_batch, num_workers=num_workers)
 
-    def eval_loader(self, stream, num_workers: int = 0) -> DataLoader:
-        return DataLoader(self._windows(stream), batch_size=self.eval_batch_size, shuffle=False,
-                          collate_fn=_keep_batch, num_workers=num_workers)
+    def eval_loader(self, stream, num_workers: int = 0, shard: Shard = WHOLE) -> DataLoader:
+        windows = self._windows(stream, shard.span(len(stream)))
+        return DataLoader(windows, batch_size=self.eval_batch_size, shuffle=False, collate_fn=_keep_batch,
+                          num_workers=num_workers)
 
 
 def sliding_windows(inputs: torch.Tensor, targets: torch.Tensor, block_size: int, stride: int,
@@ -198,8 +212,10 @@ class WindowView:
         self.eval_batch_size = positive_int(eval_batch_size, "data.eval_batch_size")
         self.start_id = vocab.eos_index
 
-    def train_loader(self, stream, cache_dir=None, shuffle: bool = True, num_workers: int = 0) -> DataLoader:
-        """An epoch = N / block_size windows at random starts (so about one pass over the tokens)."""
+    def train_loader(self, stream, cache_dir=None, shuffle: bool = True, num_workers: int = 0,
+                     shard: Shard = WHOLE) -> DataLoader:
+        """An epoch = N / block_size windows at random starts (so about one pass over the tokens, shared
+        between the processes under DDP)."""
         tokens = _as_tensor(stream)
         span = self.block_size + 1
         if tokens.numel() < span:
@@ -207,13 +223,16 @@ class WindowView:
                             f"{span}. Lower model.block_size.")
         windows = StreamWindows(tokens, span, torch.arange(tokens.numel() - span + 1), split_at=None)
         per_epoch = max(tokens.numel() // self.block_size, 1)
-        sampler = RandomSampler(windows, num_samples=per_epoch) if shuffle else None
+        sampler = shard.random_draws(windows, per_epoch) if shuffle else None
         return DataLoader(windows, batch_size=self.batch_size, sampler=sampler, collate_fn=_keep_batch,
                           num_workers=num_workers)
 
-    def eval_loader(self, stream, num_workers: int = 0) -> DataLoader:
+    def eval_loader(self, stream, num_workers: int = 0, shard: Shard = WHOLE) -> DataLoader:
         inputs, targets = shifted_with_start(stream, self.start_id)
-        windows = TensorBatches(*sliding_windows(inputs, targets, self.block_size, self.eval_stride, self.start_id))
+        window_inputs, window_targets = sliding_windows(inputs, targets, self.block_size, self.eval_stride,
+                                                        self.start_id)
+        part = shard.span(window_inputs.shape[0])
+        windows = TensorBatches(window_inputs[part], window_targets[part])
         return DataLoader(windows, batch_size=self.eval_batch_size, shuffle=False, collate_fn=_keep_batch,
                           num_workers=num_workers)
 
@@ -239,8 +258,9 @@ class StreamView:
     def __init__(self, vocab: Vocabulary):
         self.vocab = vocab
 
-    def train_loader(self, stream, cache_dir=None, shuffle: bool = True, num_workers: int = 0) -> DataLoader:
+    def train_loader(self, stream, cache_dir=None, shuffle: bool = True, num_workers: int = 0,
+                     shard: Shard = WHOLE) -> DataLoader:
         return DataLoader(WholeSplit(stream), batch_size=None, shuffle=False)
 
-    def eval_loader(self, stream, num_workers: int = 0) -> DataLoader:
+    def eval_loader(self, stream, num_workers: int = 0, shard: Shard = WHOLE) -> DataLoader:
         return DataLoader(WholeSplit(stream), batch_size=None, shuffle=False)

@@ -6,6 +6,7 @@ from torch import nn
 
 from lm_experiments.data.vocab import Vocabulary
 from lm_experiments.errors import positive_int
+from lm_experiments.models.replicas import summed_replica_updates
 from lm_experiments.models.vocab_checkpoint import VocabularyCheckpoint
 
 
@@ -27,8 +28,11 @@ class EmbeddingModel(VocabularyCheckpoint, L.LightningModule):
     word2vec and gensim (lr=0.025 means gensim's alpha=0.025). Word2vec steps after
     every example; a few hundred to a few thousand per step keeps its quality, while
     much larger steps add up hundreds of updates of the most frequent words and
-    diverge. `train/loss` is the mean per example.
+    diverge. `train/loss` is the mean per example. Under DDP each process steps on its
+    own chunks and the processes add up their changes after every batch (`replicas.py`).
     """
+
+    distributed_strategies = ("ddp",)  # per-row sparse steps: FSDP cannot shard them
 
     def __init__(self, vocab: Vocabulary, objective, optimizer, scheduler=None, vector_size: int = 100,
                  examples_per_step: int = 1024):
@@ -65,13 +69,15 @@ class EmbeddingModel(VocabularyCheckpoint, L.LightningModule):
         optimizer, scheduler = self.optimizers(), self.lr_schedulers()
         examples = next(v for v in batch.values() if torch.is_tensor(v) and v.dim() > 0).shape[0]
         total, count = torch.zeros((), device=self.device), 0
-        for part in split_examples(batch, self.examples_per_step, torch.randperm(examples, device=self.device)):
-            losses = self.pair_losses(part)
-            self.manual_backward(losses.sum())
-            optimizer.step()
-            optimizer.zero_grad(set_to_none=True)
-            total += losses.detach().sum()
-            count += losses.numel()
+        order = torch.randperm(examples, device=self.device)
+        with summed_replica_updates(self.parameters(), self.trainer.strategy.model):
+            for part in split_examples(batch, self.examples_per_step, order):
+                losses = self.pair_losses(part)
+                self.manual_backward(losses.sum())
+                optimizer.step()
+                optimizer.zero_grad(set_to_none=True)
+                total += losses.detach().sum()
+                count += losses.numel()
         if scheduler is not None:
             scheduler.step()
         if count:

@@ -24,6 +24,8 @@ class GloVe(VocabularyCheckpoint, L.LightningModule):
     Exported vectors are w + w~ (GloVe's `model=2`), or w alone with `export=input`.
     """
 
+    distributed_strategies = ()  # AdaGrad state in buffers, no parameters for DDP to wrap
+
     def __init__(self, vocab, objective=None, optimizer=None, scheduler=None, vector_size: int = 100,
                  x_max: float = 100.0, alpha: float = 0.75, eta: float = 0.05, export: str = "sum",
                  examples_per_step: int = 4096):

@@ -65,6 +65,7 @@ class LanguageModel(VocabularyCheckpoint, L.LightningModule):
     """
 
     carries_state = False
+    distributed_strategies = ("ddp", "fsdp")
     perplexity_name = "ppl"  # stupid backoff, whose scores do not sum to one, logs `pseudo_ppl`
 
     def __init__(self, vocab, objective, optimizer, scheduler=None):

@@ -17,6 +17,8 @@ class NGramLM(LanguageModel):
     and builds the estimator; validation and test score their splits with the same
     perplexity code as the neural models. `kneser_ney` runs export `model.arpa`."""
 
+    distributed_strategies = ()  # counting, no gradients to share
+
     def __init__(self, vocab, objective=None, optimizer=None, scheduler=None, order: int = 3,
                  smoothing: str = "kneser_ney", discounts: list | None = None, discount_fallback: bool = True,
                  k: float = 1.0, alpha: float = 0.4):

@@ -31,6 +31,8 @@ class PPMISVD(VocabularyCheckpoint, L.LightningModule):
     the run still goes through `train.py`, logs, evaluates and exports like any other.
     """
 
+    distributed_strategies = ()  # one factorisation, no training steps to share out
+
     def __init__(self, vocab, objective=None, optimizer=None, scheduler=None, vector_size: int = 100,
                  cds: float = 0.75, eigenvalue_power: float = 0.5, niter: int = 4):
         super().__init__()

@@ -1,0 +1,144 @@
+"""DDP: each process reads its own part of the data, evaluation counts every token once, files are written once."""
+
+import csv
+import os
+import socket
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+from conftest import ROOT
+from test_lm_views import VOCAB, expected_pairs, scored_pairs, stream
+
+from lm_experiments.data.lm_views import BPTTView, NGramView, WindowView
+from lm_experiments.data.sharding import Shard
+from lm_experiments.models.replicas import summed_replica_updates
+from lm_experiments.run import build
+
+
+@pytest.mark.parametrize("count, world", [(0, 2), (7, 3), (10, 2), (2, 4)])
+def test_shard_spans_cover_the_range_once_in_order(count, world):
+    parts = [list(range(count))[Shard(rank, world).span(count)] for rank in range(world)]
+    assert sum(parts, []) == list(range(count))
+    assert max(map(len, parts)) - min(map(len, parts)) <= 1
+
+
+@pytest.mark.parametrize("world", [2, 3])
+def test_every_eval_view_scores_each_token_once_across_processes(world):
+    tokens = stream()
+    views = [BPTTView(VOCAB, eval_batch_size=3, bptt=5), BPTTView(VOCAB, eval_batch_size=1, bptt=5),
+             NGramView(VOCAB, order=4, eval_batch_size=16),
+             WindowView(VOCAB, block_size=16, eval_stride=5, eval_batch_size=4)]
+    for view in views:
+        pairs = [p for rank in range(world) for p in scored_pairs(view.eval_loader(tokens, shard=Shard(rank, world)))]
+        assert sorted(pairs) == sorted(expected_pairs(tokens)), type(view).__name__
+
+
+def test_bptt_training_gives_each_process_its_own_columns_and_the_same_number_of_blocks():
+    tokens = stream(400)
+    view = BPTTView(VOCAB, batch_size=3, bptt=7)
+    together = torch.cat([b["inputs"] for b in BPTTView(VOCAB, batch_size=6, bptt=7).train_loader(tokens)], 1)
+    per_rank = [list(view.train_loader(tokens, shard=Shard(rank, 2))) for rank in range(2)]
+    assert len(per_rank[0]) == len(per_rank[1])
+    for rank, blocks in enumerate(per_rank):
+        inputs = torch.cat([b["inputs"] for b in blocks], 1)                  # (3, L): columns in reading order
+        assert torch.equal(inputs, together[3 * rank: 3 * (rank + 1)])
+        assert [b["reset"] for b in blocks] == [True] + [False] * (len(blocks) - 1)
+
+
+def test_shuffled_training_parts_are_disjoint_and_equal_in_size():
+    tokens = stream(300)
+    loaders = [NGramView(VOCAB, order=3, batch_size=10).train_loader(tokens, shard=Shard(r, 2)) for r in range(2)]
+    seen = [torch.cat([b["targets"] for b in loader]).numel() for loader in loaders]
+    assert seen == [150, 150]
+    samplers = [loader.sampler for loader in loaders]
+    assert not set(samplers[0]) & set(samplers[1])
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _replica_worker(rank: int, world: int, port: int, results):
+    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world)
+    try:
+        weights = torch.nn.Parameter(torch.arange(6.0).view(2, 3))
+        bias = torch.nn.Parameter(torch.zeros(3))
+        with summed_replica_updates([weights, bias]), torch.no_grad():
+            weights[rank] += 10.0 * (rank + 1)  # each process changes its own rows, as two shards' steps would
+            bias += rank + 1
+        results[rank] = (weights.detach().clone(), bias.detach().clone())
+    finally:
+        dist.destroy_process_group()
+
+
+def test_replicas_end_every_batch_with_the_sum_of_their_changes():
+    results = mp.Manager().dict()
+    mp.spawn(_replica_worker, args=(2, _free_port(), results), nprocs=2, join=True)
+    expected = torch.arange(6.0).view(2, 3) + torch.tensor([[10.0], [20.0]])
+    for rank in range(2):
+        weights, bias = results[rank]
+        assert torch.equal(weights, expected)
+        assert torch.equal(bias, torch.full((3,), 3.0))
+
+
+# --- end to end: `python train.py trainer=ddp_cpu trainer.devices=2` ---------------------------------
+
+
+def run_ddp(tmp_path, *args):
+    env = dict(os.environ, LM_EXPERIMENTS_CACHE=str(tmp_path / "cache"), WANDB_MODE="disabled", OMP_NUM_THREADS="1")
+    result = subprocess.run([sys.executable, str(ROOT / "train.py"), "trainer=ddp_cpu", "trainer.devices=2",
+                             "callbacks.progress_bar=null", *args, f"hydra.run.dir={tmp_path / 'run'}"],
+                            capture_output=True, text=True, timeout=600, env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result, tmp_path / "run"
+
+
+def metric_rows(run_dir, name: str) -> list[float]:
+    with open(run_dir / "metrics.csv") as handle:
+        return [float(row[name]) for row in csv.DictReader(handle) if row.get(name)]
+
+
+@pytest.mark.slow
+def test_ddp_skipgram_trains_logs_once_and_exports_once(tmp_path):
+    result, run = run_ddp(tmp_path, "trainer.max_epochs=2", "model.vector_size=16")
+    assert (run / "vectors.txt").is_file() and (run / "embedding_map.png").is_file()
+    assert sorted(p.name for p in run.rglob("vectors.txt")) == ["vectors.txt"]
+    assert len(metric_rows(run, "val/analogy")) == 2                      # one row per epoch, not per process
+    lines = (run / "metrics.csv").read_text().splitlines()
+    assert sum(line.startswith("epoch,") for line in lines) == 1                # one header
+    assert result.stdout.count("final metrics") == 1
+    rows = int((run / "vectors.txt").read_text().split()[0])
+    assert rows == len((run / "vocab.tsv").read_text().splitlines()) - 2    # the vocabulary without <unk>, <eos>
+
+
+@pytest.mark.slow
+def test_ddp_lstm_perplexity_equals_one_process_scoring_the_same_weights(tmp_path, lm_corpus, make_lm_cfg):
+    overrides = ["model.embedding_dim=16", "model.hidden_dim=16", "data.batch_size=4", "data.bptt=8",
+                 "data.eval_batch_size=4", "trainer.max_epochs=1", "callbacks.text_samples=null"]
+    _, run = run_ddp(tmp_path, "data=file", f"data.path={lm_corpus}", "data.min_count=1", "model=lstm", *overrides)
+    assert len(metric_rows(run, "val/ppl")) == 1 and len(metric_rows(run, "test/ppl")) == 1
+    ddp_test_ppl, ddp_tokens = metric_rows(run, "test/ppl")[0], metric_rows(run, "test/tokens")[0]
+
+    cfg = make_lm_cfg("lstm", *overrides, run="single")
+    datamodule, model, trainer = build(cfg)
+    trainer.test(model, datamodule=datamodule, ckpt_path=str(run / "checkpoints" / "last.ckpt"), verbose=False)
+    assert ddp_tokens == float(trainer.callback_metrics["test/tokens"])
+    assert np.isclose(ddp_test_ppl, float(trainer.callback_metrics["test/ppl"]), rtol=1e-5)
+
+
+@pytest.mark.parametrize("model", ["ngram", "glove"])
+def test_models_that_cannot_be_distributed_say_so(tmp_path, model):
+    env = dict(os.environ, LM_EXPERIMENTS_CACHE=str(tmp_path / "cache"), WANDB_MODE="disabled")
+    result = subprocess.run([sys.executable, str(ROOT / "train.py"), "trainer=ddp_cpu", f"model={model}",
+                             f"hydra.run.dir={tmp_path / 'run'}"], capture_output=True, text=True, timeout=300,
+                            env=env, cwd=tmp_path)
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "cannot train with DDPStrategy over 2 processes" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "run").exists()
