@@ -3,6 +3,7 @@
 Thin on purpose: Hydra composes the config, `lm_experiments.run.train` does the work.
 """
 
+import logging
 import shutil
 import sys
 from pathlib import Path
@@ -12,6 +13,8 @@ from omegaconf import DictConfig
 
 from lm_experiments.errors import user_error_in
 from lm_experiments.run import train
+
+log = logging.getLogger("train")
 
 # What a run writes before its first result; a run refused for bad input removes only these.
 PRE_RESULT_FILES = (".hydra", "train.log", "config.yaml", "vocab.tsv", "hparams.yaml", "metrics.csv")
@@ -47,7 +50,11 @@ def main(cfg: DictConfig) -> float | None:
         print(f"error: {cause}", file=sys.stderr)
         _remove_failed_run(cfg.paths.output_dir)
         sys.exit(2)
-    return metrics.get(cfg.get("optimized_metric"))
+    wanted = cfg.get("optimized_metric")
+    if wanted and wanted not in metrics:
+        log.warning("optimized_metric=%s is not among this run's metrics (%s): a sweeper gets None", wanted,
+                    ", ".join(sorted(metrics)))
+    return metrics.get(wanted)
 
 
 if __name__ == "__main__":

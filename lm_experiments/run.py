@@ -13,6 +13,7 @@ from hydra.utils import instantiate
 from lightning.pytorch.utilities.model_helpers import is_overridden
 from omegaconf import DictConfig, OmegaConf, open_dict
 
+from lm_experiments.compare import METRICS_FILE
 from lm_experiments.errors import UserError
 from lm_experiments.export import export_artifacts
 from lm_experiments.io import atomic_write
@@ -31,8 +32,8 @@ def _instantiate_group(node) -> list:
     return [instantiate(entry) for entry in node.values() if entry is not None and "_target_" in entry]
 
 
-# Keys of a model config that configure something else: its data view, the trainer's defaults.
-NOT_MODEL_ARGUMENTS = ("view", "gradient_clip_val", "max_epochs")
+# Keys of a model config that configure something else: its data view, the trainer's and sweeps' defaults.
+NOT_MODEL_ARGUMENTS = ("view", "gradient_clip_val", "max_epochs", "optimized_metric")
 
 
 def _instantiate_optional(node):
@@ -96,9 +97,6 @@ def _finish_loggers(trainer: L.Trainer, metrics: dict[str, float], exported: lis
                     log_files_artifact(experiment, f"{cfg.get('task_name', 'run')}-{experiment.id}", kind, exported,
                                        {k: v for k, v in metrics.items() if math.isfinite(v)})
             wandb.finish()  # a multirun's next job must start a new W&B run, not continue this one
-
-
-METRICS_FILE = "metrics.json"
 
 
 def save_final_metrics(metrics: dict[str, float], out_dir: Path) -> Path:

@@ -278,4 +278,5 @@ def test_every_preset_composes_and_starts_with_its_command(preset, tmp_path):
     cfg = compose_config([f"experiment={preset}"], tmp_path / "run", tmp_path / "cache")
     assert cfg.task_name == preset
     text = (ROOT / "conf" / "experiment" / f"{preset}.yaml").read_text().splitlines()
-    assert text[0] == "# @package _global_" and text[1].startswith(f"# python train.py experiment={preset}")
+    commands = (f"# python train.py experiment={preset}", f"# python train.py -m experiment={preset}")  # -m: a sweep
+    assert text[0] == "# @package _global_" and text[1].startswith(commands)

@@ -1,0 +1,253 @@
+"""Compare finished runs offline: `python -m lm_experiments.compare outputs/train/multiruns/<date>_<time>`.
+
+Prints one row per run: the settings that differ between the runs (the overrides of a
+Hydra multirun, or for runs started one by one the config values that differ) next to
+their final metrics (`metrics.json`), sorted by a metric; `--plot METRIC --x KEY`
+writes a PNG of that metric against a swept setting, one line per combination of the
+other swept settings. The same comparison a W&B dashboard gives, without an account.
+"""
+
+import argparse
+import json
+import math
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+from rich.console import Console
+from rich.table import Table
+
+METRICS_FILE = "metrics.json"
+# Shown when present and no --metrics are named: the quality, perplexity and speed figures.
+DEFAULT_METRICS = ("val/analogy", "val/ws353", "val/simlex", "val/ppl", "test/ppl", "val/pseudo_ppl",
+                   "test/pseudo_ppl", "train/words_per_sec_mean", "time/total_sec")
+LOWER_IS_BETTER = ("ppl", "loss", "time/", "oov")
+
+
+class CompareError(Exception):
+    """Bad input to the comparison (no runs, an unknown metric): one message, exit status 2."""
+
+
+@dataclass
+class Run:
+    folder: Path
+    settings: dict[str, str]
+    metrics: dict[str, float]
+    name: str = field(default="")
+
+
+def _flatten(node, prefix: str = "") -> dict[str, str]:
+    if isinstance(node, dict):
+        out = {}
+        for key, value in node.items():
+            out.update(_flatten(value, f"{prefix}{key}."))
+        return out
+    return {prefix[:-1]: json.dumps(node) if isinstance(node, list) else str(node)}
+
+
+def _overrides(folder: Path) -> dict[str, str] | None:
+    """`key=value` pairs from Hydra's `.hydra/overrides.yaml` (what the command line set), hydra.* left out."""
+    path = folder / ".hydra" / "overrides.yaml"
+    if not path.is_file():
+        return None
+    pairs = (item.split("=", 1) for item in (yaml.safe_load(path.read_text()) or []) if "=" in item)
+    return {key.lstrip("+~"): value for key, value in pairs if not key.lstrip("+~").startswith("hydra.")}
+
+
+def _config_values(folder: Path) -> dict[str, str]:
+    """Every resolved config value, except those that only name the run's own folder."""
+    path = folder / "config.yaml"
+    values = _flatten(yaml.safe_load(path.read_text()) or {}) if path.is_file() else {}
+    return {k: v for k, v in values.items() if str(folder) not in v and not k.startswith("paths.")}
+
+
+def _metrics(folder: Path) -> dict[str, float]:
+    return {k: float(v) for k, v in json.loads((folder / METRICS_FILE).read_text()).items()}
+
+
+def find_runs(paths: list[str]) -> list[Run]:
+    """Every finished run (a folder with `metrics.json`) at or under the given folders, in path order."""
+    folders: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if not path.is_dir():
+            raise CompareError(f"{path} is not a folder (pass a run folder or a multirun folder).")
+        found = [path] if (path / METRICS_FILE).is_file() else sorted(
+            (p.parent for p in path.rglob(METRICS_FILE)), key=_natural_key)
+        if not found:
+            raise CompareError(f"no finished run under {path} (a finished run has {METRICS_FILE}).")
+        folders += [f for f in found if f not in folders]
+    use_overrides = all(_overrides(f) is not None for f in folders)
+    runs = [Run(f, (_overrides(f) if use_overrides else _config_values(f)), _metrics(f)) for f in folders]
+    for run in runs:
+        run.name = _run_name(run.folder, folders)
+    return runs
+
+
+def _natural_key(path: Path):
+    """Multirun job folders 0, 1, ..., 10 in numeric order."""
+    return [int(part) if part.isdigit() else part for part in path.parts]
+
+
+def _run_name(folder: Path, folders: list[Path]) -> str:
+    if len(folders) == 1:
+        return folder.name
+    common = Path(*_common_parts([f.parts for f in folders]))
+    relative = folder.relative_to(common) if folder != common else Path(folder.name)
+    return str(relative)
+
+
+def _common_parts(parts: list[tuple[str, ...]]) -> tuple[str, ...]:
+    shortest = min(parts, key=len)
+    for i, part in enumerate(shortest):
+        if any(p[i] != part for p in parts):
+            return shortest[:i]
+    return shortest
+
+
+def varying_settings(runs: list[Run]) -> list[str]:
+    """Setting keys whose values are not the same in every run, in first-seen order."""
+    keys = list(dict.fromkeys(k for run in runs for k in run.settings))
+    return [k for k in keys if len({run.settings.get(k) for run in runs}) > 1]
+
+
+def lower_is_better(metric: str) -> bool:
+    return any(marker in metric for marker in LOWER_IS_BETTER)
+
+
+def sort_runs(runs: list[Run], metric: str | None, ascending: bool | None = None) -> list[Run]:
+    """Best first by `metric` (ascending for perplexities, losses and times; descending otherwise);
+    runs without the metric (or with nan) last."""
+    if metric is None:
+        return list(runs)
+    if not any(metric in run.metrics for run in runs):
+        known = sorted({k for run in runs for k in run.metrics})
+        raise CompareError(f"no run has the metric {metric!r}; the runs have: {', '.join(known)}")
+    ascending = lower_is_better(metric) if ascending is None else ascending
+
+    def key(run: Run):
+        value = run.metrics.get(metric, math.nan)
+        missing = math.isnan(value)
+        return (missing, 0.0 if missing else (value if ascending else -value))
+
+    return sorted(runs, key=key)
+
+
+def chosen_metrics(runs: list[Run], names: list[str] | None) -> list[str]:
+    present = {k for run in runs for k in run.metrics}
+    if names:
+        unknown = [n for n in names if n not in present]
+        if unknown:
+            raise CompareError(f"no run has the metric(s) {', '.join(unknown)}; the runs have: "
+                               f"{', '.join(sorted(present))}")
+        return names
+    return [m for m in DEFAULT_METRICS if m in present] or sorted(present)
+
+
+def format_value(value: float | None) -> str:
+    if value is None or math.isnan(value):
+        return "-"
+    if math.isinf(value):
+        return "inf"
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4f}"
+
+
+def comparison_rows(runs: list[Run], metrics: list[str]) -> tuple[list[str], list[list[str]]]:
+    """(header, rows): run, each varying setting, each metric."""
+    settings = varying_settings(runs)
+    header = ["run", *settings, *metrics]
+    rows = [[run.name, *(run.settings.get(k, "-") for k in settings),
+             *(format_value(run.metrics.get(m)) for m in metrics)] for run in runs]
+    return header, rows
+
+
+def print_table(header: list[str], rows: list[list[str]], title: str) -> None:
+    table = Table(title=title)
+    for i, name in enumerate(header):
+        table.add_column(name, justify="left" if i == 0 else "right")
+    for row in rows:
+        table.add_row(*row)
+    Console(width=max(120, 14 * len(header))).print(table)
+
+
+def _as_number(value: str) -> float | None:
+    try:
+        return float(value)
+    except ValueError:
+        return None
+
+
+def plot_metric(runs: list[Run], metric: str, x_key: str, path: Path) -> Path:
+    """`metric` against the setting `x_key`, one line per combination of the other varying settings."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    if not any(x_key in run.settings for run in runs):
+        raise CompareError(f"no run sets {x_key!r}; the settings that vary are: "
+                           f"{', '.join(varying_settings(runs)) or 'none'}")
+    others = [k for k in varying_settings(runs) if k != x_key]
+    lines: dict[str, list[tuple[str, float]]] = {}
+    for run in runs:
+        if x_key in run.settings and metric in run.metrics:
+            label = ", ".join(f"{k}={run.settings.get(k, '-')}" for k in others) or metric
+            lines.setdefault(label, []).append((run.settings[x_key], run.metrics[metric]))
+    x_values = sorted({x for points in lines.values() for x, _ in points},
+                      key=lambda v: (_as_number(v) is None, _as_number(v) or 0.0, v))
+    numeric = all(_as_number(v) is not None for v in x_values)
+    figure, axes = plt.subplots(figsize=(6.4, 4.2))
+    for label, points in lines.items():
+        points.sort(key=lambda p: x_values.index(p[0]))
+        xs = [float(x) if numeric else x_values.index(x) for x, _ in points]
+        axes.plot(xs, [y for _, y in points], marker="o", label=label)
+    if not numeric:
+        axes.set_xticks(range(len(x_values)), x_values)
+    axes.set_xlabel(x_key)
+    axes.set_ylabel(metric)
+    axes.set_title(f"{metric} against {x_key}")
+    if len(lines) > 1 or others:
+        axes.legend(fontsize="small")
+    axes.grid(alpha=0.3)
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m lm_experiments.compare", description=__doc__.split("\n\n")[0])
+    parser.add_argument("folders", nargs="+", help="a multirun folder, run folders, or folders holding runs")
+    parser.add_argument("--sort", help="metric to sort by (default: the first metric shown)")
+    parser.add_argument("--ascending", action="store_true", default=None,
+                        help="smallest first (the default for perplexity, loss and time metrics)")
+    parser.add_argument("--descending", dest="ascending", action="store_false", help="largest first")
+    parser.add_argument("--metrics", help="comma-separated metrics to show (default: quality, perplexity, speed)")
+    parser.add_argument("--plot", metavar="METRIC", help="also plot this metric ...")
+    parser.add_argument("--x", metavar="KEY", help="... against this swept setting (e.g. data.window)")
+    parser.add_argument("--out", help="PNG path (default: <first folder>/compare_<metric>_vs_<key>.png)")
+    args = parser.parse_args(argv)
+    try:
+        if bool(args.plot) != bool(args.x):
+            raise CompareError("--plot METRIC and --x KEY go together.")
+        runs = find_runs(args.folders)
+        metrics = chosen_metrics(runs, [m for m in (args.metrics or "").split(",") if m])
+        sort_by = args.sort or metrics[0]
+        runs = sort_runs(runs, sort_by, args.ascending)
+        header, rows = comparison_rows(runs, [sort_by, *(m for m in metrics if m != sort_by)])  # sort key first
+        print_table(header, rows, f"{len(runs)} runs, sorted by {sort_by}")
+        if args.plot:
+            if not any(args.plot in run.metrics for run in runs):
+                raise CompareError(f"no run has the metric {args.plot!r}.")
+            default = Path(args.folders[0]) / f"compare_{args.plot.replace('/', '_')}_vs_{args.x}.png"
+            print(f"wrote {plot_metric(runs, args.plot, args.x, Path(args.out) if args.out else default)}")
+    except CompareError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
