@@ -11,7 +11,7 @@ import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
-from conftest import ROOT
+from conftest import LM_SMALL, ROOT
 from test_lm_views import VOCAB, expected_pairs, scored_pairs, stream
 
 from lm_experiments.data.lm_views import BPTTView, NGramView, WindowView
@@ -119,17 +119,19 @@ def test_ddp_skipgram_trains_logs_once_and_exports_once(tmp_path):
 
 
 @pytest.mark.slow
-def test_ddp_lstm_perplexity_equals_one_process_scoring_the_same_weights(tmp_path, lm_corpus, make_lm_cfg):
-    overrides = ["model.embedding_dim=16", "model.hidden_dim=16", "data.batch_size=4", "data.bptt=8",
-                 "data.eval_batch_size=4", "trainer.max_epochs=1", "callbacks.text_samples=null"]
-    _, run = run_ddp(tmp_path, "data=file", f"data.path={lm_corpus}", "data.min_count=1", "model=lstm", *overrides)
+@pytest.mark.parametrize("model", ["lstm", "transformer", "nnlm"])
+def test_ddp_perplexity_equals_one_process_scoring_the_same_weights(tmp_path, lm_corpus, make_lm_cfg, model):
+    overrides = [*LM_SMALL[model], "data.batch_size=4", "data.bptt=8", "data.eval_batch_size=4",
+                 "trainer.max_epochs=1", "callbacks.text_samples=null"]
+    _, run = run_ddp(tmp_path, "data=file", f"data.path={lm_corpus}", "data.min_count=1", f"model={model}",
+                     *overrides)
     assert len(metric_rows(run, "val/ppl")) == 1 and len(metric_rows(run, "test/ppl")) == 1
     ddp_test_ppl, ddp_tokens = metric_rows(run, "test/ppl")[0], metric_rows(run, "test/tokens")[0]
 
-    cfg = make_lm_cfg("lstm", *overrides, run="single")
-    datamodule, model, trainer = build(cfg)
-    trainer.test(model, datamodule=datamodule, ckpt_path=str(run / "checkpoints" / "last.ckpt"), verbose=False)
-    assert ddp_tokens == float(trainer.callback_metrics["test/tokens"])
+    cfg = make_lm_cfg(model, *overrides, run="single")
+    datamodule, lm, trainer = build(cfg)
+    trainer.test(lm, datamodule=datamodule, ckpt_path=str(run / "checkpoints" / "last.ckpt"), verbose=False)
+    assert ddp_tokens == float(trainer.callback_metrics["test/tokens"])   # every test token once, none twice
     assert np.isclose(ddp_test_ppl, float(trainer.callback_metrics["test/ppl"]), rtol=1e-5)
 
 
