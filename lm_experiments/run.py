@@ -17,6 +17,7 @@ from lm_experiments.compare import METRICS_FILE
 from lm_experiments.errors import UserError
 from lm_experiments.export import export_artifacts
 from lm_experiments.io import atomic_write
+from lm_experiments.relaunch import launches_as_this_job
 from lm_experiments.summary import print_metrics
 from lm_experiments.tracking import fill_wandb_defaults, log_files_artifact
 
@@ -128,11 +129,12 @@ def train(cfg: DictConfig) -> dict[str, float]:
             handle.write(OmegaConf.to_yaml(cfg, resolve=True))
         datamodule.vocab.save(out_dir / "vocab.tsv")
 
-    trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
-    metrics = _scalar_metrics(trainer)
-    if is_overridden("test_step", model) and datamodule.has_split("test") and not trainer.fast_dev_run:
-        trainer.test(model, datamodule=datamodule, verbose=False)  # the trained (last) weights, as the papers report
-        metrics.update(_scalar_metrics(trainer))
+    with launches_as_this_job(trainer.world_size > 1):  # DDP's extra processes join this multirun job only
+        trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+        metrics = _scalar_metrics(trainer)
+        if is_overridden("test_step", model) and datamodule.has_split("test") and not trainer.fast_dev_run:
+            trainer.test(model, datamodule=datamodule, verbose=False)  # the last weights, as the papers report
+            metrics.update(_scalar_metrics(trainer))
     metrics["time/total_sec"] = time.perf_counter() - started
     exported = export_artifacts(model, out_dir) if trainer.is_global_zero else []
     for path in exported:

@@ -144,3 +144,20 @@ def test_models_that_cannot_be_distributed_say_so(tmp_path, model):
     assert result.returncode == 2, result.stderr[-2000:]
     assert "cannot train with DDPStrategy over 2 processes" in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.slow
+def test_ddp_inside_a_multirun_runs_each_job_once_in_its_own_folder(tmp_path):
+    env = dict(os.environ, LM_EXPERIMENTS_CACHE=str(tmp_path / "cache"), WANDB_MODE="disabled", OMP_NUM_THREADS="1")
+    result = subprocess.run([sys.executable, str(ROOT / "train.py"), "-m", "trainer=ddp_cpu", "data.window=2,5",
+                             "trainer.max_epochs=1", "model.vector_size=8", "callbacks.progress_bar=null",
+                             "callbacks.embedding_map=null", f"hydra.sweep.dir={tmp_path / 'sweep'}"],
+                            capture_output=True, text=True, timeout=600, env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cache", "sweep"], "no folder outside the sweep"
+    jobs = sorted(p for p in (tmp_path / "sweep").iterdir() if p.is_dir())
+    assert [job.name for job in jobs] == ["0", "1"]
+    for job in jobs:
+        assert (job / "metrics.json").is_file() and (job / "vectors.txt").is_file()
+        assert (job / "train_ddp_process_1.log").is_file(), "the extra process joined this job's folder"
+    assert result.stdout.count("final metrics") == 2
