@@ -206,23 +206,21 @@ def test_shared_negatives_use_one_noise_set_per_step(monkeypatch):
     assert loss.tolist() == pytest.approx(expected, rel=1e-5)
 
 
-def test_a_node_shared_by_several_examples_takes_the_mean_of_their_updates():
-    """With average_shared_rows, a node on c examples' paths gets (sum of their gradients) / c."""
-    import numpy as np
-
-    from lm_experiments.data.vocab import Vocabulary
-    from lm_experiments.objectives.hierarchical import HierarchicalSoftmax
-
-    torch.manual_seed(0)
-    vocab = Vocabulary(["<unk>", "<eos>", "a", "b", "c", "d"], np.array([1, 1, 40, 30, 20, 10]))
-    hidden, targets = torch.randn(7, 4), torch.tensor([2, 3, 4, 5, 2, 2, 3])
-    averaged, summed = HierarchicalSoftmax(vocab, 4), HierarchicalSoftmax(vocab, 4, average_shared_rows=False)
-    for module in (averaged, summed):
-        torch.nn.init.normal_(module.nodes.weight)
-    summed.nodes.weight.data.copy_(averaged.nodes.weight.data)
-    averaged(hidden, targets).sum().backward()
-    summed(hidden, targets).sum().backward()
-    uses = torch.bincount(averaged.points[targets][averaged.mask[targets]], minlength=5).float()
-    expected = summed.nodes.weight.grad.to_dense() / uses.clamp(min=1)[:, None]
-    torch.testing.assert_close(averaged.nodes.weight.grad.to_dense(), expected)
-    assert uses.max() > 1, "the root is shared"
+def test_a_shared_pool_of_noise_words_is_weighed_to_stand_for_k_draws_per_example(monkeypatch):
+    """K = shared_pool words shared by the step, each example weighing them k / K (here 2 / 4)."""
+    torch.manual_seed(5)
+    objective = random_outputs(NegativeSampling(vocab_with_counts([5, 4, 3, 2, 2]), dim=3, negative=2,
+                                                shared=True, shared_pool=4))
+    hidden, targets = torch.randn(3, 3), torch.tensor([2, 4, 6])
+    pool = torch.tensor([3, 4, 5, 5])
+    drawn = []
+    monkeypatch.setattr(objective, "sample_noise", lambda shape, device: drawn.append(shape) or pool)
+    loss = objective(hidden, targets)
+    assert drawn == [(4,)], "one draw of the whole pool per step"
+    w = objective.output.weight.data
+    for p in range(3):
+        expected = -math.log(sigmoid(float(hidden[p] @ w[targets[p]])))
+        expected -= 0.5 * sum(math.log(sigmoid(-float(hidden[p] @ w[n]))) for n in pool.tolist() if n != targets[p])
+        assert loss[p].item() == pytest.approx(expected, rel=1e-5)
+    with pytest.raises(UserError, match="sampler.shared_pool must be a positive integer"):
+        NegativeSampling(vocab_with_counts([5, 4]), dim=3, shared=True, shared_pool=0)

@@ -72,6 +72,8 @@ class EmbeddingModel(VocabularyCheckpoint, L.LightningModule):
         order = torch.randperm(examples, device=self.device)
         with summed_replica_updates(self.parameters(), self.trainer.strategy.model):
             for part in split_examples(batch, self.examples_per_step, order):
+                if hasattr(self.objective, "step_size"):  # rows shared by a step are capped relative to lr
+                    self.objective.step_size = optimizer.param_groups[0]["lr"]
                 losses = self.pair_losses(part)
                 self.manual_backward(losses.sum())
                 optimizer.step()

@@ -18,7 +18,7 @@ def build_objective(factory, vocab, dim: int) -> nn.Module:
     """The objective over `dim`-sized hidden vectors, with dense, exact gradients (LM optimizers such as
     Adam and gradient clipping need them; the embedding models keep word2vec's sparse rows)."""
     accepted = inspect.signature(factory).parameters
-    options = {"sparse": False, "average_shared_rows": False}
+    options = {"sparse": False, "shared_rows": "sum"}
     return factory(vocab=vocab, dim=dim, **{k: v for k, v in options.items() if k in accepted})
 
 

@@ -6,6 +6,7 @@ from torch import nn
 
 from lm_experiments.data.vocab import Vocabulary
 from lm_experiments.objectives.huffman import huffman_tree
+from lm_experiments.objectives.shared_rows import logistic_curvature, scale_shared_rows, shared_row_rule
 
 
 class HierarchicalSoftmax(nn.Module):
@@ -14,14 +15,15 @@ class HierarchicalSoftmax(nn.Module):
 
     Word2vec updates the nodes after every example, so the root, which is on every
     path, moves a little at a time and its sigmoid saturates between updates. A step
-    over many examples at once would add all their gradients to the root and the
-    nodes near it and diverge (seen at 5 epochs, dim 200); with `average_shared_rows`
-    (the embedding models' default) a node used by c examples of a step takes the
-    mean of their gradients instead of the sum. Nodes deep in the tree, used once per
-    step, are unaffected. Language models pass False: their loss is already a mean.
+    over many examples at once adds all their gradients to the root and the nodes
+    near it; summed, that diverged (5 epochs, dim 200), and averaged, those nodes
+    learned far too slowly. `shared_rows` picks the rule (`shared_rows.py`; `newton`
+    by default). Language models pass `sum`: their loss is already a mean.
     """
 
-    def __init__(self, vocab: Vocabulary, dim: int, sparse: bool = True, average_shared_rows: bool = True):
+    step_size: float | None = None  # the optimizer's current lr, set by the model before each step
+
+    def __init__(self, vocab: Vocabulary, dim: int, sparse: bool = True, shared_rows: str = "newton"):
         super().__init__()
         codes, points, lengths = huffman_tree(vocab.counts.clip(min=1))
         self.register_buffer("codes", torch.from_numpy(codes), persistent=False)      # (V, L)
@@ -30,7 +32,7 @@ class HierarchicalSoftmax(nn.Module):
                              persistent=False)                                        # (V, L)
         self.nodes = nn.Embedding(len(vocab) - 1, dim, sparse=sparse)  # word2vec's syn1, zero-initialised
         nn.init.zeros_(self.nodes.weight)
-        self.average_shared_rows = bool(average_shared_rows)
+        self.shared_rows = shared_row_rule(shared_rows)
 
     def _path_log_prob(self, scores: torch.Tensor, words: torch.Tensor) -> torch.Tensor:
         """scores (..., L) of each word's path nodes -> log p (...)."""
@@ -41,11 +43,12 @@ class HierarchicalSoftmax(nn.Module):
         """hidden (P, d), targets (P,) -> loss per example (P,)."""
         points = self.points[targets]                                  # (P, L)
         nodes = self.nodes(points)                                     # (P, L, d)
-        if self.average_shared_rows and nodes.requires_grad:
-            uses = torch.bincount(points[self.mask[targets]], minlength=self.nodes.num_embeddings)
-            share = 1.0 / uses.clamp(min=1).to(nodes.dtype)[points].unsqueeze(-1)   # (P, L, 1)
-            nodes.register_hook(lambda grad: grad * share)
         scores = torch.bmm(nodes, hidden.unsqueeze(2)).squeeze(2)      # (P, L)
+        if self.shared_rows != "sum" and nodes.requires_grad:
+            uses = self.mask[targets].to(scores.dtype)                 # (P, L): padding positions are no use
+            curvature = logistic_curvature(scores.detach(), hidden.detach().pow(2).sum(-1, keepdim=True)) * uses
+            scale_shared_rows(nodes, points, uses, curvature, self.shared_rows, self.step_size,
+                              self.nodes.num_embeddings)
         return -self._path_log_prob(scores, targets)
 
     def nll(self, hidden: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:

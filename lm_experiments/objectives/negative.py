@@ -7,27 +7,37 @@ from torch import nn
 from lm_experiments.data.vocab import Vocabulary
 from lm_experiments.errors import number, positive_int
 from lm_experiments.objectives.noise import UnigramNoise
+from lm_experiments.objectives.shared_rows import logistic_curvature, scale_shared_rows, shared_row_rule
 
 
 class NegativeSampling(nn.Module):
     """loss = -log s(h.w_t) - sum_k log s(-h.w_nk), noise n_k ~ count^ns_exponent.
 
     Output vectors start at zero as in word2vec (`syn1neg`); a drawn noise word that
-    equals the target is skipped, as word2vec does. With `shared=True` one set of k
-    noise words serves every example of a step, so the noise scores are one (P, d) x
-    (d, k) matrix product instead of P small gathers: the standard trick for GPU speed.
-    Those k rows would then take the summed push of all P examples of a step, where
-    word2vec moves them one example at a time; with `average_shared_rows` (the
-    embedding models' default) they take the mean push instead. Language models pass
-    False (their loss is already a mean over tokens).
+    equals the target is skipped, as word2vec does.
+
+    With `shared=True` one pool of K = `shared_pool` noise words serves every example of
+    a step, so the noise scores are one (P, d) x (d, K) matrix product instead of P
+    small gathers: the standard trick for GPU speed. Each example weighs the pool by
+    k / K, so its expected noise term is word2vec's k draws; a pool of only k words
+    would let a whole step see 5 noise words where word2vec's examples see 5 each,
+    and learns far less per epoch (measured in benchmarks/README.md). The pool's rows
+    take the push of all P examples at once, where word2vec moves them one example at
+    a time; `shared_rows` picks how much of it they take (`shared_rows.py`; `newton`
+    by default). Per-example noise keeps word2vec's sum. Language models pass `sum`
+    (their loss is already a mean over tokens).
     """
 
+    step_size: float | None = None  # the optimizer's current lr, set by the model before each step
+
     def __init__(self, vocab: Vocabulary, dim: int, negative: int = 5, ns_exponent: float = 0.75,
-                 shared: bool = False, sparse: bool = True, average_shared_rows: bool = True):
+                 shared: bool = False, shared_pool: int | None = None, sparse: bool = True,
+                 shared_rows: str = "newton"):
         super().__init__()
         self.negative = positive_int(negative, "sampler.negative")
         self.shared = bool(shared)
-        self.average_shared_rows = bool(average_shared_rows)
+        self.shared_pool = self.negative if shared_pool is None else positive_int(shared_pool, "sampler.shared_pool")
+        self.shared_rows = shared_row_rule(shared_rows)
         ns_exponent = number(ns_exponent, "sampler.ns_exponent")
         self.output = nn.Embedding(len(vocab), dim, sparse=sparse)
         nn.init.zeros_(self.output.weight)
@@ -39,19 +49,24 @@ class NegativeSampling(nn.Module):
     def forward(self, hidden: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         """hidden (P, d), targets (P,) -> loss per example (P,)."""
         positive = (hidden * self.output(targets)).sum(-1)                            # (P,)
+        weight = 1.0
         if self.shared:
-            noise = self.sample_noise((self.negative,), hidden.device)                # (k,)
-            noise_vectors = self.output(noise)                                        # (k, d)
-            if self.average_shared_rows and noise_vectors.requires_grad:
-                count = hidden.shape[0]  # every example pushes on the same k rows: take their mean push
-                noise_vectors.register_hook(lambda grad: grad / count)
-            negative = hidden @ noise_vectors.T                                       # (P, k)
-            noise = noise.unsqueeze(0)                                                # (1, k)
+            noise = self.sample_noise((self.shared_pool,), hidden.device)             # (K,)
+            noise_vectors = self.output(noise)                                        # (K, d)
+            negative = hidden @ noise_vectors.T                                       # (P, K)
+            noise = noise.unsqueeze(0)                                                # (1, K)
+            weight = self.negative / self.shared_pool
+            if self.shared_rows != "sum" and noise_vectors.requires_grad:
+                pushes = (noise != targets.unsqueeze(1)).to(hidden.dtype)            # (P, K)
+                curvature = weight * logistic_curvature(negative.detach(),
+                                                        hidden.detach().pow(2).sum(-1, keepdim=True))
+                scale_shared_rows(noise_vectors, noise[0], pushes.sum(0), (curvature * pushes).sum(0),
+                                  self.shared_rows, self.step_size, self.output.num_embeddings)
         else:
             noise = self.sample_noise((targets.numel(), self.negative), hidden.device)  # (P, k)
             negative = torch.bmm(self.output(noise), hidden.unsqueeze(2)).squeeze(2)    # (P, k)
         not_target = (noise != targets.unsqueeze(1)).to(hidden.dtype)
-        return -F.logsigmoid(positive) - (F.logsigmoid(-negative) * not_target).sum(-1)
+        return -F.logsigmoid(positive) - weight * (F.logsigmoid(-negative) * not_target).sum(-1)
 
     def log_prob(self, hidden: torch.Tensor) -> torch.Tensor:
         """(P, d) -> (P, V): the softmax over the same scores, the distribution the model implies."""
