@@ -18,15 +18,13 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
+from lm_experiments.errors import UserError
+
 METRICS_FILE = "metrics.json"
 # Shown when present and no --metrics are named: the quality, perplexity and speed figures.
 DEFAULT_METRICS = ("val/analogy", "val/ws353", "val/simlex", "val/ppl", "test/ppl", "val/pseudo_ppl",
                    "test/pseudo_ppl", "train/words_per_sec_mean", "time/total_sec")
 LOWER_IS_BETTER = ("ppl", "loss", "time/", "oov")
-
-
-class CompareError(Exception):
-    """Bad input to the comparison (no runs, an unknown metric): one message, exit status 2."""
 
 
 @dataclass
@@ -72,14 +70,16 @@ def find_runs(paths: list[str]) -> list[Run]:
     for raw in paths:
         path = Path(raw)
         if not path.is_dir():
-            raise CompareError(f"{path} is not a folder (pass a run folder or a multirun folder).")
+            raise UserError(f"{path} is not a folder (pass a run folder or a multirun folder).")
         found = [path] if (path / METRICS_FILE).is_file() else sorted(
             (p.parent for p in path.rglob(METRICS_FILE)), key=_natural_key)
         if not found:
-            raise CompareError(f"no finished run under {path} (a finished run has {METRICS_FILE}).")
+            raise UserError(f"no finished run under {path} (a finished run has {METRICS_FILE}).")
         folders += [f for f in found if f not in folders]
-    use_overrides = all(_overrides(f) is not None for f in folders)
-    runs = [Run(f, (_overrides(f) if use_overrides else _config_values(f)), _metrics(f)) for f in folders]
+    overrides = [_overrides(f) for f in folders]
+    use_overrides = all(o is not None for o in overrides)
+    runs = [Run(f, o if use_overrides else _config_values(f), _metrics(f))
+            for f, o in zip(folders, overrides, strict=True)]
     for run in runs:
         run.name = _run_name(run.folder, folders)
     return runs
@@ -123,7 +123,7 @@ def sort_runs(runs: list[Run], metric: str | None, ascending: bool | None = None
         return list(runs)
     if not any(metric in run.metrics for run in runs):
         known = sorted({k for run in runs for k in run.metrics})
-        raise CompareError(f"no run has the metric {metric!r}; the runs have: {', '.join(known)}")
+        raise UserError(f"no run has the metric {metric!r}; the runs have: {', '.join(known)}")
     ascending = lower_is_better(metric) if ascending is None else ascending
 
     def key(run: Run):
@@ -139,7 +139,7 @@ def chosen_metrics(runs: list[Run], names: list[str] | None) -> list[str]:
     if names:
         unknown = [n for n in names if n not in present]
         if unknown:
-            raise CompareError(f"no run has the metric(s) {', '.join(unknown)}; the runs have: "
+            raise UserError(f"no run has the metric(s) {', '.join(unknown)}; the runs have: "
                                f"{', '.join(sorted(present))}")
         return names
     return [m for m in DEFAULT_METRICS if m in present] or sorted(present)
@@ -186,7 +186,7 @@ def plot_metric(runs: list[Run], metric: str, x_key: str, path: Path) -> Path:
     import matplotlib.pyplot as plt
 
     if not any(x_key in run.settings for run in runs):
-        raise CompareError(f"no run sets {x_key!r}; the settings that vary are: "
+        raise UserError(f"no run sets {x_key!r}; the settings that vary are: "
                            f"{', '.join(varying_settings(runs)) or 'none'}")
     others = [k for k in varying_settings(runs) if k != x_key]
     lines: dict[str, list[tuple[str, float]]] = {}
@@ -231,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if bool(args.plot) != bool(args.x):
-            raise CompareError("--plot METRIC and --x KEY go together.")
+            raise UserError("--plot METRIC and --x KEY go together.")
         runs = find_runs(args.folders)
         metrics = chosen_metrics(runs, [m for m in (args.metrics or "").split(",") if m])
         sort_by = args.sort or metrics[0]
@@ -240,10 +240,10 @@ def main(argv: list[str] | None = None) -> int:
         print_table(header, rows, f"{len(runs)} runs, sorted by {sort_by}")
         if args.plot:
             if not any(args.plot in run.metrics for run in runs):
-                raise CompareError(f"no run has the metric {args.plot!r}.")
+                raise UserError(f"no run has the metric {args.plot!r}.")
             default = Path(args.folders[0]) / f"compare_{args.plot.replace('/', '_')}_vs_{args.x}.png"
             print(f"wrote {plot_metric(runs, args.plot, args.x, Path(args.out) if args.out else default)}")
-    except CompareError as error:
+    except UserError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     return 0

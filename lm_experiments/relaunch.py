@@ -16,20 +16,17 @@ from contextlib import contextmanager
 
 import torch.distributed as dist
 from hydra.core.hydra_config import HydraConfig
-from hydra.types import RunMode
 from omegaconf import open_dict, read_write
 
+from lm_experiments.tracking import in_multirun
+
 LAUNCH_VARIABLES = ("MASTER_ADDR", "MASTER_PORT", "NODE_RANK", "LOCAL_RANK", "WORLD_SIZE")
-
-
-def _in_multirun() -> bool:
-    return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
 
 
 @contextmanager
 def launches_as_this_job(distributed: bool):
     """Around a multirun job's fit and test on several processes; a no-op otherwise."""
-    if not (distributed and _in_multirun()):
+    if not (distributed and in_multirun()):
         yield
         return
     hydra_cfg = HydraConfig.get()

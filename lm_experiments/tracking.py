@@ -22,6 +22,11 @@ def hydra_choices() -> dict[str, str]:
     return {k: v for k, v in HydraConfig.get().runtime.choices.items() if v is not None}
 
 
+def in_multirun() -> bool:
+    """Whether this process runs a job of a Hydra multirun (`-m`, or a preset with `hydra.mode: MULTIRUN`)."""
+    return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
+
+
 def _module_name(node) -> str | None:
     """`lm_experiments.objectives.negative.NegativeSampling` -> `negative` (the option's file name)."""
     target = node.get("_target_") if node else None
@@ -44,7 +49,7 @@ def run_group(cfg: DictConfig) -> str | None:
     sweep_id = os.environ.get("WANDB_SWEEP_ID")
     if sweep_id:
         return f"sweep-{sweep_id}"
-    if HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN:
+    if in_multirun():
         return f"{cfg.get('task_name', 'train')}-{Path(HydraConfig.get().sweep.dir).name}"
     return None
 

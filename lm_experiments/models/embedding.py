@@ -70,10 +70,10 @@ class EmbeddingModel(VocabularyCheckpoint, L.LightningModule):
         examples = next(v for v in batch.values() if torch.is_tensor(v) and v.dim() > 0).shape[0]
         total, count = torch.zeros((), device=self.device), 0
         order = torch.randperm(examples, device=self.device)
+        if hasattr(self.objective, "step_size"):  # rows a whole step shares are capped relative to the lr
+            self.objective.step_size = optimizer.param_groups[0]["lr"]  # (the scheduler steps once per batch)
         with summed_replica_updates(self.parameters(), self.trainer.strategy.model):
             for part in split_examples(batch, self.examples_per_step, order):
-                if hasattr(self.objective, "step_size"):  # rows shared by a step are capped relative to lr
-                    self.objective.step_size = optimizer.param_groups[0]["lr"]
                 losses = self.pair_losses(part)
                 self.manual_backward(losses.sum())
                 optimizer.step()

@@ -51,21 +51,20 @@ class NegativeSampling(nn.Module):
         positive = (hidden * self.output(targets)).sum(-1)                            # (P,)
         weight = 1.0
         if self.shared:
-            noise = self.sample_noise((self.shared_pool,), hidden.device)             # (K,)
-            noise_vectors = self.output(noise)                                        # (K, d)
+            pool = self.sample_noise((self.shared_pool,), hidden.device)              # (K,)
+            noise_vectors = self.output(pool)                                         # (K, d)
             negative = hidden @ noise_vectors.T                                       # (P, K)
-            noise = noise.unsqueeze(0)                                                # (1, K)
+            not_target = (pool.unsqueeze(0) != targets.unsqueeze(1)).to(hidden.dtype)  # (P, K)
             weight = self.negative / self.shared_pool
             if self.shared_rows != "sum" and noise_vectors.requires_grad:
-                pushes = (noise != targets.unsqueeze(1)).to(hidden.dtype)            # (P, K)
                 curvature = weight * logistic_curvature(negative.detach(),
                                                         hidden.detach().pow(2).sum(-1, keepdim=True))
-                scale_shared_rows(noise_vectors, noise[0], pushes.sum(0), (curvature * pushes).sum(0),
+                scale_shared_rows(noise_vectors, pool, not_target.sum(0), (curvature * not_target).sum(0),
                                   self.shared_rows, self.step_size, self.output.num_embeddings)
         else:
             noise = self.sample_noise((targets.numel(), self.negative), hidden.device)  # (P, k)
             negative = torch.bmm(self.output(noise), hidden.unsqueeze(2)).squeeze(2)    # (P, k)
-        not_target = (noise != targets.unsqueeze(1)).to(hidden.dtype)
+            not_target = (noise != targets.unsqueeze(1)).to(hidden.dtype)              # (P, k)
         return -F.logsigmoid(positive) - weight * (F.logsigmoid(-negative) * not_target).sum(-1)
 
     def log_prob(self, hidden: torch.Tensor) -> torch.Tensor:
