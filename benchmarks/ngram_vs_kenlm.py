@@ -42,7 +42,7 @@ def main() -> None:
     import kenlm
 
     from lm_experiments.data.vocab import Vocabulary
-    from lm_experiments.models.ngram import NGramLM
+    from lm_experiments.models.ngram import NGramModel
 
     train_lines = read_lines(split_file(args.corpus, "train"))
     test_lines = read_lines(split_file(args.corpus, "test"))
@@ -53,8 +53,8 @@ def main() -> None:
         return np.concatenate([vocab.lookup(line + ["<eos>"]) for line in lines])
 
     started = time.perf_counter()
-    model = NGramLM(vocab, order=args.order)
-    model.fit_counts(encode(train_lines))
+    model = NGramModel(vocab, order=args.order)
+    model.fit(encode(train_lines))
     built = time.perf_counter() - started
     started = time.perf_counter()
     ours_log = model.stream_log_probs(encode(test_lines))

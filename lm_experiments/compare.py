@@ -14,13 +14,12 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
 from rich.console import Console
 from rich.table import Table
 
 from lm_experiments.errors import UserError
+from lm_experiments.runs import METRICS_FILE, is_finished, read_config, read_metrics, read_overrides
 
-METRICS_FILE = "metrics.json"
 # Shown when present and no --metrics are named: the quality, perplexity and speed figures.
 DEFAULT_METRICS = ("val/analogy", "val/ws353", "val/simlex", "val/ppl", "test/ppl", "val/pseudo_ppl",
                    "test/pseudo_ppl", "train/words_per_sec_mean", "time/total_sec")
@@ -44,24 +43,10 @@ def _flatten(node, prefix: str = "") -> dict[str, str]:
     return {prefix[:-1]: json.dumps(node) if isinstance(node, list) else str(node)}
 
 
-def _overrides(folder: Path) -> dict[str, str] | None:
-    """`key=value` pairs from Hydra's `.hydra/overrides.yaml` (what the command line set), hydra.* left out."""
-    path = folder / ".hydra" / "overrides.yaml"
-    if not path.is_file():
-        return None
-    pairs = (item.split("=", 1) for item in (yaml.safe_load(path.read_text()) or []) if "=" in item)
-    return {key.lstrip("+~"): value for key, value in pairs if not key.lstrip("+~").startswith("hydra.")}
-
-
 def _config_values(folder: Path) -> dict[str, str]:
     """Every resolved config value, except those that only name the run's own folder."""
-    path = folder / "config.yaml"
-    values = _flatten(yaml.safe_load(path.read_text()) or {}) if path.is_file() else {}
+    values = _flatten(read_config(folder))
     return {k: v for k, v in values.items() if str(folder) not in v and not k.startswith("paths.")}
-
-
-def _metrics(folder: Path) -> dict[str, float]:
-    return {k: float(v) for k, v in json.loads((folder / METRICS_FILE).read_text()).items()}
 
 
 def find_runs(paths: list[str]) -> list[Run]:
@@ -71,18 +56,18 @@ def find_runs(paths: list[str]) -> list[Run]:
         path = Path(raw)
         if not path.is_dir():
             raise UserError(f"{path} is not a folder (pass a run folder or a multirun folder).")
-        found = [path] if (path / METRICS_FILE).is_file() else sorted(
+        found = [path] if is_finished(path) else sorted(
             (p.parent for p in path.rglob(METRICS_FILE)), key=_natural_key)
         if not found:
             raise UserError(f"no finished run under {path} (a finished run has {METRICS_FILE}).")
         folders += [f for f in found if f not in folders]
-    overrides = [_overrides(f) for f in folders]
+    overrides = [read_overrides(f) for f in folders]
     use_overrides = all(o is not None for o in overrides)
-    runs = [Run(f, o if use_overrides else _config_values(f), _metrics(f))
-            for f, o in zip(folders, overrides, strict=True)]
-    for run in runs:
+    found_runs = [Run(f, o if use_overrides else _config_values(f), read_metrics(f))
+                  for f, o in zip(folders, overrides, strict=True)]
+    for run in found_runs:
         run.name = _run_name(run.folder, folders)
-    return runs
+    return found_runs
 
 
 def _natural_key(path: Path):

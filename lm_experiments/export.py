@@ -1,10 +1,11 @@
-"""Artefacts other tools read: word2vec-format vectors (gensim's KeyedVectors loads them)."""
+"""Artefacts other tools read: word2vec-format vectors (gensim's KeyedVectors loads them), fastText's rows."""
 
 from pathlib import Path
 
 import numpy as np
 
 from lm_experiments.io import atomic_write
+from lm_experiments.runs import SUBWORDS_FILE, VECTORS_BINARY_FILE, VECTORS_TEXT_FILE
 
 
 def save_word2vec_format(words: list[str], vectors: np.ndarray, path: Path, binary: bool) -> Path:
@@ -30,25 +31,11 @@ def save_word2vec_format(words: list[str], vectors: np.ndarray, path: Path, bina
     return Path(path)
 
 
-def export_artifacts(model, out_dir: Path) -> list[Path]:
-    """Everything a model can hand to other tools: word vectors, an ARPA file."""
-    written = export_vectors(model, out_dir) if hasattr(model, "word_vectors") else []
-    arpa = model.write_arpa(Path(out_dir) / "model.arpa") if hasattr(model, "write_arpa") else None
-    return written + ([arpa] if arpa is not None else [])
-
-
-def export_vectors(model, out_dir: Path) -> list[Path]:
-    """vectors.txt and vectors.bin for any model with `word_vectors()`; fastText adds its subword rows."""
-    words, vectors = model.word_vectors()
+def export_word_vectors(words: list[str], vectors, out_dir: Path) -> list[Path]:
+    """vectors.txt and vectors.bin: `words` with their (n, d) `vectors`, in word2vec's text and binary formats."""
     array = vectors.detach().float().cpu().numpy()
-    written = [save_word2vec_format(words, array, Path(out_dir) / "vectors.txt", binary=False),
-               save_word2vec_format(words, array, Path(out_dir) / "vectors.bin", binary=True)]
-    if hasattr(model, "subword_state"):
-        written.append(save_subwords(model.subword_state(), Path(out_dir) / SUBWORDS_FILE))
-    return written
-
-
-SUBWORDS_FILE = "subwords.npz"
+    return [save_word2vec_format(words, array, Path(out_dir) / VECTORS_TEXT_FILE, binary=False),
+            save_word2vec_format(words, array, Path(out_dir) / VECTORS_BINARY_FILE, binary=True)]
 
 
 def save_subwords(state: dict, path: Path) -> Path:
@@ -70,7 +57,8 @@ def load_fasttext_vectors(run_dir):
     state = np.load(run_dir / SUBWORDS_FILE)
     if str(state["subword_reduce"]) != "mean":
         raise ValueError("gensim's FastTextKeyedVectors averages n-grams; this run summed them (subword_reduce=sum)")
-    words = [line.split(" ", 1)[0] for line in (run_dir / "vectors.txt").read_text(encoding="utf-8").splitlines()[1:]]
+    lines = (run_dir / VECTORS_TEXT_FILE).read_text(encoding="utf-8").splitlines()[1:]
+    words = [line.split(" ", 1)[0] for line in lines]
     kv = FastTextKeyedVectors(int(state["word_rows"].shape[1]), int(state["min_n"]), int(state["max_n"]),
                               int(state["bucket"]))
     kv.add_vectors(words, state["word_rows"])

@@ -13,34 +13,22 @@ import sys
 from pathlib import Path
 
 import torch
-from omegaconf import OmegaConf
 
+from lm_experiments import runs
 from lm_experiments.data.tokenize import make_tokenizer
 from lm_experiments.data.vocab import Vocabulary
 from lm_experiments.errors import UserError, user_error_in
 from lm_experiments.sampling import detokenize, sample
+from lm_experiments.tasks.base import Provides
 
 
-def load_run_model(run: Path, checkpoint: str = "last", device: str = "cpu"):
-    """The trained module of a run folder, in eval mode on `device`, and the run's config."""
-    from lm_experiments.run import instantiate_model
-
-    run = Path(run)
-    for name in ("config.yaml", "vocab.tsv"):
-        if not (run / name).is_file():
-            raise UserError(f"{run} is not a run folder: it has no {name}. Pass the folder a training run wrote.")
-    path = run / "checkpoints" / f"{checkpoint}.ckpt" if checkpoint == "last" else Path(checkpoint)
-    if not path.is_file():
-        raise UserError(f"No checkpoint at {path}. Pass --checkpoint PATH, or train with the default callbacks.")
-    cfg = OmegaConf.load(run / "config.yaml")
-    vocab = Vocabulary.load(run / "vocab.tsv")
-    model = instantiate_model(cfg, vocab, for_training=False)
-    if not hasattr(model, "next_token_log_probs"):
-        raise UserError(f"{run} holds a {type(model).__name__}, not a language model; it cannot generate text.")
-    state = torch.load(path, map_location="cpu", weights_only=False)
-    model.on_load_checkpoint(state)
-    model.load_state_dict(state["state_dict"])
-    return model.to(device).eval(), cfg
+def load_run_model(run: Path, checkpoint: str = runs.LAST_CHECKPOINT, device: str = "cpu"):
+    """The trained task of a run folder, in eval mode on `device`, and the run's config."""
+    task, cfg = runs.load_task(run, checkpoint, device)
+    if Provides.NEXT_TOKEN not in task.provides:
+        raise UserError(f"{run} holds a {type(task).__name__} over {task.name}, not a language model; "
+                        f"it cannot generate text.")
+    return task, cfg
 
 
 def encode_prompt(text: str, vocab: Vocabulary, cfg) -> list[int]:
@@ -52,7 +40,7 @@ def encode_prompt(text: str, vocab: Vocabulary, cfg) -> list[int]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("run", type=Path, help="a run folder (with config.yaml, vocab.tsv, checkpoints/)")
-    parser.add_argument("--checkpoint", default="last", help="'last' or a .ckpt path")
+    parser.add_argument("--checkpoint", default=runs.LAST_CHECKPOINT, help="'last' or a .ckpt path")
     parser.add_argument("--prompt", default="", help="text to continue (default: a new sentence)")
     parser.add_argument("--tokens", type=int, default=40, help="tokens to draw per sample")
     parser.add_argument("--samples", type=int, default=3)

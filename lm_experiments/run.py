@@ -1,6 +1,5 @@
 """One training run from a composed config: the body of `train.py`, importable by tests."""
 
-import json
 import logging
 import math
 import time
@@ -10,19 +9,20 @@ from pathlib import Path
 import lightning as L
 import torch
 from hydra.utils import instantiate
-from lightning.pytorch.utilities.model_helpers import is_overridden
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from lm_experiments.compare import METRICS_FILE
+from lm_experiments import runs
+from lm_experiments.assembly import check_options, instantiate_task
+from lm_experiments.callbacks.base import TaskCallback
+from lm_experiments.data.views.base import VIEW_OPTIONS
 from lm_experiments.errors import UserError
-from lm_experiments.export import export_artifacts
-from lm_experiments.io import atomic_write
 from lm_experiments.relaunch import launches_as_this_job
 from lm_experiments.summary import print_metrics
+from lm_experiments.tasks.base import Task
 from lm_experiments.tracking import fill_wandb_defaults, log_files_artifact
 
 log = logging.getLogger(__name__)
-# The datamodule offers validation data to every model; embedding models evaluate in callbacks instead.
+# The datamodule offers validation data to every task; embedding tasks evaluate in callbacks instead.
 warnings.filterwarnings("ignore", message=".*You passed in a `val_dataloader` but have no `validation_step`.*")
 
 
@@ -33,58 +33,47 @@ def _instantiate_group(node) -> list:
     return [instantiate(entry) for entry in node.values() if entry is not None and "_target_" in entry]
 
 
-# Keys of a model config that configure something else: its data view, the trainer's and sweeps' defaults.
-NOT_MODEL_ARGUMENTS = ("view", "gradient_clip_val", "max_epochs", "optimized_metric")
-
-
-def _instantiate_optional(node):
-    """A partial from a group such as `sampler`, or None for its `none` option (an empty node)."""
-    return instantiate(node) if node and "_target_" in node else None
-
-
-def instantiate_model(cfg: DictConfig, vocab, for_training: bool = True):
-    """The model (encoder x objective) of a config over `vocab`; without its optimizer and schedule
-    when it is only rebuilt to be used (generation)."""
-    model_cfg = cfg.model.copy()
-    with open_dict(model_cfg):
-        for key in NOT_MODEL_ARGUMENTS:
-            model_cfg.pop(key, None)
-    optimizer = _instantiate_optional(cfg.get("optimizer")) if for_training else None
-    scheduler = _instantiate_optional(cfg.get("scheduler")) if for_training else None
-    return instantiate(model_cfg, vocab=vocab, objective=_instantiate_optional(cfg.get("sampler")),
-                       optimizer=optimizer, scheduler=scheduler)
+def callbacks_for(task: Task, callbacks: list) -> list:
+    """The callbacks that apply to `task`: Lightning's own, and ours whose requirement the task provides."""
+    kept = [c for c in callbacks if not isinstance(c, TaskCallback) or c.requires in task.provides]
+    for dropped in (c for c in callbacks if c not in kept):
+        log.debug("%s does not apply to %s (needs %s)", type(dropped).__name__, task.name, dropped.requires.value)
+    return kept
 
 
 STRATEGY_NAMES = {"DDPStrategy": "ddp", "FSDPStrategy": "fsdp"}
 
 
-def check_strategy(model, trainer: L.Trainer) -> None:
-    """Refuse, before any process is launched, a multi-process strategy the model cannot train under."""
+def check_strategy(task: Task, trainer: L.Trainer) -> None:
+    """Refuse, before any process is launched, a multi-process strategy the task cannot train under."""
     if trainer.world_size <= 1:
         return
     kinds = [STRATEGY_NAMES[cls.__name__] for cls in type(trainer.strategy).__mro__ if cls.__name__ in STRATEGY_NAMES]
-    allowed = getattr(model, "distributed_strategies", ("ddp", "fsdp"))
+    allowed = task.distributed_strategies
     if not kinds or kinds[0] not in allowed:
-        name = type(model).__name__
         hint = f"use trainer={allowed[0]}" if allowed else "train it on one device (drop trainer=ddp/fsdp)"
-        raise UserError(f"{name} cannot train with {type(trainer.strategy).__name__} over {trainer.world_size} "
+        raise UserError(f"{task.name} cannot train with {type(trainer.strategy).__name__} over {trainer.world_size} "
                         f"processes: {hint}.")
 
 
 def build(cfg: DictConfig):
-    """Compose the run's objects: datamodule, model (encoder x objective), trainer."""
-    view = instantiate(cfg.model.view) if cfg.model.get("view") else None
-    datamodule = instantiate(cfg.data, view=view)
+    """Compose the run's objects: datamodule (corpus, vocabulary, view), task (model x objective), trainer."""
+    check_options(cfg.data, "data")
+    check_options(cfg.data.get("view"), "data.view", given=("vocab", "options"),
+                  hint=f" The options every view may read are data.{', data.'.join(VIEW_OPTIONS)}.")
+    datamodule = instantiate(cfg.data)
     datamodule.setup("fit")
-    model = instantiate_model(cfg, datamodule.vocab)
+    task = instantiate_task(cfg, datamodule.vocab)
+    task.check_view(datamodule.view)
     fill_wandb_defaults(cfg)
     loggers = _instantiate_group(cfg.get("logger"))
-    trainer = instantiate(cfg.trainer, callbacks=_instantiate_group(cfg.get("callbacks")), logger=loggers or False)
-    check_strategy(model, trainer)
-    return datamodule, model, trainer
+    callbacks = callbacks_for(task, _instantiate_group(cfg.get("callbacks")))
+    trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+    check_strategy(task, trainer)
+    return datamodule, task, trainer
 
 
-def _finish_loggers(trainer: L.Trainer, metrics: dict[str, float], exported: list[Path], model, cfg) -> None:
+def _finish_loggers(trainer: L.Trainer, metrics: dict[str, float], exported: list[Path], task: Task, cfg) -> None:
     """W&B: final metrics into the run summary, exported files as an artifact, then close the run."""
     for logger in trainer.loggers:
         if type(logger).__name__ == "WandbLogger":
@@ -94,18 +83,10 @@ def _finish_loggers(trainer: L.Trainer, metrics: dict[str, float], exported: lis
                 experiment = logger.experiment
                 experiment.summary.update(metrics)
                 if exported:
-                    kind = "embeddings" if hasattr(model, "word_vectors") else "language-model"
-                    log_files_artifact(experiment, f"{cfg.get('task_name', 'run')}-{experiment.id}", kind, exported,
+                    log_files_artifact(experiment, f"{cfg.get('task_name', 'run')}-{experiment.id}",
+                                       task.artifact_type, exported,
                                        {k: v for k, v in metrics.items() if math.isfinite(v)})
             wandb.finish()  # a multirun's next job must start a new W&B run, not continue this one
-
-
-def save_final_metrics(metrics: dict[str, float], out_dir: Path) -> Path:
-    """`metrics.json`: the final metrics of the run, what `python -m lm_experiments.compare` reads."""
-    path = out_dir / METRICS_FILE
-    with atomic_write(path) as handle:
-        json.dump({k: (v if math.isfinite(v) else str(v)) for k, v in sorted(metrics.items())}, handle, indent=1)
-    return path
 
 
 def _scalar_metrics(trainer: L.Trainer) -> dict[str, float]:
@@ -113,35 +94,39 @@ def _scalar_metrics(trainer: L.Trainer) -> dict[str, float]:
 
 
 def train(cfg: DictConfig) -> dict[str, float]:
-    """Fit, evaluate, export; return the final metrics."""
+    """Fit, evaluate, export; return the final metrics. `cfg.optimized_metric` left null becomes the task's."""
     started = time.perf_counter()
     if cfg.get("seed") is not None:
         L.seed_everything(cfg.seed, workers=True)
     out_dir = Path(cfg.paths.output_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    datamodule, model, trainer = build(cfg)
+    datamodule, task, trainer = build(cfg)
+    if cfg.get("optimized_metric") is None:
+        with open_dict(cfg):
+            cfg.optimized_metric = task.optimized_metric
+    log.info("%s", task.describe())
     resolved = OmegaConf.to_container(cfg, resolve=True)
     for logger in trainer.loggers:
         _ = logger.experiment  # start it before our files land in the run folder (the CSV logger checks)
         logger.log_hyperparams(resolved)
     if trainer.is_global_zero:
-        with atomic_write(out_dir / "config.yaml") as handle:
-            handle.write(OmegaConf.to_yaml(cfg, resolve=True))
-        datamodule.vocab.save(out_dir / "vocab.tsv")
+        runs.write_config(cfg, out_dir)
+        datamodule.vocab.save(out_dir / runs.VOCAB_FILE)
 
     with launches_as_this_job(trainer.world_size > 1):  # DDP's extra processes join this multirun job only
-        trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+        trainer.fit(task, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
         metrics = _scalar_metrics(trainer)
-        if is_overridden("test_step", model) and datamodule.has_split("test") and not trainer.fast_dev_run:
-            trainer.test(model, datamodule=datamodule, verbose=False)  # the last weights, as the papers report
+        if datamodule.has_split("test") and not trainer.fast_dev_run:
+            trainer.test(task, datamodule=datamodule, verbose=False)  # the last weights, as the papers report
             metrics.update(_scalar_metrics(trainer))
     metrics["time/total_sec"] = time.perf_counter() - started
-    exported = export_artifacts(model, out_dir) if trainer.is_global_zero else []
+    exported = task.export(out_dir) if trainer.is_global_zero else []
     for path in exported:
         log.info("wrote %s", path)
     if trainer.is_global_zero:
-        save_final_metrics(metrics, out_dir)
-    _finish_loggers(trainer, metrics, exported, model, cfg)
+        runs.write_metrics(metrics, out_dir)
+    _finish_loggers(trainer, metrics, exported, task, cfg)
     if trainer.is_global_zero:
-        print_metrics(metrics, title=f"{cfg.get('task_name', 'run')}: final metrics ({out_dir})")
+        print_metrics(metrics, title=f"{cfg.get('task_name', 'run')}: final metrics ({out_dir})",
+                      headline=task.metrics)
     return metrics

@@ -6,16 +6,18 @@ from rich.console import Console
 from rich.table import Table
 
 
-def metrics_table(metrics: dict[str, float], title: str = "Final metrics") -> Table:
+def metrics_table(metrics: dict[str, float], title: str = "Final metrics", headline: tuple[str, ...] = ()) -> Table:
+    """One row per metric: the task's headline metrics first (as it declares them), then the rest by name."""
     table = Table(title=title)
     table.add_column("metric")
     table.add_column("value", justify="right")
-    for name in sorted(metrics):
+    first = [name for name in headline if name in metrics]
+    for name in first + sorted(set(metrics) - set(first)):
         value = metrics[name]
         shown = "nan" if math.isnan(value) else (f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4f}")
         table.add_row(name, shown)
     return table
 
 
-def print_metrics(metrics: dict[str, float], title: str = "Final metrics") -> None:
-    Console().print(metrics_table(metrics, title))
+def print_metrics(metrics: dict[str, float], title: str = "Final metrics", headline: tuple[str, ...] = ()) -> None:
+    Console().print(metrics_table(metrics, title, headline))

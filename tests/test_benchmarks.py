@@ -1,4 +1,4 @@
-"""The benchmark script runs end to end (tiny corpus, both tools) and prints its comparison table."""
+"""The benchmark scripts run end to end (tiny corpora, both tools) and print their comparison tables."""
 
 import gzip
 import os
@@ -28,3 +28,13 @@ def test_word2vec_vs_gensim_prints_a_table(tmp_path, model):
     table = result.stdout[result.stdout.index("lm_experiments"):]
     for row in ("analogy", "ws353", "simlex", "words/sec", "wall sec"):
         assert row in table
+
+
+def test_ngram_vs_kenlm_prints_equal_perplexities(lm_corpus):
+    pytest.importorskip("kenlm")
+    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "ngram_vs_kenlm.py"), "--corpus",
+                             str(lm_corpus), "--order", "3"], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    row = next(line for line in result.stdout.splitlines() if line.startswith("test perplexity"))
+    ours, kenlm, ratio = (float(x) for x in row.split()[2:])
+    assert ours == pytest.approx(kenlm, rel=1e-4) and ratio == pytest.approx(1.0, abs=1e-4)

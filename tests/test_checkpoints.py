@@ -1,4 +1,4 @@
-"""Every model keeps its vocabulary in its checkpoints and refuses one trained with another."""
+"""Every task keeps its vocabulary in its checkpoints and refuses one trained with another."""
 
 import numpy as np
 import pytest
@@ -6,13 +6,17 @@ import pytest
 from lm_experiments.data.vocab import Vocabulary
 from lm_experiments.errors import UserError
 from lm_experiments.models.glove import GloVe
-from lm_experiments.models.ngram import NGramLM
+from lm_experiments.models.ngram import NGramModel
 from lm_experiments.models.nnlm import NNLM
-from lm_experiments.models.recurrent import RecurrentLM
+from lm_experiments.models.recurrent import RecurrentEncoder
 from lm_experiments.models.skipgram import SkipGram
 from lm_experiments.models.svd import PPMISVD
-from lm_experiments.models.transformer import TransformerLM
+from lm_experiments.models.transformer import CausalTransformer
 from lm_experiments.objectives.full import FullSoftmax
+from lm_experiments.tasks.count import CountVectorsTask
+from lm_experiments.tasks.embedding import WordEmbeddingTask
+from lm_experiments.tasks.language_model import LanguageModelTask
+from lm_experiments.tasks.ngram import NGramTask
 
 WORDS = ["<unk>", "<eos>", "a", "b", "c", "d"]
 VOCAB = Vocabulary(WORDS, np.array([1, 1, 9, 7, 5, 3]))
@@ -23,34 +27,38 @@ def full(vocab, dim, **options):
     return FullSoftmax(vocab, dim)
 
 
-MODELS = {
-    "skipgram": lambda vocab: SkipGram(vocab, full, None, vector_size=4),
-    "glove": lambda vocab: GloVe(vocab, vector_size=4),
-    "svd": lambda vocab: PPMISVD(vocab, vector_size=2),
-    "ngram": lambda vocab: NGramLM(vocab, order=2),
-    "nnlm": lambda vocab: NNLM(vocab, full, None, order=3, embedding_dim=4, hidden_dim=4),
-    "lstm": lambda vocab: RecurrentLM(vocab, full, None, embedding_dim=4, hidden_dim=4),
-    "transformer": lambda vocab: TransformerLM(vocab, full, None, d_model=4, num_heads=1, num_layers=1,
-                                               block_size=4),
+def lm(vocab, encoder):
+    return LanguageModelTask(vocab, encoder, full, None)
+
+
+TASKS = {
+    "skipgram": lambda vocab: WordEmbeddingTask(vocab, SkipGram(vocab, vector_size=4), full, None),
+    "glove": lambda vocab: CountVectorsTask(vocab, GloVe(vocab, vector_size=4)),
+    "svd": lambda vocab: CountVectorsTask(vocab, PPMISVD(vocab, vector_size=2)),
+    "ngram": lambda vocab: NGramTask(vocab, NGramModel(vocab, order=2)),
+    "nnlm": lambda vocab: lm(vocab, NNLM(vocab, order=3, embedding_dim=4, hidden_dim=4)),
+    "lstm": lambda vocab: lm(vocab, RecurrentEncoder(vocab, embedding_dim=4, hidden_dim=4)),
+    "transformer": lambda vocab: lm(vocab, CausalTransformer(vocab, d_model=4, num_heads=1, num_layers=1,
+                                                             block_size=4)),
 }
 
 
-@pytest.mark.parametrize("name", sorted(MODELS))
+@pytest.mark.parametrize("name", sorted(TASKS))
 def test_checkpoints_carry_the_vocabulary_and_refuse_another(name):
     checkpoint = {}
-    MODELS[name](VOCAB).on_save_checkpoint(checkpoint)
+    TASKS[name](VOCAB).on_save_checkpoint(checkpoint)
     assert checkpoint["vocab"]["itos"] == WORDS
-    MODELS[name](VOCAB).on_load_checkpoint(checkpoint)  # the same vocabulary loads
+    TASKS[name](VOCAB).on_load_checkpoint(checkpoint)  # the same vocabulary loads
     with pytest.raises(UserError, match="another vocabulary .* first differ at index 3"):
-        MODELS[name](OTHER).on_load_checkpoint(checkpoint)
+        TASKS[name](OTHER).on_load_checkpoint(checkpoint)
 
 
 def test_an_ngram_checkpoint_restores_its_counts():
-    model = NGramLM(VOCAB, order=2)
+    task = NGramTask(VOCAB, NGramModel(VOCAB, order=2))
     stream = np.array([2, 3, 1, 2, 4, 1, 5, 2, 1])
-    model.fit_counts(stream)
+    task.model.fit(stream)
     checkpoint = {}
-    model.on_save_checkpoint(checkpoint)
-    restored = NGramLM(VOCAB, order=2)
+    task.on_save_checkpoint(checkpoint)
+    restored = NGramTask(VOCAB, NGramModel(VOCAB, order=2))
     restored.on_load_checkpoint(checkpoint)
-    np.testing.assert_allclose(restored.stream_log_probs(stream), model.stream_log_probs(stream))
+    np.testing.assert_allclose(restored.model.stream_log_probs(stream), task.model.stream_log_probs(stream))

@@ -7,12 +7,14 @@ import pytest
 import torch
 from planted import write_planted_corpus
 
+from lm_experiments.data.batches import CellBatch
 from lm_experiments.data.cooccurrence import count_cooccurrences
 from lm_experiments.data.vocab import Vocabulary
 from lm_experiments.errors import UserError
 from lm_experiments.models.glove import GloVe
 from lm_experiments.models.svd import PPMISVD, ppmi_matrix
 from lm_experiments.run import train
+from lm_experiments.tasks.count import CountVectorsTask
 
 
 def test_ppmi_equals_the_dense_formula():
@@ -42,9 +44,9 @@ def test_svd_puts_planted_synonyms_nearest():
         lines += [vocab.stoi[key], vocab.stoi[rng.choice(contexts[key])], vocab.eos_index]
     counts = count_cooccurrences(np.array(lines), vocab, window=1, weighting="none")
     torch.manual_seed(0)
-    model = PPMISVD(vocab, vector_size=4)
-    model.training_step({"rows": counts.rows, "cols": counts.cols, "values": counts.values}, 0)
-    names, vectors = model.word_vectors()
+    task = CountVectorsTask(vocab, PPMISVD(vocab, vector_size=4))
+    task.training_step(CellBatch(counts.rows, counts.cols, counts.values), 0)
+    names, vectors = task.word_vectors()
     unit = torch.nn.functional.normalize(vectors, dim=1)
     similarity = (unit @ unit.T).fill_diagonal_(-2)
     nearest = {names[i]: names[int(similarity[i].argmax())] for i in range(len(names))}
@@ -83,11 +85,11 @@ def test_glove_step_equals_glove_c_and_loss_by_hand():
         expected_losses.append(0.5 * min(1.0, (x / 10) ** 0.75) * diff**2)
     for i, j, x in zip(rows.tolist(), cols.tolist(), counts.tolist()):
         glove_c_update(*reference, i, j, x, vocab_size=6, eta=0.05, x_max=10.0)
-    losses = model.adagrad_step(rows, cols, counts)
+    losses = model.fit(CellBatch(rows, cols, counts))
     assert losses.tolist() == pytest.approx(expected_losses, rel=1e-5)
     for ours, theirs in zip((model.weights, model.biases, model.weights_gradsq, model.biases_gradsq), reference):
         assert torch.allclose(ours, theirs, atol=1e-6)
-    assert torch.allclose(model.input_vectors(), model.weights[:6] + model.weights[6:])
+    assert torch.allclose(model.word_vectors(), model.weights[:6] + model.weights[6:])
     with pytest.raises(UserError, match="model.export"):
         GloVe(vocab, vector_size=3, export="both")
 
@@ -102,8 +104,8 @@ PLANTED_RUN = ["data=file", "data.tokenizer=whitespace", "data.min_count=1", "da
     # GloVe's own word vectors W learn the planted offsets; the exported sum W + W~ blurs them on a
     # problem this small (w.w~ is invariant to W -> WA, W~ -> W~A^-T; measured 0.37), still far above
     # the < 0.1 of random vectors (test_random_vectors_fail_the_planted_analogies)
-    (["experiment=glove", "trainer.max_epochs=60", "model.examples_per_step=512", "model.export=input"], 0.5),
-    (["experiment=glove", "trainer.max_epochs=60", "model.examples_per_step=512", "model.export=sum"], 0.25),
+    (["experiment=glove", "trainer.max_epochs=60", "task.examples_per_step=512", "model.export=input"], 0.5),
+    (["experiment=glove", "trainer.max_epochs=60", "task.examples_per_step=512", "model.export=sum"], 0.25),
 ])
 def test_count_models_learn_the_planted_analogies(make_cfg, tmp_path, overrides, better_than):
     corpus, analogies = write_planted_corpus(tmp_path)

@@ -9,10 +9,12 @@ import torch
 from gensim.models import Word2Vec
 
 from lm_experiments.data import stream as stream_module
+from lm_experiments.data.batches import TokenChunk
 from lm_experiments.data.corpora import PennTreebank, Text8, TextFile, WikiText2
 from lm_experiments.data.reading import iter_line_pieces, open_text
 from lm_experiments.data.stream import load_encoded
-from lm_experiments.data.views import CBOWView, SkipGramView, keep_probabilities
+from lm_experiments.data.views.base import ViewOptions
+from lm_experiments.data.views.word_windows import CBOWView, SkipGramView, keep_probabilities
 from lm_experiments.data.vocab import EOS, UNK, Vocabulary
 from lm_experiments.errors import UserError
 
@@ -159,12 +161,16 @@ def toy_vocab(size=20):
     return Vocabulary(["<unk>", EOS] + words, np.array([0, 1] + [10] * size))
 
 
+def expand(view_class, vocab, ids, **options):
+    """The examples a view makes of the chunk `ids` on the device."""
+    return view_class(vocab, ViewOptions(**options)).on_device(TokenChunk(ids))
+
+
 def test_skipgram_pairs_stay_in_window_and_sentence():
     vocab = toy_vocab()
     ids = torch.arange(2, 22).repeat(5)
     ids[[17, 55]] = vocab.eos_index
-    view = SkipGramView(vocab, window=3, sample=0, seed=1)
-    batch = view(ids)
+    batch = expand(SkipGramView, vocab, ids, window=3, sample=0, seed=1)
     kept, sentence = ids[ids != vocab.eos_index], torch.cumsum(ids == vocab.eos_index, 0)[ids != vocab.eos_index]
     position = {}
     for i, token in enumerate(kept.tolist()):
@@ -172,29 +178,30 @@ def test_skipgram_pairs_stay_in_window_and_sentence():
     # every pair is some (i, j) with 1 <= |i - j| <= 3 in the same sentence
     allowed = {(kept[i].item(), kept[j].item()) for i in range(len(kept)) for j in range(len(kept))
                if 1 <= abs(i - j) <= 3 and sentence[i] == sentence[j]}
-    pairs = set(zip(batch["centers"].tolist(), batch["contexts"].tolist()))
+    pairs = set(zip(batch.centers.tolist(), batch.contexts.tolist()))
     assert pairs and pairs <= allowed
-    assert EOS not in {vocab.itos[i] for i in batch["centers"].tolist() + batch["contexts"].tolist()}
-    assert batch["n_words"] == ids.numel()
+    assert EOS not in {vocab.itos[i] for i in batch.centers.tolist() + batch.contexts.tolist()}
+    assert batch.n_words == ids.numel()
 
 
 def test_window_one_without_subsampling_gives_all_neighbours():
     vocab = toy_vocab()
     ids = torch.arange(2, 22)
-    batch = SkipGramView(vocab, window=1, sample=0)(ids)
+    batch = expand(SkipGramView, vocab, ids, window=1, sample=0)
     expected = sorted([(i, i + 1) for i in range(2, 21)] + [(i + 1, i) for i in range(2, 21)])
-    assert sorted(zip(batch["centers"].tolist(), batch["contexts"].tolist())) == expected
+    assert sorted(zip(batch.centers.tolist(), batch.contexts.tolist())) == expected
 
 
 def test_dynamic_window_and_seeding():
     vocab = toy_vocab()
     ids = torch.arange(2, 22).repeat(200)
-    first, again = SkipGramView(vocab, 4, 0, seed=5)(ids), SkipGramView(vocab, 4, 0, seed=5)(ids)
-    other = SkipGramView(vocab, 4, 0, seed=6)(ids)
-    assert torch.equal(first["centers"], again["centers"]) and torch.equal(first["contexts"], again["contexts"])
-    assert not torch.equal(first["centers"], other["centers"])
+    first = expand(SkipGramView, vocab, ids, window=4, sample=0, seed=5)
+    again = expand(SkipGramView, vocab, ids, window=4, sample=0, seed=5)
+    other = expand(SkipGramView, vocab, ids, window=4, sample=0, seed=6)
+    assert torch.equal(first.centers, again.centers) and torch.equal(first.contexts, again.contexts)
+    assert not torch.equal(first.centers, other.centers)
     # span ~ U{1..4}: expected pairs per interior token = 2 * E[span] = 5
-    assert first["centers"].numel() / ids.numel() == pytest.approx(5.0, rel=0.03)
+    assert first.centers.numel() / ids.numel() == pytest.approx(5.0, rel=0.03)
 
 
 def test_subsampling_drops_frequent_words_at_the_expected_rate():
@@ -202,7 +209,7 @@ def test_subsampling_drops_frequent_words_at_the_expected_rate():
     vocab = Vocabulary(["<unk>", EOS] + words, np.array([0, 0, 9900, 100]))
     keep = keep_probabilities(vocab, 1e-3)
     ids = torch.full((200000,), 2)
-    kept, _ = SkipGramView(vocab, 2, 1e-3).kept_tokens(ids)
+    kept, _ = SkipGramView(vocab, ViewOptions(window=2, sample=1e-3)).kept_tokens(ids)
     assert kept.numel() / ids.numel() == pytest.approx(keep[2].item(), rel=0.03)
     # threshold t = 1e-3 * 10000 = 10 counts: keep = (sqrt(c/t) + 1) * t/c, by hand
     assert keep[2].item() == pytest.approx((990 ** 0.5 + 1) / 990, rel=1e-6)
@@ -210,10 +217,11 @@ def test_subsampling_drops_frequent_words_at_the_expected_rate():
 
 
 @pytest.mark.parametrize("kwargs, message", [({"window": 0}, "data.window"), ({"window": 2.5}, "data.window"),
-                                             ({"sample": -1}, "data.sample")])
+                                             ({"sample": -1}, "data.sample"), ({"sample": True}, "data.sample"),
+                                             ({"bptt": 0}, "data.bptt"), ({"batch_words": -5}, "data.batch_words")])
 def test_bad_view_options(kwargs, message):
     with pytest.raises(UserError, match=message):
-        SkipGramView(toy_vocab(), **kwargs)
+        ViewOptions(**kwargs)
 
 
 def test_cbow_view_has_exactly_the_skipgram_pairs():
@@ -222,11 +230,11 @@ def test_cbow_view_has_exactly_the_skipgram_pairs():
     vocab = toy_vocab()
     ids = torch.randint(2, 22, (3000,), generator=torch.Generator().manual_seed(0))
     ids[::37] = vocab.eos_index
-    pairs = SkipGramView(vocab, window=4, sample=0.05, seed=3)(ids)
-    cbow = CBOWView(vocab, window=4, sample=0.05, seed=3)(ids)
-    assert cbow["contexts"].shape == cbow["context_mask"].shape == (cbow["centers"].numel(), 8)
-    centers = cbow["centers"][:, None].expand_as(cbow["contexts"])[cbow["context_mask"]]
-    contexts = cbow["contexts"][cbow["context_mask"]]
+    pairs = expand(SkipGramView, vocab, ids, window=4, sample=0.05, seed=3)
+    cbow = expand(CBOWView, vocab, ids, window=4, sample=0.05, seed=3)
+    assert cbow.contexts.shape == cbow.mask.shape == (cbow.centers.numel(), 8)
+    centers = cbow.centers[:, None].expand_as(cbow.contexts)[cbow.mask]
+    contexts = cbow.contexts[cbow.mask]
     assert sorted(zip(centers.tolist(), contexts.tolist())) == sorted(
-        zip(pairs["centers"].tolist(), pairs["contexts"].tolist()))
-    assert cbow["context_mask"].any(1).all()
+        zip(pairs.centers.tolist(), pairs.contexts.tolist()))
+    assert cbow.mask.any(1).all()

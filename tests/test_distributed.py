@@ -12,12 +12,12 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 from conftest import LM_SMALL, ROOT
-from test_lm_views import VOCAB, expected_pairs, scored_pairs, stream
+from test_lm_views import bptt_view, context_view, expected_pairs, scored_pairs, stream, window_view
 
-from lm_experiments.data.lm_views import BPTTView, NGramView, WindowView
 from lm_experiments.data.sharding import Shard
-from lm_experiments.models.replicas import summed_replica_updates
+from lm_experiments.data.views.base import LoaderSettings
 from lm_experiments.run import build
+from lm_experiments.tasks.replicas import summed_replica_updates
 
 
 @pytest.mark.parametrize("count, world", [(0, 2), (7, 3), (10, 2), (2, 4)])
@@ -30,30 +30,31 @@ def test_shard_spans_cover_the_range_once_in_order(count, world):
 @pytest.mark.parametrize("world", [2, 3])
 def test_every_eval_view_scores_each_token_once_across_processes(world):
     tokens = stream()
-    views = [BPTTView(VOCAB, eval_batch_size=3, bptt=5), BPTTView(VOCAB, eval_batch_size=1, bptt=5),
-             NGramView(VOCAB, order=4, eval_batch_size=16),
-             WindowView(VOCAB, block_size=16, eval_stride=5, eval_batch_size=4)]
+    views = [bptt_view(eval_batch_size=3, bptt=5), bptt_view(eval_batch_size=1, bptt=5),
+             context_view(4, eval_batch_size=16), window_view(16, 5, eval_batch_size=4)]
     for view in views:
-        pairs = [p for rank in range(world) for p in scored_pairs(view.eval_loader(tokens, shard=Shard(rank, world)))]
+        pairs = [p for rank in range(world)
+                 for p in scored_pairs(view.eval_loader(tokens, LoaderSettings(shard=Shard(rank, world))))]
         assert sorted(pairs) == sorted(expected_pairs(tokens)), type(view).__name__
 
 
 def test_bptt_training_gives_each_process_its_own_columns_and_the_same_number_of_blocks():
     tokens = stream(400)
-    view = BPTTView(VOCAB, batch_size=3, bptt=7)
-    together = torch.cat([b["inputs"] for b in BPTTView(VOCAB, batch_size=6, bptt=7).train_loader(tokens)], 1)
-    per_rank = [list(view.train_loader(tokens, shard=Shard(rank, 2))) for rank in range(2)]
+    view = bptt_view(batch_size=3, bptt=7)
+    together = torch.cat([b.inputs for b in bptt_view(batch_size=6, bptt=7).train_loader(tokens, LoaderSettings())], 1)
+    per_rank = [list(view.train_loader(tokens, LoaderSettings(shard=Shard(rank, 2)))) for rank in range(2)]
     assert len(per_rank[0]) == len(per_rank[1])
     for rank, blocks in enumerate(per_rank):
-        inputs = torch.cat([b["inputs"] for b in blocks], 1)                  # (3, L): columns in reading order
+        inputs = torch.cat([b.inputs for b in blocks], 1)                      # (3, L): columns in reading order
         assert torch.equal(inputs, together[3 * rank: 3 * (rank + 1)])
-        assert [b["reset"] for b in blocks] == [True] + [False] * (len(blocks) - 1)
+        assert [b.starts_fresh for b in blocks] == [True] + [False] * (len(blocks) - 1)
 
 
 def test_shuffled_training_parts_are_disjoint_and_equal_in_size():
     tokens = stream(300)
-    loaders = [NGramView(VOCAB, order=3, batch_size=10).train_loader(tokens, shard=Shard(r, 2)) for r in range(2)]
-    seen = [torch.cat([b["targets"] for b in loader]).numel() for loader in loaders]
+    view = context_view(3, batch_size=10)
+    loaders = [view.train_loader(tokens, LoaderSettings(shard=Shard(r, 2))) for r in range(2)]
+    seen = [torch.cat([b.targets for b in loader]).numel() for loader in loaders]
     assert seen == [150, 150]
     samplers = [loader.sampler for loader in loaders]
     assert not set(samplers[0]) & set(samplers[1])

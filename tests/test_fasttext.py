@@ -10,11 +10,14 @@ from gensim.models import KeyedVectors
 from gensim.models.fasttext import FastTextKeyedVectors
 from gensim.models.fasttext_inner import compute_ngrams_bytes, ft_hash_bytes
 
+from lm_experiments.data.batches import PairBatch
 from lm_experiments.data.vocab import Vocabulary
 from lm_experiments.errors import UserError
-from lm_experiments.models.fasttext import FastText
+from lm_experiments.models.fasttext import FastText, SubwordBag
 from lm_experiments.models.subwords import char_ngrams, fnv1a
 from lm_experiments.objectives.negative import NegativeSampling
+from lm_experiments.tasks.base import Provides
+from lm_experiments.tasks.embedding import WordEmbeddingTask
 
 WORDS = ["where", "naïve", "café", "a", "übermäßig", "日本語", "<unk>"]
 
@@ -34,60 +37,62 @@ def test_known_hash_values():
     assert fnv1a("naï".encode()) == 3249590546
 
 
-def tiny_fasttext(bucket=50, **kwargs):
+def tiny_fasttext(bucket=50, **kwargs) -> tuple[Vocabulary, WordEmbeddingTask, SubwordBag]:
     words = ["where", "here", "there", "naïve", "café", "a"]
     vocab = Vocabulary(["<unk>", "<eos>"] + words, np.array([0, 3] + [9, 8, 7, 6, 5, 4]))
     torch.manual_seed(0)
     options = {"vector_size": 6, "min_n": 3, "max_n": 5, "bucket": bucket, **kwargs}
-    model = FastText(vocab, partial(NegativeSampling, negative=2), partial(torch.optim.SGD, lr=0.05), **options)
-    return vocab, model
+    task = WordEmbeddingTask(vocab, FastText(vocab, **options), partial(NegativeSampling, negative=2),
+                             partial(torch.optim.SGD, lr=0.05))
+    return vocab, task, task.encoder.embedder
 
 
-def gensim_view(vocab, model) -> FastTextKeyedVectors:
+def gensim_view(vocab, bag: SubwordBag) -> FastTextKeyedVectors:
     """gensim's FastTextKeyedVectors holding our word and n-gram rows."""
-    weights = model.input.weight.detach().double().numpy()
-    kv = FastTextKeyedVectors(model.vector_size, model.min_n, model.max_n, model.bucket)
+    weights = bag.bag.weight.detach().double().numpy()
+    kv = FastTextKeyedVectors(bag.output_dim, bag.min_n, bag.max_n, bag.bucket)
     kv.add_vectors(vocab.itos, weights[: len(vocab)])
     kv.vectors_vocab = weights[: len(vocab)].copy()
-    kv.vectors_ngrams = weights[len(vocab): len(vocab) + model.bucket].copy()
+    kv.vectors_ngrams = weights[len(vocab): len(vocab) + bag.bucket].copy()
     kv.recalc_char_ngram_buckets()
     kv.adjust_vectors()
     return kv
 
 
 def test_word_and_oov_vectors_equal_gensims():
-    vocab, model = tiny_fasttext()
-    kv = gensim_view(vocab, model)
-    ours = model.input_vectors().detach().double().numpy()
+    vocab, task, bag = tiny_fasttext()
+    kv = gensim_view(vocab, bag)
+    ours = bag.word_vectors().detach().double().numpy()
     for index in range(len(vocab)):
         np.testing.assert_allclose(ours[index], kv.vectors[index], rtol=1e-5, atol=1e-7)
     unseen = ["wherever", "naïveté", "xyz"]
-    np.testing.assert_allclose(model.vectors_for(unseen).double().numpy(), np.stack([kv[w] for w in unseen]),
+    np.testing.assert_allclose(task.vectors_for(unseen).double().numpy(), np.stack([kv[w] for w in unseen]),
                                rtol=1e-5, atol=1e-7)
-    assert torch.allclose(model.vectors_for(["here"])[0], model.input_vectors()[vocab.stoi["here"]].detach())
+    assert torch.allclose(task.vectors_for(["here"])[0], bag.word_vectors()[vocab.stoi["here"]].detach())
+    assert Provides.UNSEEN_WORD_VECTORS in task.provides
 
 
 def test_sum_reduction_and_no_buckets():
-    vocab, summed = tiny_fasttext(subword_reduce="sum")
+    vocab, _, summed = tiny_fasttext(subword_reduce="sum")
     rows = summed.subwords[vocab.stoi["café"]]
     rows = rows[rows != summed.pad_row]
-    assert torch.allclose(summed.input_vectors()[vocab.stoi["café"]], summed.input.weight[rows].sum(0))
-    vocab, plain = tiny_fasttext(bucket=0)
-    assert torch.allclose(plain.input_vectors(), plain.input.weight[: len(vocab)])
+    assert torch.allclose(summed.word_vectors()[vocab.stoi["café"]], summed.bag.weight[rows].sum(0))
+    vocab, _, plain = tiny_fasttext(bucket=0)
+    assert torch.allclose(plain.word_vectors(), plain.bag.weight[: len(vocab)])
 
 
 def test_gradients_reach_word_and_ngram_rows_only():
-    vocab, model = tiny_fasttext()
-    batch = {"centers": torch.tensor([vocab.stoi["where"]]), "contexts": torch.tensor([vocab.stoi["here"]])}
-    model.objective.output.weight.data.normal_()
-    model.pair_losses(batch).sum().backward()
-    grad = model.input.weight.grad.coalesce()
+    vocab, task, bag = tiny_fasttext()
+    batch = PairBatch(torch.tensor([vocab.stoi["where"]]), torch.tensor([vocab.stoi["here"]]))
+    task.objective.output.weight.data.normal_()
+    task.example_losses(batch).sum().backward()
+    grad = bag.bag.weight.grad.coalesce()
     touched = set(grad.indices()[0].tolist())
-    rows = set(model.subwords[vocab.stoi["where"]].tolist()) - {model.pad_row}
+    rows = set(bag.subwords[vocab.stoi["where"]].tolist()) - {bag.pad_row}
     assert touched == rows
 
 
-@pytest.mark.parametrize("kwargs, message", [({"architecture": "glove"}, "model.architecture"),
+@pytest.mark.parametrize("kwargs, message", [({"subword_reduce": "median"}, "model.subword_reduce"),
                                              ({"min_n": 4, "max_n": 3}, "model.max_n"),
                                              ({"bucket": -1}, "model.bucket")])
 def test_bad_options(kwargs, message):
@@ -116,13 +121,13 @@ def test_fasttext_run_answers_unseen_words_and_exports_a_loader(make_cfg, tmp_pa
 
 def test_every_subword_row_gets_the_full_gradient():
     """fastText/gensim add the hidden layer's gradient to each of the word's rows, unscaled."""
-    vocab, model = tiny_fasttext()
+    vocab, _, bag = tiny_fasttext()
     word = vocab.stoi["naïve"]
-    hidden = model.embed(torch.tensor([word]))
-    upstream = torch.randn(1, model.vector_size)
+    hidden = bag(torch.tensor([word]))
+    upstream = torch.randn(1, bag.output_dim)
     hidden.backward(upstream)
-    grad = model.input.weight.grad.coalesce().to_dense()
-    rows = model.subwords[word][model.subwords[word] != model.pad_row]
+    grad = bag.bag.weight.grad.coalesce().to_dense()
+    rows = bag.subwords[word][bag.subwords[word] != bag.pad_row]
     for row in rows.tolist():
         multiplicity = int((rows == row).sum())  # a hash collision makes a row appear twice
         assert torch.allclose(grad[row], multiplicity * upstream[0], atol=1e-6)

@@ -12,13 +12,13 @@ import torch
 import torch.nn.functional as F
 from conftest import ROOT
 
-from lm_experiments.data.lm_views import BPTTView, NGramView, WindowView
+from lm_experiments.data.views.base import LoaderSettings, ViewOptions
+from lm_experiments.data.views.language_model import BPTTView, ContextWindowView, TokenWindowView
 from lm_experiments.data.vocab import Vocabulary
 from lm_experiments.errors import UserError, user_error_in
-from lm_experiments.models.language_model import layer_grad_norms
 from lm_experiments.models.nnlm import NNLM
-from lm_experiments.models.recurrent import RecurrentLM
-from lm_experiments.models.transformer import TransformerLM
+from lm_experiments.models.recurrent import RecurrentEncoder
+from lm_experiments.models.transformer import CausalTransformer
 from lm_experiments.objectives.adaptive import AdaptiveSoftmax
 from lm_experiments.objectives.full import FullSoftmax
 from lm_experiments.objectives.hierarchical import HierarchicalSoftmax
@@ -26,6 +26,7 @@ from lm_experiments.objectives.sampled import SampledSoftmax
 from lm_experiments.run import train
 from lm_experiments.sampling import filter_log_probs
 from lm_experiments.schedules import epoch_decay, warmup_cosine
+from lm_experiments.tasks.language_model import LanguageModelTask, layer_grad_norms
 
 SIZE = 40
 VOCAB = Vocabulary(["<unk>", "<eos>"] + [f"w{i}" for i in range(SIZE - 2)],
@@ -36,8 +37,12 @@ def tokens(n: int = 150, seed: int = 0) -> np.ndarray:
     return np.random.default_rng(seed).integers(0, SIZE, n).astype(np.int32)
 
 
-def full(**kwargs):
-    return lambda vocab, dim, **more: FullSoftmax(vocab, dim)
+def full(vocab, dim, **options):
+    return FullSoftmax(vocab, dim)
+
+
+def lm(encoder, objective=full) -> LanguageModelTask:
+    return LanguageModelTask(VOCAB, encoder, objective, None)
 
 
 def validation_ppl(model, loader) -> float:
@@ -53,31 +58,31 @@ def shifted(stream: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
 
 @torch.no_grad()
 def direct_nll(model, inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    hidden, _ = model.encode(inputs[None])
+    hidden, _ = model.encoder(inputs[None])
     return -torch.log_softmax(model.objective.output(hidden[0]), -1).gather(1, targets[:, None])[:, 0]
 
 
 @pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
 def test_recurrent_perplexity_is_the_whole_sequence_with_state_carried(cell):
     torch.manual_seed(0)
-    model = RecurrentLM(VOCAB, full(), None, cell=cell, embedding_dim=8, hidden_dim=8, init_range=0.5).eval()
+    model = lm(RecurrentEncoder(VOCAB, cell=cell, embedding_dim=8, hidden_dim=8, init_range=0.5)).eval()
     stream = tokens()
     inputs, targets = shifted(stream)
     expected = math.exp(direct_nll(model, inputs, targets).double().mean())  # one pass, no blocks
-    one_column = BPTTView(VOCAB, eval_batch_size=1, bptt=7).eval_loader(stream)
+    one_column = BPTTView(VOCAB, ViewOptions(eval_batch_size=1, bptt=7)).eval_loader(stream, LoaderSettings())
     assert validation_ppl(model, one_column) == pytest.approx(expected, rel=1e-5)
     # three columns: each a contiguous third read from a fresh state, the padding ignored
     length = math.ceil(len(stream) / 3)
     parts = [direct_nll(model, inputs[i: i + length], targets[i: i + length]) for i in range(0, len(stream), length)]
-    three = BPTTView(VOCAB, eval_batch_size=3, bptt=7).eval_loader(stream)
+    three = BPTTView(VOCAB, ViewOptions(eval_batch_size=3, bptt=7)).eval_loader(stream, LoaderSettings())
     assert validation_ppl(model, three) == pytest.approx(math.exp(torch.cat(parts).double().mean()), rel=1e-5)
 
 
 def test_transformer_sliding_window_perplexity_equals_a_token_by_token_loop():
     torch.manual_seed(0)
     block, stride = 12, 4
-    model = TransformerLM(VOCAB, full(), None, d_model=16, num_layers=2, num_heads=2, block_size=block,
-                          dropout=0.0).eval()
+    model = lm(CausalTransformer(VOCAB, d_model=16, num_layers=2, num_heads=2, block_size=block,
+                                 dropout=0.0)).eval()
     stream = tokens(60)
     inputs, targets = shifted(stream)
     nll = []
@@ -86,21 +91,22 @@ def test_transformer_sliding_window_perplexity_equals_a_token_by_token_loop():
         context = inputs[start: position + 1]
         nll.append(direct_nll(model, context, targets[start: position + 1])[-1])
     expected = math.exp(torch.stack(nll).double().mean())
-    loader = WindowView(VOCAB, block_size=block, eval_stride=stride, eval_batch_size=3).eval_loader(stream)
+    view = TokenWindowView(VOCAB, ViewOptions(eval_batch_size=3), block_size=block, eval_stride=stride)
+    loader = view.eval_loader(stream, LoaderSettings())
     assert validation_ppl(model, loader) == pytest.approx(expected, rel=1e-5)
 
 
 def test_nnlm_perplexity_reads_the_previous_n_minus_1_tokens():
     torch.manual_seed(0)
-    model = NNLM(VOCAB, full(), None, order=4, embedding_dim=5, hidden_dim=7, direct=True, init_range=0.5).eval()
+    model = lm(NNLM(VOCAB, order=4, embedding_dim=5, hidden_dim=7, direct=True, init_range=0.5)).eval()
     stream = tokens(80)
     padded = torch.cat([torch.full((3,), VOCAB.eos_index), torch.from_numpy(stream.astype(np.int64))])
     with torch.no_grad():
         contexts = padded.unfold(0, 3, 1)[: len(stream)]                       # (N, 3)
-        x = model.embedding(contexts).flatten(1)
-        logits = model.objective.output(torch.cat([torch.tanh(model.hidden(x)), x], 1))
+        x = model.encoder.embedding(contexts).flatten(1)
+        logits = model.objective.output(torch.cat([torch.tanh(model.encoder.hidden(x)), x], 1))
         nll = F.cross_entropy(logits, torch.from_numpy(stream.astype(np.int64)))
-    loader = NGramView(VOCAB, order=4, eval_batch_size=16).eval_loader(stream)
+    loader = ContextWindowView(VOCAB, ViewOptions(eval_batch_size=16), order=4).eval_loader(stream, LoaderSettings())
     assert validation_ppl(model, loader) == pytest.approx(math.exp(float(nll)), rel=1e-5)
 
 
@@ -145,27 +151,26 @@ def test_adaptive_cutoffs_come_from_token_coverage():
 
 def test_layer_gradient_norms_add_up_to_the_clipping_norm():
     torch.manual_seed(0)
-    model = RecurrentLM(VOCAB, full(), None, embedding_dim=6, hidden_dim=6)
-    hidden, _ = model.encode(torch.randint(0, SIZE, (3, 5)))
+    model = lm(RecurrentEncoder(VOCAB, embedding_dim=6, hidden_dim=6))
+    hidden, _ = model.encoder(torch.randint(0, SIZE, (3, 5)))
     model.objective(hidden.reshape(-1, 6), torch.randint(0, SIZE, (15,))).sum().backward()
-    norms = layer_grad_norms(model.named_parameters())
+    norms = layer_grad_norms((name.removeprefix("encoder."), p) for name, p in model.named_parameters())
     assert {"embedding", "rnn.0", "rnn.1", "objective", "total"} == set(norms)
     expected = torch.nn.utils.get_total_norm([p.grad for p in model.parameters()])
     assert float(norms["total"]) == pytest.approx(float(expected), rel=1e-5)
-    layer_one = torch.cat([p.grad.flatten() for n, p in model.named_parameters() if n.startswith("rnn.1.")])
+    layer_one = torch.cat([p.grad.flatten() for n, p in model.named_parameters() if n.startswith("encoder.rnn.1.")])
     assert float(norms["rnn.1"]) == pytest.approx(float(layer_one.norm()), rel=1e-5)
 
 
 def test_weight_tying_shares_one_matrix_and_refuses_objectives_without_word_rows():
-    model = RecurrentLM(VOCAB, full(), None, embedding_dim=6, hidden_dim=10, tie_weights=True)
-    assert model.objective.output.weight is model.embedding.weight
-    assert model.rnn[-1].hidden_size == 6, "the last layer outputs embedding_dim units to match the tied matrix"
+    model = lm(RecurrentEncoder(VOCAB, embedding_dim=6, hidden_dim=10, tie_weights=True))
+    assert model.objective.output.weight is model.encoder.embedding.weight
+    assert model.encoder.rnn[-1].hidden_size == 6, "the last layer outputs embedding_dim units to match the tied matrix"
     assert sum(1 for _ in model.parameters()) == len({id(p) for p in model.parameters()})
-    transformer = TransformerLM(VOCAB, full(), None, d_model=8, num_heads=2, num_layers=1, block_size=4)
-    assert transformer.objective.output.weight is transformer.token_embedding.weight
+    transformer = lm(CausalTransformer(VOCAB, d_model=8, num_heads=2, num_layers=1, block_size=4))
+    assert transformer.objective.output.weight is transformer.encoder.token_embedding.weight
     with pytest.raises(UserError, match="tie_weights"):
-        RecurrentLM(VOCAB, lambda vocab, dim, sparse=True: HierarchicalSoftmax(vocab, dim, sparse), None,
-                    embedding_dim=6, hidden_dim=6, tie_weights=True)
+        lm(RecurrentEncoder(VOCAB, embedding_dim=6, hidden_dim=6, tie_weights=True), HierarchicalSoftmax)
 
 
 def test_top_k_top_p_and_temperature():
@@ -238,6 +243,7 @@ def test_carried_state_is_detached_between_blocks(make_lm_cfg):
     datamodule, model, _ = build(make_lm_cfg("lstm"))
     model.trainer = L.Trainer(accelerator="cpu", logger=False, enable_progress_bar=False)
     first, second = list(datamodule.train_dataloader())[:2]
+    assert first.starts_fresh and not second.starts_fresh
     model._hidden_and_targets(first, "train")
     carried = model._states["train"]
     assert all(not t.requires_grad for layer in carried for t in layer)

@@ -5,12 +5,14 @@ from collections import Counter
 
 import numpy as np
 import pytest
+import torch
 
 from lm_experiments.data.vocab import Vocabulary
 from lm_experiments.errors import UserError
-from lm_experiments.models.ngram import NGramLM
+from lm_experiments.models.ngram import NGramModel
 from lm_experiments.ngram.counts import NGramCounts
 from lm_experiments.run import train
+from lm_experiments.tasks.ngram import NGramTask
 
 
 def vocab_of(words: list[str]) -> Vocabulary:
@@ -26,10 +28,10 @@ def random_lines(rng: np.random.Generator, words: list[str], count: int) -> list
     return [" ".join(rng.choice(words, size=rng.integers(1, 9), p=zipf / zipf.sum())) for _ in range(count)]
 
 
-def fitted(lines, words, order, smoothing="kneser_ney", **options) -> NGramLM:
+def fitted(lines, words, order, smoothing="kneser_ney", **options) -> NGramModel:
     vocab = vocab_of(words)
-    model = NGramLM(vocab, order=order, smoothing=smoothing, **options)
-    model.fit_counts(encode(lines, vocab))
+    model = NGramModel(vocab, order=order, smoothing=smoothing, **options)
+    model.fit(encode(lines, vocab))
     return model
 
 
@@ -63,7 +65,8 @@ def test_kneser_ney_on_a_hand_computed_toy():
     vocab, kn = model.vocab, model.estimator
     a, b, eos, unk = vocab.stoi["a"], vocab.stoi["b"], vocab.eos_index, vocab.unk_index
     np.testing.assert_allclose(np.exp(kn.log_probs[1][[a, b, eos, unk]]), [7 / 24, 7 / 24, 7 / 24, 3 / 24])
-    after_a = np.exp(model.next_token_log_probs(__import__("torch").tensor([[a]]))[0][0].double().numpy())
+    task = NGramTask(vocab, model)
+    after_a = np.exp(task.next_token_log_probs(torch.tensor([[a]]))[0][0].double().numpy())
     np.testing.assert_allclose(after_a[[b, eos, a, unk]], [23 / 48, 15 / 48, 7 / 48, 3 / 48], rtol=1e-6)
     np.testing.assert_allclose(model.stream_log_probs(encode(["a b"], vocab)).sum(), 3 * math.log(23 / 48))
 
@@ -94,10 +97,9 @@ def test_next_word_distributions_sum_to_one(smoothing):
     vocab = model.vocab
     histories = [rng.integers(2, len(vocab), size=rng.integers(0, 5)).tolist() for _ in range(20)]
     histories += [[vocab.eos_index], [vocab.stoi["w0"], vocab.eos_index], [vocab.unk_index, vocab.stoi["w1"]]]
-    import torch
-
+    task = NGramTask(vocab, model)
     for history in histories:
-        log_probs, _ = model.next_token_log_probs(torch.tensor([history or [vocab.eos_index]]))
+        log_probs, _ = task.next_token_log_probs(torch.tensor([history or [vocab.eos_index]]))
         assert float(torch.logsumexp(log_probs.double(), -1)) == pytest.approx(0.0, abs=1e-5)
 
 

@@ -18,6 +18,7 @@ from lm_experiments.objectives.hierarchical import HierarchicalSoftmax
 from lm_experiments.objectives.huffman import huffman_tree
 from lm_experiments.objectives.nce import NoiseContrastiveEstimation
 from lm_experiments.objectives.negative import NegativeSampling
+from lm_experiments.tasks.embedding import WordEmbeddingTask
 
 
 def vocab_with_counts(counts):
@@ -83,15 +84,16 @@ def test_bad_negative_count():
 
 def test_skipgram_initialisation_and_vectors():
     vocab = vocab_with_counts([9, 8, 7])
-    model = SkipGram(vocab, partial(NegativeSampling, negative=2), partial(torch.optim.SGD, lr=0.1),
-                     vector_size=8)
-    weights = model.input.weight.data
+    task = WordEmbeddingTask(vocab, SkipGram(vocab, vector_size=8), partial(NegativeSampling, negative=2),
+                             partial(torch.optim.SGD, lr=0.1))
+    weights = task.encoder.embedder.word_vectors().data
     assert weights.abs().max() <= 0.5 / 8 and weights.std() > 0
-    assert model.objective.output.weight.abs().sum() == 0  # word2vec's syn1neg starts at zero
-    words, vectors = model.word_vectors()
+    assert task.objective.output.weight.abs().sum() == 0  # word2vec's syn1neg starts at zero
+    assert task.objective.output.sparse, "the embedding task's output rows take sparse steps"
+    words, vectors = task.word_vectors()
     assert words == ["w0", "w1", "w2"] and torch.equal(vectors, weights[2:])
     with pytest.raises(UserError, match="model.vector_size"):
-        SkipGram(vocab, partial(NegativeSampling), partial(torch.optim.SGD, lr=0.1), vector_size=0)
+        SkipGram(vocab, vector_size=0)
 
 
 

@@ -34,7 +34,7 @@ def test_each_model_learns_the_planted_analogies(make_cfg, planted, model, sampl
     metrics = train(make_cfg(
         "data=file", f"data.path={corpus}", "data.tokenizer=whitespace", "data.min_count=1", "data.sample=0",
         "data.window=3", "data.batch_words=1024", f"model={model}", f"sampler={sampler}", "model.vector_size=16",
-        "model.examples_per_step=256", "trainer.max_epochs=6", "logger=none", "callbacks.model_checkpoint=null",
+        "task.updater.examples_per_step=256", "trainer.max_epochs=6", "logger=none", "callbacks.model_checkpoint=null",
         f"callbacks.embedding_eval.analogies={analogies}", "callbacks.embedding_eval.similarity={}",
         "callbacks.embedding_eval.every_n_epochs=100", *sampler_options,
         fast=False, run=f"{model}-{sampler}-{len(sampler_options)}"))

@@ -19,17 +19,17 @@ def sigmoid(x: float) -> float:
     return 1 / (1 + math.exp(-x))
 
 
-def hierarchical(rule: str, step_size=None, seed: int = 0) -> HierarchicalSoftmax:
+def hierarchical(rule: str, seed: int = 0) -> HierarchicalSoftmax:
     torch.manual_seed(seed)
     module = HierarchicalSoftmax(VOCAB, 4, sparse=False, shared_rows=rule)
     torch.nn.init.normal_(module.nodes.weight)
-    module.step_size = step_size
     return module
 
 
-def node_gradient(module: HierarchicalSoftmax, hidden, targets) -> torch.Tensor:
+def node_gradient(module: HierarchicalSoftmax, hidden, targets, step_size=None) -> torch.Tensor:
+    """The nodes' gradient of the summed loss, for an SGD step of `step_size` (None: not an SGD step)."""
     module.nodes.weight.grad = None
-    module(hidden, targets).sum().backward()
+    module(hidden, targets, step_size=step_size).sum().backward()
     return module.nodes.weight.grad
 
 
@@ -48,7 +48,7 @@ def test_mean_rule_divides_a_nodes_summed_gradient_by_its_uses():
     hidden, targets = torch.randn(7, 4, generator=torch.Generator().manual_seed(1)), torch.tensor([2, 3, 4, 5, 2, 2, 3])
     summed = node_gradient(hierarchical("sum"), hidden, targets)
     averaged_module = hierarchical("mean")
-    averaged = node_gradient(averaged_module, hidden, targets)
+    averaged = node_gradient(averaged_module, hidden, targets, step_size=0.025)
     uses = [0] * 5
     for word in targets.tolist():
         for position in range(int(averaged_module.mask[word].sum())):
@@ -62,19 +62,21 @@ def test_newton_rule_caps_each_node_at_one_over_lr_times_its_hessian_trace():
     hidden, targets = torch.randn(7, 4, generator=torch.Generator().manual_seed(1)), torch.tensor([2, 3, 4, 5, 2, 2, 3])
     step_size = 0.5
     summed = node_gradient(hierarchical("sum"), hidden, targets)
-    capped_module = hierarchical("newton", step_size)
-    capped = node_gradient(capped_module, hidden, targets)
+    capped_module = hierarchical("newton")
+    capped = node_gradient(capped_module, hidden, targets, step_size)
     scale = torch.tensor([min(1.0, 1 / (step_size * t)) if t else 1.0
                           for t in hand_node_traces(capped_module, hidden, targets)])
     assert scale.min() < 1 and scale.max() == 1, "some nodes are capped, some keep word2vec's sum"
     torch.testing.assert_close(capped, summed * scale[:, None])
 
 
-def test_newton_rule_is_the_exact_gradient_for_a_small_step_or_outside_training():
+def test_newton_rule_is_the_exact_gradient_for_a_small_step_and_every_rule_outside_sgd_steps():
+    """A language model's mean loss passes no step size: whatever the rule, its gradient is exact."""
     hidden, targets = torch.randn(7, 4, generator=torch.Generator().manual_seed(2)), torch.tensor([2, 3, 4, 5, 2, 2, 3])
     summed = node_gradient(hierarchical("sum"), hidden, targets)
-    torch.testing.assert_close(node_gradient(hierarchical("newton", step_size=1e-6), hidden, targets), summed)
-    torch.testing.assert_close(node_gradient(hierarchical("newton", step_size=None), hidden, targets), summed)
+    torch.testing.assert_close(node_gradient(hierarchical("newton"), hidden, targets, step_size=1e-6), summed)
+    for rule in ("newton", "mean"):
+        torch.testing.assert_close(node_gradient(hierarchical(rule), hidden, targets, step_size=None), summed)
 
 
 def test_shared_noise_rows_take_the_capped_sum_of_the_batchs_pushes(monkeypatch):
@@ -87,12 +89,11 @@ def test_shared_noise_rows_take_the_capped_sum_of_the_batchs_pushes(monkeypatch)
                                      shared_rows=rule)
         torch.manual_seed(3)
         torch.nn.init.normal_(objective.output.weight)
-        objective.step_size = step_size
         noise = torch.tensor([4, 5])  # word 4 is the second example's target: no push from it there
         monkeypatch.setattr(objective, "sample_noise", lambda shape, device, noise=noise: noise)
         hidden = torch.randn(6, 3, generator=torch.Generator().manual_seed(4)) * 2
         targets = torch.tensor([2, 4, 3, 2, 3, 5])
-        objective(hidden, targets).sum().backward()
+        objective(hidden, targets, step_size=step_size).sum().backward()
         gradients[rule] = objective.output.weight.grad
     weight = objective.output.weight.detach()
     scales, pushes = {}, {}
@@ -122,11 +123,11 @@ def test_a_root_that_every_example_uses_stays_stable_with_newton_and_diverges_su
     targets = torch.randint(2, 6, (1024,), generator=generator)
     step_size, final = 0.025, {}
     for rule in ("sum", "newton"):
-        module = hierarchical(rule, step_size, seed=6)
+        module = hierarchical(rule, seed=6)
         torch.nn.init.zeros_(module.nodes.weight)
         start = module(hidden, targets).mean().item()
         for _ in range(20):
-            node_gradient(module, hidden, targets)
+            node_gradient(module, hidden, targets, step_size)
             with torch.no_grad():
                 module.nodes.weight -= step_size * module.nodes.weight.grad
         final[rule] = module(hidden, targets).mean().item()

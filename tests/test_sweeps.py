@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import yaml
 from conftest import CONF, ROOT
@@ -15,6 +16,8 @@ from wandb.sdk.launch.sweeps.utils import create_sweep_command_args
 from wandb_records import read_run
 
 from lm_experiments import compare
+from lm_experiments.assembly import instantiate_task
+from lm_experiments.data.vocab import Vocabulary
 
 SWEEPS = sorted((ROOT / "sweeps").glob("*.yaml"))
 
@@ -120,6 +123,9 @@ def test_compare_bad_input_is_one_message_and_exit_2(tmp_path, capsys, args, mes
 # --- W&B sweep definitions ---------------------------------------------------------------------------
 
 
+TINY_VOCAB = Vocabulary(["<unk>", "<eos>", "a", "b", "c"], np.array([0, 1, 5, 4, 3]))
+
+
 def sweep_points(parameters: dict) -> list[dict]:
     """Every grid point; for distributions their two ends."""
     axes = {}
@@ -140,7 +146,8 @@ def test_wandb_sweep_commands_compose_into_the_swept_config(path):
         cfg = compose_with_hydra(fixed + agent_args["args_no_hyphens"])
         for key, value in point.items():
             assert OmegaConf.select(cfg, key) == value, (path.name, key)
-        assert sweep["metric"]["name"] in (cfg.optimized_metric, "train/words_per_sec_mean")
+        optimized = cfg.optimized_metric or instantiate_task(cfg, TINY_VOCAB).optimized_metric  # null: the task's
+        assert sweep["metric"]["name"] in (optimized, "train/words_per_sec_mean")
         assert "wandb" in cfg.logger
 
 

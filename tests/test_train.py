@@ -56,7 +56,7 @@ def test_default_run_writes_every_artefact(make_cfg, tmp_path):
 
     # exported vectors == the trained input embeddings, without the specials, in vocabulary order
     state = torch.load(run / "checkpoints/last.ckpt", map_location="cpu", weights_only=False)
-    weights = state["state_dict"]["input.weight"].numpy()
+    weights = state["state_dict"]["encoder.embedder.embedding.weight"].numpy()
     vocab_words = [line.split("\t")[0] for line in (run / "vocab.tsv").read_text().splitlines()]
     assert state["vocab"]["itos"] == vocab_words
     for binary, name in ((True, "vectors.bin"), (False, "vectors.txt")):
@@ -84,11 +84,11 @@ def test_training_lowers_the_loss_and_is_reproducible(make_cfg):
 def test_every_data_config_builds_a_datamodule(make_cfg, local_corpora, data):
     overrides = [o.format(folder=local_corpora) for o in DATA_OVERRIDES[data]]
     cfg = make_cfg(f"data={data}", *overrides)
-    datamodule = instantiate(cfg.data, view=instantiate(cfg.model.view))
+    datamodule = instantiate(cfg.data)
     datamodule.setup()
     assert len(datamodule.vocab) > 100
     batch = datamodule.on_after_batch_transfer(next(iter(datamodule.train_dataloader())), 0)
-    assert batch["centers"].shape == batch["contexts"].shape and batch["centers"].numel() > 0
+    assert batch.centers.shape == batch.contexts.shape and batch.centers.numel() > 0
     if data in ("ptb", "wikitext2"):
         assert set(datamodule.encoded.splits) == {"train", "valid", "test"}
 

@@ -2,29 +2,32 @@
 
 import logging
 
-import lightning as L
 import torch
 from lightning.pytorch.loggers import WandbLogger
 from lightning.pytorch.utilities import rank_zero_info
 
+from lm_experiments.callbacks.base import TaskCallback
 from lm_experiments.evaluation.analogy import AnalogyEvaluator
 from lm_experiments.evaluation.benchmarks import benchmark_path, read_analogies, read_pairs
 from lm_experiments.evaluation.neighbours import nearest_neighbours
 from lm_experiments.evaluation.similarity import SimilarityEvaluator
+from lm_experiments.tasks.base import Provides
 
 log = logging.getLogger(__name__)
 
 
-class EmbeddingEvaluation(L.Callback):
+class EmbeddingEvaluation(TaskCallback):
     """Logs `val/analogy` (3CosAdd), `val/analogy_mul` (3CosMul), `val/ws353`, `val/simlex` (Spearman)
     and their OOV percentages every `every_n_epochs` epochs and after the last one.
 
-    Does nothing for modules without `word_vectors()`. The evaluation files default
-    to the copies installed with gensim, so it works offline. For modules that can
-    build a vector for any word (`vectors_for`, fastText), the evaluation words outside
-    the vocabulary get their n-gram vectors and join the candidates, so those
-    questions and pairs are answered instead of skipped.
+    For tasks that provide word vectors. The evaluation files default to the copies
+    installed with gensim, so it works offline. For tasks that also provide vectors for
+    unseen words (fastText's n-grams), the evaluation words outside the vocabulary get
+    their vectors and join the candidates, so those questions and pairs are answered
+    instead of skipped.
     """
+
+    requires = Provides.WORD_VECTORS
 
     def __init__(self, analogies: str | None = None, similarity: dict[str, str | None] | None = None,
                  restrict_vocab: int = 30000, similarity_restrict_vocab: int = 300000,
@@ -51,11 +54,11 @@ class EmbeddingEvaluation(L.Callback):
         return list(dict.fromkeys(w for w in wanted if fold(w) not in known))
 
     def setup(self, trainer, pl_module, stage):
-        if not hasattr(pl_module, "word_vectors") or self.analogy is not None:
+        if self.analogy is not None:
             return
         words, _ = pl_module.word_vectors()
         self.extra = {"analogy": [], "similarity": []}
-        if hasattr(pl_module, "vectors_for"):
+        if Provides.UNSEEN_WORD_VECTORS in pl_module.provides:
             asked = [w for _, q in read_analogies(self.analogy_path) for w in q]
             paired = [w for path in self.similarity_paths.values() for a, b, _ in read_pairs(path) for w in (a, b)]
             self.extra = {"analogy": self._unseen(words, self.restrict_vocab, asked),

@@ -3,30 +3,34 @@
 import logging
 from pathlib import Path
 
-import lightning as L
 import torch
 from lightning.pytorch.loggers import WandbLogger
 
+from lm_experiments.callbacks.base import TaskCallback
 from lm_experiments.errors import positive_int
+from lm_experiments.runs import SAMPLES_FILE
 from lm_experiments.sampling import detokenize, sample
+from lm_experiments.tasks.base import Provides
 
 log = logging.getLogger(__name__)
 
 
-class TextSamples(L.Callback):
+class TextSamples(TaskCallback):
     """Appends `samples` texts of `tokens` tokens (each starting a new sentence) to `samples.txt`
     in the run folder after every training epoch, logs them, and adds a W&B table when W&B
-    is logging. Only for modules that can generate (`next_token_log_probs`)."""
+    is logging. For tasks that provide next-token distributions."""
+
+    requires = Provides.NEXT_TOKEN
 
     def __init__(self, dirpath: str, samples: int = 3, tokens: int = 30, temperature: float = 1.0,
                  top_k: int | None = None, top_p: float | None = None, seed: int = 0):
-        self.path = Path(dirpath) / "samples.txt"
+        self.path = Path(dirpath) / SAMPLES_FILE
         self.samples = positive_int(samples, "callbacks.text_samples.samples")
         self.tokens = positive_int(tokens, "callbacks.text_samples.tokens")
         self.temperature, self.top_k, self.top_p, self.seed = temperature, top_k, top_p, seed
 
     def on_train_epoch_end(self, trainer, pl_module):
-        if not trainer.is_global_zero or not hasattr(pl_module, "next_token_log_probs"):
+        if not trainer.is_global_zero:
             return
         was_training = pl_module.training
         pl_module.eval()

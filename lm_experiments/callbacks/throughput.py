@@ -2,14 +2,18 @@
 
 import time
 
-import lightning as L
+from lm_experiments.callbacks.base import TaskCallback
+from lm_experiments.tasks.base import Provides
 
 
-class WordsPerSecond(L.Callback):
+class WordsPerSecond(TaskCallback):
     """Logs `train/words_per_sec`: corpus words consumed per second of training (before
     subsampling, as word2vec counts them), shown in the progress bar. Under DDP it is the
     speed of all processes together (this process's words x the number of processes: the
-    shards are equal), so runs on 1 and on 4 devices compare directly."""
+    shards are equal), so runs on 1 and on 4 devices compare directly. For tasks whose batches count
+    their corpus words."""
+
+    requires = Provides.THROUGHPUT
 
     def __init__(self):
         self.words = 0
@@ -21,8 +25,7 @@ class WordsPerSecond(L.Callback):
         self._epoch_words = 0
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
-        words = batch["n_words"] if isinstance(batch, dict) and "n_words" in batch else 0
-        self._epoch_words += words * trainer.world_size
+        self._epoch_words += batch.n_words * trainer.world_size
         elapsed = time.perf_counter() - self._started
         if elapsed > 0 and self._epoch_words:
             pl_module.log("train/words_per_sec", self._epoch_words / elapsed, on_step=True, on_epoch=False,

@@ -45,7 +45,7 @@ def count_cooccurrences(stream: np.ndarray, vocab: Vocabulary, window: int = 10,
                         chunk_tokens: int = 1 << 20) -> Cooccurrences:
     positive_int(window, "data.window")
     if weighting not in WEIGHTINGS:
-        raise UserError(f"model.weighting must be one of {', '.join(WEIGHTINGS)}; got {weighting!r}.")
+        raise UserError(f"data.view.weighting must be one of {', '.join(WEIGHTINGS)}; got {weighting!r}.")
     size = len(vocab)
     stream = np.asarray(stream, dtype=np.int64)
     sentences = np.cumsum(stream == vocab.eos_index)

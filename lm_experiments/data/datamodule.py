@@ -1,48 +1,32 @@
-"""The Lightning DataModule: corpus -> cached id stream -> chunks -> (on device) the model's view."""
+"""The Lightning DataModule: corpus -> cached id stream -> the view's batches (expanded on the device)."""
 
-import inspect
 import logging
 from pathlib import Path
 
 import lightning as L
-import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader
 
 from lm_experiments.data.corpora import Corpus
 from lm_experiments.data.sharding import Shard
 from lm_experiments.data.stream import EncodedCorpus, load_encoded
+from lm_experiments.data.views.base import LoaderSettings, View, ViewOptions
 from lm_experiments.errors import positive_int
 
 log = logging.getLogger(__name__)
 
 
-class TokenChunks(Dataset):
-    """Consecutive chunks of `chunk_tokens` ids from a memory-mapped stream; item i is chunk i."""
-
-    def __init__(self, stream, chunk_tokens: int):
-        self.stream = stream
-        self.chunk_tokens = chunk_tokens
-
-    def __len__(self) -> int:
-        return -(-len(self.stream) // self.chunk_tokens)
-
-    def __getitem__(self, index: int) -> torch.Tensor:
-        start = index * self.chunk_tokens
-        return torch.from_numpy(self.stream[start: start + self.chunk_tokens].astype("int64"))  # (chunk,)
-
-
 class CorpusDataModule(L.LightningDataModule):
-    """Owns the corpus, its vocabulary and the view that turns id chunks into examples.
+    """Owns the corpus, its vocabulary and the view that turns the id streams into batches.
 
-    `window` and `sample` (embeddings), `batch_size`, `bptt` and `eval_batch_size`
-    (language models) live here because they describe how the stream becomes
-    examples; the model decides *which* view, and each view takes the options its
-    signature names. Language-model views also make the validation and test loaders. `path` and `epochs` are only the
-    config's handles for `data.path` (the corpus node interpolates it) and for the
-    corpus-sized default of `trainer.max_epochs`.
+    `view` is the `data.view` node, completed here with the vocabulary and the view
+    options (`window`, `sample`, `batch_words`, `batch_size`, `bptt`, `eval_batch_size`,
+    checked once in `ViewOptions`). The model's config picks the view, since it decides
+    what examples the model reads. `path` and `epochs` are only the config's handles for
+    `data.path` (the corpus node interpolates it) and for the corpus-sized default of
+    `trainer.max_epochs`.
     """
 
-    def __init__(self, corpus: Corpus, view=None, cache_dir: str = "~/.cache/lm_experiments",
+    def __init__(self, corpus: Corpus, view, cache_dir: str = "~/.cache/lm_experiments",
                  tokenizer: str = "whitespace", lowercase: bool = False, add_eos: bool = True,
                  min_count: int = 5, max_size: int | None = None, batch_words: int = 4096,
                  window: int = 5, sample: float = 1e-3, batch_size: int = 20, bptt: int = 35,
@@ -57,12 +41,11 @@ class CorpusDataModule(L.LightningDataModule):
         self.max_size = max_size
         if max_size is not None:
             positive_int(max_size, "data.max_size")
-        self.batch_words = positive_int(batch_words, "data.batch_words")
-        self.view_options = {"window": window, "sample": sample, "seed": seed, "batch_size": batch_size,
-                             "bptt": bptt, "eval_batch_size": eval_batch_size}
+        self.view_options = ViewOptions(window=window, sample=sample, batch_words=batch_words,
+                                        batch_size=batch_size, bptt=bptt, eval_batch_size=eval_batch_size, seed=seed)
         self.shuffle, self.num_workers, self.seed = shuffle, num_workers, seed
         self.encoded: EncodedCorpus | None = None
-        self.view = None
+        self.view: View | None = None
 
     @property
     def vocab(self):
@@ -79,40 +62,28 @@ class CorpusDataModule(L.LightningDataModule):
         train = self.encoded.splits["train"]
         log.info("%s: %d training tokens, vocabulary %d (%s cache %s)", self.corpus.name, len(train),
                  len(self.encoded.vocab), "reused" if self.encoded.reused else "built", self.encoded.cache_dir)
-        if self.view_factory is not None:
-            accepted = inspect.signature(self.view_factory).parameters
-            options = {k: v for k, v in self.view_options.items() if k in accepted}
-            self.view = self.view_factory(vocab=self.encoded.vocab, **options)
+        self.view = self.view_factory(vocab=self.encoded.vocab, options=self.view_options)
 
-    @property
-    def shard(self) -> Shard:
-        """This process's part of the data: the trainer's rank among its processes (DDP), else everything."""
+    def loader_settings(self) -> LoaderSettings:
+        """This process's part of the data (the trainer's rank among its processes under DDP) and loader options."""
         trainer = self.trainer
-        return Shard(trainer.global_rank, trainer.world_size) if trainer is not None else Shard()
+        shard = Shard(trainer.global_rank, trainer.world_size) if trainer is not None else Shard()
+        return LoaderSettings(cache_dir=self.encoded.cache_dir, shuffle=self.shuffle, num_workers=self.num_workers,
+                              seed=self.seed, shard=shard)
 
     def train_dataloader(self) -> DataLoader:
         self.setup()
-        stream, shard = self.encoded.splits["train"], self.shard
-        if hasattr(self.view, "train_loader"):  # language-model views batch the stream themselves
-            return self.view.train_loader(stream, self.encoded.cache_dir, shuffle=self.shuffle,
-                                          num_workers=self.num_workers, shard=shard)
-        if hasattr(self.view, "train_dataset"):  # views with examples of their own (co-occurrence cells)
-            chunks = self.view.train_dataset(stream, self.encoded.cache_dir)
-        else:
-            chunks = TokenChunks(stream, self.batch_words)
-        sampler = shard.shuffled(chunks, self.shuffle, self.seed)
-        return DataLoader(chunks, batch_size=None, shuffle=self.shuffle if sampler is None else None,
-                          sampler=sampler, num_workers=self.num_workers, persistent_workers=self.num_workers > 0)
+        return self.view.train_loader(self.encoded.splits["train"], self.loader_settings())
 
     def has_split(self, split: str) -> bool:
-        """Whether the corpus has `split` and the view can score it (language models)."""
+        """Whether the corpus has `split` and the view scores held-out text (language models)."""
         self.setup()
-        return hasattr(self.view, "eval_loader") and split in self.encoded.splits
+        return self.view.scores_held_out and split in self.encoded.splits
 
     def _eval_loader(self, split: str):
         if not self.has_split(split):
             return []
-        return self.view.eval_loader(self.encoded.splits[split], num_workers=self.num_workers, shard=self.shard)
+        return self.view.eval_loader(self.encoded.splits[split], self.loader_settings())
 
     def val_dataloader(self):
         return self._eval_loader("valid")
@@ -121,5 +92,5 @@ class CorpusDataModule(L.LightningDataModule):
         return self._eval_loader("test")
 
     def on_after_batch_transfer(self, batch, dataloader_idx: int):
-        """Expand id chunks into examples on the device the model runs on (views that are callables)."""
-        return self.view(batch) if callable(self.view) else batch
+        """The view's last step, on the device the model runs on (word2vec views expand chunks here)."""
+        return self.view.on_device(batch)

@@ -2,10 +2,19 @@
 
 import torch
 
+from lm_experiments.data.batches import ContextBatch
+from lm_experiments.data.vocab import Vocabulary
 from lm_experiments.errors import UserError
-from lm_experiments.models.embedding import EmbeddingModel
+from lm_experiments.models.base import TokenEmbedder, WordEmbeddingEncoder
+from lm_experiments.models.embedders import WordLookup
 
 REDUCTIONS = ("mean", "sum")
+
+
+def check_reduction(value: str, name: str) -> str:
+    if value not in REDUCTIONS:
+        raise UserError(f"{name} must be one of {', '.join(REDUCTIONS)}; got {value!r}.")
+    return value
 
 
 def context_vector(vectors: torch.Tensor, mask: torch.Tensor, reduce: str) -> torch.Tensor:
@@ -23,20 +32,20 @@ def context_vector(vectors: torch.Tensor, mask: torch.Tensor, reduce: str) -> to
     return total / count + (total - total.detach()) * (1.0 - 1.0 / count)
 
 
-class CBOW(EmbeddingModel):
+class CBOW(WordEmbeddingEncoder):
     """Encoder = reduce(lookup of the context words); any objective scores the center word.
 
     `context_reduce` is gensim's `cbow_mean` (mean = 1, sum = 0).
     """
 
-    def __init__(self, vocab, objective, optimizer, scheduler=None, vector_size: int = 100,
-                 context_reduce: str = "mean", examples_per_step: int = 1024):
-        if context_reduce not in REDUCTIONS:
-            raise UserError(f"model.context_reduce must be one of {', '.join(REDUCTIONS)}; got {context_reduce!r}.")
-        super().__init__(vocab, objective, optimizer, scheduler, vector_size, examples_per_step)
-        self.context_reduce = context_reduce
-        self.save_hyperparameters(ignore=["vocab", "objective", "optimizer", "scheduler"])
+    batch_type = ContextBatch
 
-    def pair_losses(self, batch):
-        hidden = context_vector(self.input(batch["contexts"]), batch["context_mask"], self.context_reduce)
-        return self.objective(hidden, batch["centers"])   # (P,)
+    def __init__(self, vocab: Vocabulary, vector_size: int = 100, context_reduce: str = "mean",
+                 embedder: TokenEmbedder | None = None):
+        super().__init__()
+        self.context_reduce = check_reduction(context_reduce, "model.context_reduce")
+        self.embedder = embedder if embedder is not None else WordLookup(vocab, vector_size)
+        self.output_dim = self.embedder.output_dim
+
+    def forward(self, batch: ContextBatch) -> torch.Tensor:
+        return context_vector(self.embedder(batch.contexts), batch.mask, self.context_reduce)  # (P, d)

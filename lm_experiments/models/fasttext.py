@@ -3,17 +3,17 @@
 import torch
 from torch import nn
 
+from lm_experiments.data.vocab import Vocabulary
 from lm_experiments.errors import UserError, positive_int
-from lm_experiments.models.cbow import REDUCTIONS, context_vector
-from lm_experiments.models.embedding import EmbeddingModel
+from lm_experiments.models.base import TokenEmbedder
+from lm_experiments.models.cbow import CBOW, check_reduction
+from lm_experiments.models.skipgram import SkipGram
 from lm_experiments.models.subwords import subword_table
 
-ARCHITECTURES = ("skipgram", "cbow")
 
-
-class FastText(EmbeddingModel):
-    """A word's input vector is the mean of its own vector and its n-gram vectors (fastText's and
-    gensim's `getWordVector`; with `subword_reduce=sum`, their sum, as the paper writes it).
+class SubwordBag(TokenEmbedder):
+    """A word's vector is the mean of its own vector and its n-gram vectors (fastText's and gensim's
+    `getWordVector`; with `subword_reduce=sum`, their sum, as the paper writes it).
 
     As in fastText's and gensim's skip-gram/CBOW training, every one of those rows then
     receives the hidden layer's whole gradient, not 1/n of it: with about 20 rows per
@@ -23,60 +23,45 @@ class FastText(EmbeddingModel):
     Words outside the vocabulary get the mean of their n-gram vectors (`vectors_for`).
     """
 
-    def __init__(self, vocab, objective, optimizer, scheduler=None, vector_size: int = 100,
-                 architecture: str = "skipgram", min_n: int = 3, max_n: int = 6, bucket: int = 2_000_000,
-                 subword_reduce: str = "mean", context_reduce: str = "mean", examples_per_step: int = 1024):
-        if architecture not in ARCHITECTURES:
-            raise UserError(f"model.architecture must be one of {', '.join(ARCHITECTURES)}; got {architecture!r}.")
-        if subword_reduce not in REDUCTIONS or context_reduce not in REDUCTIONS:
-            raise UserError(f"model.subword_reduce and model.context_reduce must be one of {', '.join(REDUCTIONS)}.")
+    handles_unseen_words = True
+
+    def __init__(self, vocab: Vocabulary, dim: int, min_n: int = 3, max_n: int = 6, bucket: int = 2_000_000,
+                 subword_reduce: str = "mean"):
+        super().__init__()
+        self.subword_reduce = check_reduction(subword_reduce, "model.subword_reduce")
         self.min_n, self.max_n = positive_int(min_n, "model.min_n"), positive_int(max_n, "model.max_n")
         if self.max_n < self.min_n:
             raise UserError(f"model.max_n ({max_n}) must be at least model.min_n ({min_n}).")
         if not (isinstance(bucket, int) and bucket >= 0):
             raise UserError(f"model.bucket must be an integer >= 0 (0: no n-grams), got {bucket!r}.")
-        self.bucket, self.subword_reduce = bucket, subword_reduce
-        super().__init__(vocab, objective, optimizer, scheduler, vector_size, examples_per_step)
-        self.architecture, self.context_reduce = architecture, context_reduce
-        self.save_hyperparameters(ignore=["vocab", "objective", "optimizer", "scheduler"])
-        table = subword_table(vocab.itos, list(range(len(vocab))), self.min_n, self.max_n, self.bucket,
+        self.vocab, self.bucket = vocab, bucket
+        self.output_dim = positive_int(dim, "model.vector_size")
+        self.pad_row = len(vocab) + bucket
+        # fastText's initialisation: words and n-grams uniform in [-1/d, 1/d]; padding row zero
+        self.bag = nn.EmbeddingBag(self.pad_row + 1, dim, mode="sum", sparse=True, padding_idx=self.pad_row)
+        with torch.no_grad():
+            self.bag.weight.uniform_(-1.0 / dim, 1.0 / dim)
+            self.bag.weight[self.pad_row].zero_()
+        table = subword_table(vocab.itos, list(range(len(vocab))), self.min_n, self.max_n, bucket,
                               offset=len(vocab), pad=self.pad_row)
         self.register_buffer("subwords", torch.from_numpy(table), persistent=False)  # (V, S)
 
-    @property
-    def pad_row(self) -> int:
-        return len(self.vocab) + self.bucket
-
-    def build_input(self) -> nn.Module:
-        """fastText's initialisation: words and n-grams uniform in [-1/d, 1/d]; padding row zero."""
-        bag = nn.EmbeddingBag(self.pad_row + 1, self.vector_size, mode="sum", sparse=True, padding_idx=self.pad_row)
-        with torch.no_grad():
-            bag.weight.uniform_(-1.0 / self.vector_size, 1.0 / self.vector_size)
-            bag.weight[self.pad_row].zero_()
-        return bag
-
     def compose(self, rows: torch.Tensor) -> torch.Tensor:
         """(N, S) padded row ids -> (N, d): their sum or mean, each row getting the full gradient."""
-        total = self.input(rows)                                              # (N, d)
+        total = self.bag(rows)                                                # (N, d)
         if self.subword_reduce == "sum":
             return total
         count = (rows != self.pad_row).sum(1, keepdim=True).clamp(min=1).to(total.dtype)  # (N, 1)
         return total / count + (total - total.detach()) * (1.0 - 1.0 / count)
 
-    def embed(self, word_ids: torch.Tensor) -> torch.Tensor:
+    def forward(self, word_ids: torch.Tensor) -> torch.Tensor:
         """(...,) vocabulary ids -> (..., d) subword-composed vectors."""
         flat = self.compose(self.subwords[word_ids.reshape(-1)])  # (N, d)
-        return flat.reshape(*word_ids.shape, self.vector_size)
+        return flat.reshape(*word_ids.shape, self.output_dim)
 
-    def pair_losses(self, batch):
-        if self.architecture == "skipgram":
-            return self.objective(self.embed(batch["centers"]), batch["contexts"])
-        hidden = context_vector(self.embed(batch["contexts"]), batch["context_mask"], self.context_reduce)
-        return self.objective(hidden, batch["centers"])
-
-    def input_vectors(self) -> torch.Tensor:
+    def word_vectors(self) -> torch.Tensor:
         ids = torch.arange(len(self.vocab), device=self.subwords.device)
-        return torch.cat([self.embed(part) for part in ids.split(65536)])
+        return torch.cat([self(part) for part in ids.split(65536)])
 
     @torch.no_grad()
     def vectors_for(self, words: list[str]) -> torch.Tensor:
@@ -87,8 +72,25 @@ class FastText(EmbeddingModel):
 
     def subword_state(self) -> dict:
         """What `export.load_fasttext_vectors` needs: raw word rows (no specials), n-gram rows, settings."""
-        weights = self.input.weight.detach().float().cpu().numpy()
+        weights = self.bag.weight.detach().float().cpu().numpy()
         start, words = self.vocab.num_specials, len(self.vocab)
         return {"word_rows": weights[start:words], "ngram_rows": weights[words: words + self.bucket],
                 "min_n": self.min_n, "max_n": self.max_n, "bucket": self.bucket,
                 "subword_reduce": self.subword_reduce}
+
+
+class FastText(SkipGram):
+    """fastText skip-gram: the center word's subword-composed vector predicts each context word."""
+
+    def __init__(self, vocab: Vocabulary, vector_size: int = 100, min_n: int = 3, max_n: int = 6,
+                 bucket: int = 2_000_000, subword_reduce: str = "mean"):
+        super().__init__(vocab, vector_size, SubwordBag(vocab, vector_size, min_n, max_n, bucket, subword_reduce))
+
+
+class FastTextCBOW(CBOW):
+    """fastText CBOW: the mean (or sum) of the context words' subword-composed vectors predicts the center."""
+
+    def __init__(self, vocab: Vocabulary, vector_size: int = 100, min_n: int = 3, max_n: int = 6,
+                 bucket: int = 2_000_000, subword_reduce: str = "mean", context_reduce: str = "mean"):
+        super().__init__(vocab, vector_size, context_reduce,
+                         SubwordBag(vocab, vector_size, min_n, max_n, bucket, subword_reduce))

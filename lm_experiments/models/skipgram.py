@@ -1,16 +1,22 @@
 """Skip-gram (Mikolov et al. 2013): the center word's vector predicts each context word."""
 
-from lm_experiments.models.embedding import EmbeddingModel
+import torch
+
+from lm_experiments.data.batches import PairBatch
+from lm_experiments.data.vocab import Vocabulary
+from lm_experiments.models.base import TokenEmbedder, WordEmbeddingEncoder
+from lm_experiments.models.embedders import WordLookup
 
 
-class SkipGram(EmbeddingModel):
+class SkipGram(WordEmbeddingEncoder):
     """Encoder = a lookup of the center word; any objective scores the context word."""
 
-    def __init__(self, vocab, objective, optimizer, scheduler=None, vector_size: int = 100,
-                 examples_per_step: int = 1024):
-        super().__init__(vocab, objective, optimizer, scheduler, vector_size, examples_per_step)
-        self.save_hyperparameters(ignore=["vocab", "objective", "optimizer", "scheduler"])
+    batch_type = PairBatch
 
-    def pair_losses(self, batch):
-        hidden = self.input(batch["centers"])              # (P, d)
-        return self.objective(hidden, batch["contexts"])   # (P,)
+    def __init__(self, vocab: Vocabulary, vector_size: int = 100, embedder: TokenEmbedder | None = None):
+        super().__init__()
+        self.embedder = embedder if embedder is not None else WordLookup(vocab, vector_size)
+        self.output_dim = self.embedder.output_dim
+
+    def forward(self, batch: PairBatch) -> torch.Tensor:
+        return self.embedder(batch.centers)  # (P, d)

@@ -6,8 +6,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from lm_experiments.data.batches import TokenWindows
+from lm_experiments.data.vocab import Vocabulary
 from lm_experiments.errors import UserError, positive_int, probability
-from lm_experiments.models.language_model import LanguageModel
+from lm_experiments.models.base import LanguageModelEncoder
 
 POSITIONS = ("sinusoidal", "learned")
 
@@ -53,20 +55,21 @@ class Block(nn.Module):
         return x + self.mlp(self.ln_mlp(x))
 
 
-class TransformerLM(LanguageModel):
-    """Token + position embeddings -> `num_layers` blocks -> final LayerNorm -> objective.
+class CausalTransformer(LanguageModelEncoder):
+    """Token + position embeddings -> `num_layers` blocks -> final LayerNorm -> hidden states.
 
     Sees at most `block_size` tokens; evaluation slides a window `eval_stride` tokens
-    at a time (see `WindowView`). Weights start N(0, 0.02), residual projections
-    N(0, 0.02 / sqrt(2 num_layers)) as in GPT-2; `tie_weights` shares the output
-    matrix with the token embedding.
+    at a time (see `TokenWindowView`). Weights start N(0, 0.02), residual projections
+    N(0, 0.02 / sqrt(2 num_layers)) as in GPT-2, the output layer's included;
+    `tie_weights` shares the output matrix with the token embedding.
     """
 
-    def __init__(self, vocab, objective, optimizer, scheduler=None, d_model: int = 256, num_layers: int = 4,
-                 num_heads: int = 4, ff_dim: int | None = None, dropout: float = 0.1, block_size: int = 128,
+    batch_type = TokenWindows
+
+    def __init__(self, vocab: Vocabulary, d_model: int = 256, num_layers: int = 4, num_heads: int = 4,
+                 ff_dim: int | None = None, dropout: float = 0.1, block_size: int = 128,
                  eval_stride: int | None = None, positions: str = "sinusoidal", tie_weights: bool = True):
-        super().__init__(vocab, objective, optimizer, scheduler)
-        self.save_hyperparameters(ignore=["vocab", "objective", "optimizer", "scheduler"])
+        super().__init__()
         d_model = positive_int(d_model, "model.d_model")
         num_heads = positive_int(num_heads, "model.num_heads")
         if d_model % num_heads:
@@ -75,37 +78,39 @@ class TransformerLM(LanguageModel):
             raise UserError(f"model.positions must be one of {', '.join(POSITIONS)}; got {positions!r}.")
         dropout = probability(dropout, "model.dropout")
         self.block_size = positive_int(block_size, "model.block_size")
-        layers = positive_int(num_layers, "model.num_layers")
+        self.num_layers = positive_int(num_layers, "model.num_layers")
+        self.positions, self.tie_weights = positions, bool(tie_weights)
         self.token_embedding = nn.Embedding(len(vocab), d_model)
         if positions == "learned":
             self.position_embedding = nn.Embedding(block_size, d_model)
         else:
             self.register_buffer("position_table", sinusoidal_positions(block_size, d_model), persistent=False)
         self.drop = nn.Dropout(dropout)
-        self.blocks = nn.ModuleList(Block(d_model, num_heads, ff_dim or 4 * d_model, dropout) for _ in range(layers))
+        self.blocks = nn.ModuleList(Block(d_model, num_heads, ff_dim or 4 * d_model, dropout)
+                                    for _ in range(self.num_layers))
         self.ln_final = nn.LayerNorm(d_model)
-        self.objective = self.build_objective(d_model)
-        self._init_weights(layers)
-        if tie_weights:
-            self.tie_output_to(self.token_embedding)
+        self.output_dim = d_model
 
-    def _init_weights(self, layers: int) -> None:
-        for name, parameter in self.named_parameters():
+    def init_weights(self, output: nn.Module) -> None:
+        named = [*self.named_parameters(), *output.named_parameters(prefix="objective")]
+        for name, parameter in named:
             if parameter.dim() < 2:
                 if "ln_" not in name:
                     nn.init.zeros_(parameter)
                 continue
             residual = name.endswith("attn.proj.weight") or name.endswith("mlp.2.weight")
-            nn.init.normal_(parameter, 0.0, 0.02 / math.sqrt(2 * layers) if residual else 0.02)
+            nn.init.normal_(parameter, 0.0, 0.02 / math.sqrt(2 * self.num_layers) if residual else 0.02)
 
-    def encode(self, inputs: torch.Tensor, state=None):
+    def tied_output_weight(self) -> nn.Parameter | None:
+        return self.token_embedding.weight if self.tie_weights else None
+
+    def forward(self, inputs: torch.Tensor, state=None):
         """inputs (B, T <= block_size) -> hidden (B, T, d)."""
         length = inputs.shape[1]
         if length > self.block_size:
             raise ValueError(f"{length} tokens exceed model.block_size={self.block_size}")
-        positions = (self.position_embedding.weight[:length] if hasattr(self, "position_embedding")
-                     else self.position_table[:length])
-        x = self.drop(self.token_embedding(inputs) + positions)
+        table = self.position_embedding.weight if self.positions == "learned" else self.position_table
+        x = self.drop(self.token_embedding(inputs) + table[:length])
         for block in self.blocks:
             x = block(x)
         return self.ln_final(x), None

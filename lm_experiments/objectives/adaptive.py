@@ -6,6 +6,7 @@ from torch import nn
 
 from lm_experiments.data.vocab import Vocabulary
 from lm_experiments.errors import UserError
+from lm_experiments.objectives.base import Objective
 
 
 def coverage_cutoffs(counts: np.ndarray, coverage: list[float]) -> list[int]:
@@ -19,13 +20,13 @@ def coverage_cutoffs(counts: np.ndarray, coverage: list[float]) -> list[int]:
     return [c for c in cutoffs if 0 < c < len(counts) - 1]
 
 
-class AdaptiveSoftmax(nn.Module):
+class AdaptiveSoftmax(Objective):
     """`nn.AdaptiveLogSoftmaxWithLoss` over the vocabulary: exact, normalized log-probabilities
     at a fraction of the full softmax's cost. `cutoffs` null = from the counts (`coverage`)."""
 
-    def __init__(self, vocab: Vocabulary, dim: int, cutoffs: list[int] | None = None,
+    def __init__(self, vocab: Vocabulary, dim: int, sparse: bool = False, cutoffs: list[int] | None = None,
                  coverage: tuple[float, ...] = (0.8, 0.95), div_value: float = 4.0, head_bias: bool = True):
-        super().__init__()
+        super().__init__(vocab, dim, sparse)
         size = len(vocab)
         if cutoffs is None:
             cutoffs = coverage_cutoffs(vocab.counts, list(coverage))
@@ -36,7 +37,7 @@ class AdaptiveSoftmax(nn.Module):
         self.cutoffs = cutoffs
         self.softmax = nn.AdaptiveLogSoftmaxWithLoss(dim, size, cutoffs, div_value=div_value, head_bias=head_bias)
 
-    def forward(self, hidden: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    def forward(self, hidden: torch.Tensor, targets: torch.Tensor, step_size: float | None = None) -> torch.Tensor:
         """hidden (P, d), targets (P,) -> -log p(target) per example (P,)."""
         return -self.softmax(hidden, targets).output
 

@@ -5,19 +5,20 @@ import torch.nn.functional as F
 from torch import nn
 
 from lm_experiments.data.vocab import Vocabulary
+from lm_experiments.objectives.base import Objective
 
 
-class FullSoftmax(nn.Module):
+class FullSoftmax(Objective):
     """loss = -log softmax(W h + b)_t. Dense gradients over all V rows: exact but O(V d) per example."""
 
-    def __init__(self, vocab: Vocabulary, dim: int, bias: bool = True):
-        super().__init__()
+    def __init__(self, vocab: Vocabulary, dim: int, sparse: bool = False, bias: bool = True):
+        super().__init__(vocab, dim, sparse)
         self.output = nn.Linear(dim, len(vocab), bias=bias)
         nn.init.zeros_(self.output.weight)
         if bias:
             nn.init.zeros_(self.output.bias)
 
-    def forward(self, hidden: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    def forward(self, hidden: torch.Tensor, targets: torch.Tensor, step_size: float | None = None) -> torch.Tensor:
         """hidden (P, d), targets (P,) -> loss per example (P,)."""
         return F.cross_entropy(self.output(hidden), targets, reduction="none")
 

@@ -5,11 +5,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from lm_experiments.data.vocab import Vocabulary
+from lm_experiments.objectives.base import Objective
 from lm_experiments.objectives.huffman import huffman_tree
 from lm_experiments.objectives.shared_rows import logistic_curvature, scale_shared_rows, shared_row_rule
 
 
-class HierarchicalSoftmax(nn.Module):
+class HierarchicalSoftmax(Objective):
     """log p(w | h) = sum over w's path of log s((1 - 2 code) h . v_node): V-1 inner-node vectors,
     O(log V) work per example, and a properly normalized distribution over all V words.
 
@@ -18,13 +19,12 @@ class HierarchicalSoftmax(nn.Module):
     over many examples at once adds all their gradients to the root and the nodes
     near it; summed, that diverged (5 epochs, dim 200), and averaged, those nodes
     learned far too slowly. `shared_rows` picks the rule (`shared_rows.py`; `newton`
-    by default). Language models pass `sum`: their loss is already a mean.
+    by default). Language models pass no step size: their loss is already a mean and
+    takes the exact gradient.
     """
 
-    step_size: float | None = None  # the optimizer's current lr, set by the model before each step
-
-    def __init__(self, vocab: Vocabulary, dim: int, sparse: bool = True, shared_rows: str = "newton"):
-        super().__init__()
+    def __init__(self, vocab: Vocabulary, dim: int, sparse: bool = False, shared_rows: str = "newton"):
+        super().__init__(vocab, dim, sparse)
         codes, points, lengths = huffman_tree(vocab.counts.clip(min=1))
         self.register_buffer("codes", torch.from_numpy(codes), persistent=False)      # (V, L)
         self.register_buffer("points", torch.from_numpy(points), persistent=False)    # (V, L)
@@ -39,7 +39,7 @@ class HierarchicalSoftmax(nn.Module):
         sign = 1.0 - 2.0 * self.codes[words].to(scores.dtype)
         return (F.logsigmoid(sign * scores) * self.mask[words]).sum(-1)
 
-    def forward(self, hidden: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    def forward(self, hidden: torch.Tensor, targets: torch.Tensor, step_size: float | None = None) -> torch.Tensor:
         """hidden (P, d), targets (P,) -> loss per example (P,)."""
         points = self.points[targets]                                  # (P, L)
         nodes = self.nodes(points)                                     # (P, L, d)
@@ -47,7 +47,7 @@ class HierarchicalSoftmax(nn.Module):
         if self.shared_rows != "sum" and nodes.requires_grad:
             uses = self.mask[targets].to(scores.dtype)                 # (P, L): padding positions are no use
             curvature = logistic_curvature(scores.detach(), hidden.detach().pow(2).sum(-1, keepdim=True)) * uses
-            scale_shared_rows(nodes, points, uses, curvature, self.shared_rows, self.step_size,
+            scale_shared_rows(nodes, points, uses, curvature, self.shared_rows, step_size,
                               self.nodes.num_embeddings)
         return -self._path_log_prob(scores, targets)
 

@@ -6,10 +6,11 @@ from torch import nn
 
 from lm_experiments.data.vocab import Vocabulary
 from lm_experiments.errors import number, positive_int
+from lm_experiments.objectives.base import Objective
 from lm_experiments.objectives.noise import UnigramNoise
 
 
-class NoiseContrastiveEstimation(nn.Module):
+class NoiseContrastiveEstimation(Objective):
     """Logistic regression of data against k noise words, on the logit s(w) - log(k q(w)).
 
     With s(w) = h . u_w + b_w, the model learns self-normalised scores: at the
@@ -17,9 +18,9 @@ class NoiseContrastiveEstimation(nn.Module):
     correction makes this a consistent estimator of the softmax.
     """
 
-    def __init__(self, vocab: Vocabulary, dim: int, negative: int = 20, ns_exponent: float = 0.75,
-                 sparse: bool = True):
-        super().__init__()
+    def __init__(self, vocab: Vocabulary, dim: int, sparse: bool = False, negative: int = 20,
+                 ns_exponent: float = 0.75):
+        super().__init__(vocab, dim, sparse)
         self.negative = positive_int(negative, "sampler.negative")
         ns_exponent = number(ns_exponent, "sampler.ns_exponent")
         self.output = nn.Embedding(len(vocab), dim, sparse=sparse)
@@ -32,7 +33,7 @@ class NoiseContrastiveEstimation(nn.Module):
     def sample_noise(self, shape: tuple[int, ...], device: torch.device) -> torch.Tensor:
         return self.noise.sample(shape, device)
 
-    def forward(self, hidden: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    def forward(self, hidden: torch.Tensor, targets: torch.Tensor, step_size: float | None = None) -> torch.Tensor:
         """hidden (P, d), targets (P,) -> loss per example (P,)."""
         noise = self.sample_noise((targets.numel(), self.negative), hidden.device)       # (P, k)
         words = torch.cat([targets.unsqueeze(1), noise], 1)                              # (P, 1 + k)

@@ -6,11 +6,12 @@ from torch import nn
 
 from lm_experiments.data.vocab import Vocabulary
 from lm_experiments.errors import number, positive_int
+from lm_experiments.objectives.base import Objective
 from lm_experiments.objectives.noise import UnigramNoise
 from lm_experiments.objectives.shared_rows import logistic_curvature, scale_shared_rows, shared_row_rule
 
 
-class NegativeSampling(nn.Module):
+class NegativeSampling(Objective):
     """loss = -log s(h.w_t) - sum_k log s(-h.w_nk), noise n_k ~ count^ns_exponent.
 
     Output vectors start at zero as in word2vec (`syn1neg`); a drawn noise word that
@@ -24,16 +25,14 @@ class NegativeSampling(nn.Module):
     and learns far less per epoch (measured in benchmarks/README.md). The pool's rows
     take the push of all P examples at once, where word2vec moves them one example at
     a time; `shared_rows` picks how much of it they take (`shared_rows.py`; `newton`
-    by default). Per-example noise keeps word2vec's sum. Language models pass `sum`
-    (their loss is already a mean over tokens).
+    by default). Per-example noise keeps word2vec's sum. Language models pass no step
+    size: their loss is a mean over tokens and takes the exact gradient.
     """
 
-    step_size: float | None = None  # the optimizer's current lr, set by the model before each step
-
-    def __init__(self, vocab: Vocabulary, dim: int, negative: int = 5, ns_exponent: float = 0.75,
-                 shared: bool = False, shared_pool: int | None = None, sparse: bool = True,
+    def __init__(self, vocab: Vocabulary, dim: int, sparse: bool = False, negative: int = 5,
+                 ns_exponent: float = 0.75, shared: bool = False, shared_pool: int | None = None,
                  shared_rows: str = "newton"):
-        super().__init__()
+        super().__init__(vocab, dim, sparse)
         self.negative = positive_int(negative, "sampler.negative")
         self.shared = bool(shared)
         self.shared_pool = self.negative if shared_pool is None else positive_int(shared_pool, "sampler.shared_pool")
@@ -46,7 +45,7 @@ class NegativeSampling(nn.Module):
     def sample_noise(self, shape: tuple[int, ...], device: torch.device) -> torch.Tensor:
         return self.noise.sample(shape, device)
 
-    def forward(self, hidden: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    def forward(self, hidden: torch.Tensor, targets: torch.Tensor, step_size: float | None = None) -> torch.Tensor:
         """hidden (P, d), targets (P,) -> loss per example (P,)."""
         positive = (hidden * self.output(targets)).sum(-1)                            # (P,)
         weight = 1.0
@@ -60,7 +59,7 @@ class NegativeSampling(nn.Module):
                 curvature = weight * logistic_curvature(negative.detach(),
                                                         hidden.detach().pow(2).sum(-1, keepdim=True))
                 scale_shared_rows(noise_vectors, pool, not_target.sum(0), (curvature * not_target).sum(0),
-                                  self.shared_rows, self.step_size, self.output.num_embeddings)
+                                  self.shared_rows, step_size, self.output.num_embeddings)
         else:
             noise = self.sample_noise((targets.numel(), self.negative), hidden.device)  # (P, k)
             negative = torch.bmm(self.output(noise), hidden.unsqueeze(2)).squeeze(2)    # (P, k)

@@ -6,10 +6,11 @@ from torch import nn
 
 from lm_experiments.data.vocab import Vocabulary
 from lm_experiments.errors import number, positive_int
+from lm_experiments.objectives.base import Objective
 from lm_experiments.objectives.noise import UnigramNoise
 
 
-class SampledSoftmax(nn.Module):
+class SampledSoftmax(Objective):
     """Training: cross-entropy over [target, k words drawn from q] with logits s(w) - log(k q(w)).
 
     The log-Q correction makes the sampled softmax's gradient an unbiased-in-the-limit
@@ -20,9 +21,9 @@ class SampledSoftmax(nn.Module):
     weights, so perplexities are exact.
     """
 
-    def __init__(self, vocab: Vocabulary, dim: int, num_sampled: int = 1024, ns_exponent: float = 0.75,
-                 bias: bool = True):
-        super().__init__()
+    def __init__(self, vocab: Vocabulary, dim: int, sparse: bool = False, num_sampled: int = 1024,
+                 ns_exponent: float = 0.75, bias: bool = True):
+        super().__init__(vocab, dim, sparse)
         self.num_sampled = positive_int(num_sampled, "sampler.num_sampled")
         ns_exponent = number(ns_exponent, "sampler.ns_exponent")
         self.weight = nn.Parameter(torch.zeros(len(vocab), dim))                    # (V, d)
@@ -38,7 +39,7 @@ class SampledSoftmax(nn.Module):
             scores = scores + (self.bias if words is None else self.bias[words])
         return scores
 
-    def forward(self, hidden: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    def forward(self, hidden: torch.Tensor, targets: torch.Tensor, step_size: float | None = None) -> torch.Tensor:
         """hidden (P, d), targets (P,) -> loss per example (P,)."""
         sampled = self.noise.sample((self.num_sampled,), hidden.device)                      # (k,)
         true = (hidden * self.weight[targets]).sum(-1) - self.log_kq[targets]               # (P,)

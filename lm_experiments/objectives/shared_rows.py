@@ -45,11 +45,12 @@ def scale_shared_rows(gathered: torch.Tensor, rows: torch.Tensor, uses: torch.Te
 
     Per gathered vector: `uses` (...) how many examples pushed on it (0 where masked
     out), `curvature` (...) their summed trace contribution (`logistic_curvature`).
-    A row gathered several times adds them up. `step_size` is the optimizer's current
-    learning rate: without one (the objective used as a plain loss, outside a model's
-    SGD steps) the `newton` rule has no step to cap and leaves the exact gradient.
+    A row gathered several times adds them up. `step_size` is the learning rate of the
+    SGD step the loss feeds; without one (a language model's mean loss, or the objective
+    used as a plain loss) there is no summed step to tame and every rule leaves the
+    exact gradient.
     """
-    if rule == "sum" or not gathered.requires_grad or (rule == "newton" and step_size is None):
+    if rule == "sum" or step_size is None or not gathered.requires_grad:
         return
     with torch.no_grad():
         flat_rows = rows.reshape(-1)

@@ -1,15 +1,17 @@
-"""Views turn a chunk of token ids into training examples, on whatever device the chunk is on.
+"""Word2vec's examples: skip-gram pairs and CBOW contexts, expanded on the device from chunks of token ids.
 
 The loader ships plain id chunks (cheap to move); the view expands them into
-pairs after the transfer, with whole-tensor operations only, so the expansion
+examples after the transfer, with whole-tensor operations only, so the expansion
 runs as fast on a GPU as the model does.
 """
 
 import numpy as np
 import torch
+from torch.utils.data import DataLoader, Dataset
 
+from lm_experiments.data.batches import ContextBatch, PairBatch, TokenChunk
+from lm_experiments.data.views.base import LoaderSettings, View, ViewOptions, batches_loader
 from lm_experiments.data.vocab import Vocabulary
-from lm_experiments.errors import UserError, positive_int
 
 
 def keep_probabilities(vocab: Vocabulary, sample: float) -> torch.Tensor:
@@ -18,8 +20,6 @@ def keep_probabilities(vocab: Vocabulary, sample: float) -> torch.Tensor:
     `t = sample * total` (or `sample` itself when > 1, an absolute count), exactly as
     gensim computes it; specials get 0 so they never become examples.
     """
-    if not (isinstance(sample, int | float) and sample >= 0):
-        raise UserError(f"data.sample must be a number >= 0 (0 turns subsampling off), got {sample!r}.")
     counts = vocab.counts.astype(np.float64).copy()
     counts[: vocab.num_specials] = 0
     keep = np.ones_like(counts)
@@ -31,20 +31,39 @@ def keep_probabilities(vocab: Vocabulary, sample: float) -> torch.Tensor:
     return torch.from_numpy(np.nan_to_num(keep, nan=0.0)).float()
 
 
-class SkipGramView:
-    """(center, context) pairs within a dynamic window, after subsampling, within sentences.
+class TokenChunks(Dataset):
+    """Consecutive chunks of `chunk_tokens` ids from a memory-mapped stream; item i is chunk i."""
+
+    def __init__(self, stream, chunk_tokens: int):
+        self.stream = stream
+        self.chunk_tokens = chunk_tokens
+
+    def __len__(self) -> int:
+        return -(-len(self.stream) // self.chunk_tokens)
+
+    def __getitem__(self, index: int) -> TokenChunk:
+        start = index * self.chunk_tokens
+        return TokenChunk(torch.from_numpy(self.stream[start: start + self.chunk_tokens].astype("int64")))
+
+
+class WordWindowView(View):
+    """Chunks of `data.batch_words` ids, subsampled (`data.sample`) and windowed (`data.window`) on the device.
 
     As in word2vec: discarded words (subsampled, out of vocabulary) are removed
     *before* windows are formed; each center draws its window uniformly from
     1..`window`; windows never cross an `<eos>` (a line or document end).
     """
 
-    def __init__(self, vocab: Vocabulary, window: int = 5, sample: float = 1e-3, seed: int = 0):
-        self.window = positive_int(window, "data.window")
-        self.keep_prob = keep_probabilities(vocab, sample)
+    def __init__(self, vocab: Vocabulary, options: ViewOptions):
+        super().__init__(vocab, options)
+        self.window = options.window
+        self.keep_prob = keep_probabilities(vocab, options.sample)
         self.eos_index = vocab.eos_index
-        self.seed = seed
+        self.seed = options.seed
         self._generators: dict[str, torch.Generator] = {}
+
+    def train_loader(self, stream, settings: LoaderSettings) -> DataLoader:
+        return batches_loader(TokenChunks(stream, self.options.batch_words), settings)
 
     def _rng(self, device: torch.device) -> torch.Generator:
         """One seeded generator per device, so a run draws the same examples every time."""
@@ -61,8 +80,14 @@ class SkipGramView:
         keep = torch.rand(ids.shape, generator=rng, device=ids.device) < self.keep_prob[ids]
         return ids[keep], sentence[keep]
 
-    def __call__(self, chunk: torch.Tensor) -> dict:
-        ids, sentence = self.kept_tokens(chunk.long())  # (n,)
+
+class SkipGramView(WordWindowView):
+    """(center, context) pairs within a dynamic window, after subsampling, within sentences."""
+
+    batch_type = PairBatch
+
+    def on_device(self, chunk: TokenChunk) -> PairBatch:
+        ids, sentence = self.kept_tokens(chunk.ids.long())  # (n,)
         span = torch.randint(1, self.window + 1, ids.shape, generator=self._rng(ids.device), device=ids.device)
         centers, contexts = [], []
         for offset in range(1, min(self.window, max(ids.numel() - 1, 0)) + 1):  # a loop over offsets, not pairs
@@ -72,22 +97,22 @@ class SkipGramView:
             centers += [ids[:-offset][right], ids[offset:][left]]
             contexts += [ids[offset:][right], ids[:-offset][left]]
         empty = ids.new_zeros(0)
-        return {
-            "centers": torch.cat(centers) if centers else empty,    # (P,)
-            "contexts": torch.cat(contexts) if contexts else empty,  # (P,)
-            "n_words": int(chunk.numel()),
-        }
+        return PairBatch(centers=torch.cat(centers) if centers else empty,     # (P,)
+                         contexts=torch.cat(contexts) if contexts else empty,  # (P,)
+                         n_words=chunk.n_words)
 
 
-class CBOWView(SkipGramView):
+class CBOWView(WordWindowView):
     """Each kept word with its whole (dynamic, in-sentence) window as one example, for CBOW.
 
     Same subsampling, window and sentence rules as `SkipGramView`; the context comes
     padded to 2 x window with a mask. Centers with no context word are dropped.
     """
 
-    def __call__(self, chunk: torch.Tensor) -> dict:
-        ids, sentence = self.kept_tokens(chunk.long())  # (n,)
+    batch_type = ContextBatch
+
+    def on_device(self, chunk: TokenChunk) -> ContextBatch:
+        ids, sentence = self.kept_tokens(chunk.ids.long())  # (n,)
         n = ids.numel()
         span = torch.randint(1, self.window + 1, ids.shape, generator=self._rng(ids.device), device=ids.device)
         offsets = torch.cat([torch.arange(-self.window, 0), torch.arange(1, self.window + 1)]).to(ids.device)
@@ -96,51 +121,7 @@ class CBOWView(SkipGramView):
         mask = ((position >= 0) & (position < n) & (offsets.abs()[None, :] <= span[:, None])
                 & (sentence[clamped] == sentence[:, None])) if n else position.bool()
         has_context = mask.any(1)
-        return {
-            "centers": ids[has_context],                                  # (P,)
-            "contexts": ids[clamped][has_context] if n else ids.new_zeros(0, 2 * self.window),  # (P, 2W)
-            "context_mask": mask[has_context],                            # (P, 2W)
-            "n_words": int(chunk.numel()),
-        }
-
-
-class CellBatches(torch.utils.data.Dataset):
-    """Co-occurrence cells, shuffled once (seeded, as GloVe's `shuffle` does), in batches of `batch_cells`."""
-
-    def __init__(self, counts, batch_cells: int | None, seed: int):
-        order = torch.randperm(len(counts.values), generator=torch.Generator().manual_seed(seed))
-        self.rows, self.cols, self.values = counts.rows[order], counts.cols[order], counts.values[order].float()
-        self.batch_cells = batch_cells or max(len(self.values), 1)
-
-    def __len__(self) -> int:
-        return -(-len(self.values) // self.batch_cells)
-
-    def __getitem__(self, index: int) -> dict:
-        part = slice(index * self.batch_cells, (index + 1) * self.batch_cells)
-        return {"rows": self.rows[part], "cols": self.cols[part], "values": self.values[part]}
-
-
-class CooccurrenceView:
-    """For count models (GloVe, PPMI+SVD): the examples are the cells of the co-occurrence matrix.
-
-    The matrix is counted once per corpus, window and weighting and cached beside the
-    encoded stream; `batch_cells=None` hands the whole matrix over as one batch.
-    """
-
-    def __init__(self, vocab: Vocabulary, window: int = 10, weighting: str = "harmonic",
-                 batch_cells: int | None = 100_000, seed: int = 0):
-        self.vocab = vocab
-        self.window = positive_int(window, "data.window")
-        self.weighting, self.seed = weighting, seed
-        self.batch_cells = None if batch_cells is None else positive_int(batch_cells, "model.view.batch_cells")
-
-    def train_dataset(self, stream, cache_dir) -> CellBatches:
-        from lm_experiments.data.cooccurrence import load_cooccurrences
-
-        counts = load_cooccurrences(stream, self.vocab, cache_dir, self.window, self.weighting)
-        if len(counts.values) == 0:
-            raise UserError("No word pairs co-occur within data.window: the corpus is too small for a count model.")
-        return CellBatches(counts, self.batch_cells, self.seed)
-
-    def __call__(self, batch: dict) -> dict:
-        return {**batch, "n_words": 0}
+        return ContextBatch(centers=ids[has_context],                                                # (P,)
+                            contexts=ids[clamped][has_context] if n else ids.new_zeros(0, 2 * self.window),  # (P, 2W)
+                            mask=mask[has_context],                                                  # (P, 2W)
+                            n_words=chunk.n_words)

@@ -1,14 +1,15 @@
 """Views for language models: how a split's id stream becomes batches of (inputs, targets).
 
-Three shapes, one per model family:
+Four shapes, one per model family:
 
 - `BPTTView` (RNN/GRU/LSTM): the stream as `batch_size` parallel columns walked in
   order, `bptt` tokens at a time, so a recurrent model can carry its hidden state
   from one block to the next (truncated backpropagation through time).
-- `NGramView` (NNLM): the n-1 ids before each token, every position of the stream.
-- `WindowView` (Transformer): random windows of `block_size` tokens for training;
+- `ContextWindowView` (NNLM): the n-1 ids before each token, every position of the stream.
+- `TokenWindowView` (Transformer): random windows of `block_size` tokens for training;
   for evaluation, windows `eval_stride` apart that score each token exactly once,
   with at least `block_size - eval_stride` tokens of context after the first window.
+- `WholeSplitView` (counting n-grams): each split in one piece.
 
 Every evaluation view scores every token of the split exactly once: the split is
 read as if an `<eos>` came before it (the previous sentence ended), so the number
@@ -20,7 +21,8 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from lm_experiments.data.sharding import WHOLE, Shard
+from lm_experiments.data.batches import BPTTBlock, ContextWindows, TokenChunk, TokenWindows
+from lm_experiments.data.views.base import LoaderSettings, View, ViewOptions
 from lm_experiments.data.vocab import Vocabulary
 from lm_experiments.errors import UserError, positive_int
 
@@ -48,8 +50,7 @@ class ColumnBlocks(Dataset):
 
     `pad=True` keeps every target (the last column is padded with IGNORE targets);
     `pad=False` drops the N mod B leftover tokens, as the PyTorch word-language-model
-    example does for training. `reset` marks the first block, where a model starts
-    from a fresh hidden state. `columns` keeps some of the B columns: a DDP process's share,
+    example does for training. `columns` keeps some of the B columns: a DDP process's share,
     so that each process walks its own columns in order and all walk the same number of blocks.
     """
 
@@ -71,36 +72,39 @@ class ColumnBlocks(Dataset):
     def __len__(self) -> int:
         return -(-self.inputs.shape[1] // self.bptt)
 
-    def __getitem__(self, index: int) -> dict:
+    def __getitem__(self, index: int) -> BPTTBlock:
         if not 0 <= index < len(self):
             raise IndexError(index)
         span = slice(index * self.bptt, (index + 1) * self.bptt)
         targets = self.targets[:, span]
-        return {"inputs": self.inputs[:, span], "targets": targets, "reset": index == 0,
-                "n_words": int((targets != IGNORE).sum())}
+        return BPTTBlock(inputs=self.inputs[:, span], targets=targets, starts_fresh=index == 0,
+                         n_words=int((targets != IGNORE).sum()))
 
 
 class StreamWindows(Dataset):
-    """Item i: `length` consecutive ids starting at `starts[i]`, fetched a whole batch at a time."""
+    """Item i: `length` consecutive ids starting at `starts[i]`, fetched a whole batch at a time.
+
+    `split_at=None`: next-token prediction at every position (`TokenWindows`);
+    `split_at=k`: the first k ids predict the id after them (`ContextWindows`).
+    """
 
     def __init__(self, stream: torch.Tensor, length: int, starts: torch.Tensor, split_at: int | None):
         self.stream, self.length, self.starts = stream, length, starts
         self.offsets = torch.arange(length)
-        self.split_at = split_at  # NNLM: inputs = window[:, :n-1], target = window[:, n-1]
+        self.split_at = split_at
 
     def __len__(self) -> int:
         return self.starts.numel()
 
-    def __getitems__(self, indices: list[int]) -> dict:
+    def __getitems__(self, indices: list[int]) -> TokenWindows | ContextWindows:
         windows = self.stream[self.starts[torch.as_tensor(indices)][:, None] + self.offsets]  # (B, length)
-        if self.split_at is None:  # next-token prediction at every position
-            inputs, targets = windows[:, :-1], windows[:, 1:]
-        else:
-            inputs, targets = windows[:, : self.split_at], windows[:, self.split_at]
-        return {"inputs": inputs, "targets": targets, "n_words": targets.numel()}
+        if self.split_at is None:
+            return TokenWindows(inputs=windows[:, :-1], targets=windows[:, 1:], n_words=windows[:, 1:].numel())
+        targets = windows[:, self.split_at]
+        return ContextWindows(inputs=windows[:, : self.split_at], targets=targets, n_words=targets.numel())
 
-    def __getitem__(self, index: int) -> dict:
-        return {k: (v[0] if torch.is_tensor(v) else v) for k, v in self.__getitems__([index]).items()}
+    def __getitem__(self, index: int):
+        raise TypeError("StreamWindows is read a batch at a time (__getitems__)")
 
 
 class TensorBatches(Dataset):
@@ -112,50 +116,54 @@ class TensorBatches(Dataset):
     def __len__(self) -> int:
         return self.inputs.shape[0]
 
-    def __getitems__(self, indices: list[int]) -> dict:
+    def __getitems__(self, indices: list[int]) -> TokenWindows:
         rows = torch.as_tensor(indices)
         targets = self.targets[rows]
-        return {"inputs": self.inputs[rows], "targets": targets, "n_words": int((targets != IGNORE).sum())}
+        return TokenWindows(inputs=self.inputs[rows], targets=targets, n_words=int((targets != IGNORE).sum()))
+
+    def __getitem__(self, index: int):
+        raise TypeError("TensorBatches is read a batch at a time (__getitems__)")
 
 
-class BPTTView:
+class BPTTView(View):
     """Truncated BPTT blocks for recurrent models (Zaremba et al. 2014; the PyTorch example)."""
 
-    def __init__(self, vocab: Vocabulary, batch_size: int = 20, bptt: int = 35, eval_batch_size: int = 10):
-        self.batch_size = positive_int(batch_size, "data.batch_size")
-        self.bptt = positive_int(bptt, "data.bptt")
-        self.eval_batch_size = positive_int(eval_batch_size, "data.eval_batch_size")
+    batch_type = BPTTBlock
+    scores_held_out = True
+
+    def __init__(self, vocab: Vocabulary, options: ViewOptions):
+        super().__init__(vocab, options)
         self.start_id = vocab.eos_index
 
-    def train_loader(self, stream, cache_dir=None, shuffle: bool = True, num_workers: int = 0,
-                     shard: Shard = WHOLE) -> DataLoader:
+    def train_loader(self, stream, settings: LoaderSettings) -> DataLoader:
         """Blocks in order (the hidden state flows from one to the next), so never shuffled. Under DDP the
         stream is laid out in `batch_size` x world columns and each process takes `batch_size` of them
         (`data.batch_size` is per process, as in Lightning)."""
-        tokens = _as_tensor(stream)
-        columns = self.batch_size * shard.world
-        blocks = ColumnBlocks(tokens[:-1], tokens[1:], columns, self.bptt, pad=False, pad_id=self.start_id,
-                              columns=slice(shard.rank * self.batch_size, (shard.rank + 1) * self.batch_size))
-        return DataLoader(blocks, batch_size=None, shuffle=False, num_workers=num_workers)
+        tokens, shard, size = _as_tensor(stream), settings.shard, self.options.batch_size
+        blocks = ColumnBlocks(tokens[:-1], tokens[1:], size * shard.world, self.options.bptt, pad=False,
+                              pad_id=self.start_id, columns=slice(shard.rank * size, (shard.rank + 1) * size))
+        return DataLoader(blocks, batch_size=None, shuffle=False, num_workers=settings.num_workers)
 
-    def eval_loader(self, stream, num_workers: int = 0, shard: Shard = WHOLE) -> DataLoader:
+    def eval_loader(self, stream, settings: LoaderSettings) -> DataLoader:
         """`eval_batch_size` columns (at least one per process), shared out between the processes."""
         inputs, targets = shifted_with_start(stream, self.start_id)
-        columns = max(self.eval_batch_size, shard.world)
-        blocks = ColumnBlocks(inputs, targets, columns, self.bptt, pad=True, pad_id=self.start_id,
-                              columns=shard.span(columns))
-        return DataLoader(blocks, batch_size=None, shuffle=False, num_workers=num_workers)
+        columns = max(self.options.eval_batch_size, settings.shard.world)
+        blocks = ColumnBlocks(inputs, targets, columns, self.options.bptt, pad=True, pad_id=self.start_id,
+                              columns=settings.shard.span(columns))
+        return DataLoader(blocks, batch_size=None, shuffle=False, num_workers=settings.num_workers)
 
 
-class NGramView:
+class ContextWindowView(View):
     """(n-1 previous ids, next id) at every position; the stream starts after `order - 1` `<eos>`."""
 
-    def __init__(self, vocab: Vocabulary, order: int, batch_size: int = 20, eval_batch_size: int = 10):
+    batch_type = ContextWindows
+    scores_held_out = True
+
+    def __init__(self, vocab: Vocabulary, options: ViewOptions, order: int = 5):
+        super().__init__(vocab, options)
         self.order = positive_int(order, "model.order")
         if self.order < 2:
             raise UserError(f"model.order must be at least 2 for a neural n-gram model, got {order}.")
-        self.batch_size = positive_int(batch_size, "data.batch_size")
-        self.eval_batch_size = positive_int(eval_batch_size, "data.eval_batch_size")
         self.start_id = vocab.eos_index
 
     def _windows(self, stream, positions: slice = slice(None)) -> StreamWindows:
@@ -163,17 +171,17 @@ class NGramView:
         padded = torch.cat([tokens.new_full((self.order - 1,), self.start_id), tokens])
         return StreamWindows(padded, self.order, torch.arange(tokens.numel())[positions], split_at=self.order - 1)
 
-    def train_loader(self, stream, cache_dir=None, shuffle: bool = True, num_workers: int = 0,
-                     shard: Shard = WHOLE) -> DataLoader:
+    def train_loader(self, stream, settings: LoaderSettings) -> DataLoader:
         windows = self._windows(stream)
-        sampler = shard.shuffled(windows, shuffle)
-        return DataLoader(windows, batch_size=self.batch_size, shuffle=shuffle if sampler is None else None,
-                          sampler=sampler, collate_fn=_keep_batch, num_workers=num_workers)
+        sampler = settings.shard.shuffled(windows, settings.shuffle)
+        return DataLoader(windows, batch_size=self.options.batch_size,
+                          shuffle=settings.shuffle if sampler is None else None, sampler=sampler,
+                          collate_fn=_keep_batch, num_workers=settings.num_workers)
 
-    def eval_loader(self, stream, num_workers: int = 0, shard: Shard = WHOLE) -> DataLoader:
-        windows = self._windows(stream, shard.span(len(stream)))
-        return DataLoader(windows, batch_size=self.eval_batch_size, shuffle=False, collate_fn=_keep_batch,
-                          num_workers=num_workers)
+    def eval_loader(self, stream, settings: LoaderSettings) -> DataLoader:
+        windows = self._windows(stream, settings.shard.span(len(stream)))
+        return DataLoader(windows, batch_size=self.options.eval_batch_size, shuffle=False, collate_fn=_keep_batch,
+                          num_workers=settings.num_workers)
 
 
 def sliding_windows(inputs: torch.Tensor, targets: torch.Tensor, block_size: int, stride: int,
@@ -198,22 +206,23 @@ def sliding_windows(inputs: torch.Tensor, targets: torch.Tensor, block_size: int
     return window_inputs, window_targets
 
 
-class WindowView:
+class TokenWindowView(View):
     """Transformer data: random training windows, sliding evaluation windows."""
 
-    def __init__(self, vocab: Vocabulary, block_size: int, eval_stride: int | None = None, batch_size: int = 20,
-                 eval_batch_size: int = 10):
+    batch_type = TokenWindows
+    scores_held_out = True
+
+    def __init__(self, vocab: Vocabulary, options: ViewOptions, block_size: int = 128,
+                 eval_stride: int | None = None):
+        super().__init__(vocab, options)
         self.block_size = positive_int(block_size, "model.block_size")
         self.eval_stride = positive_int(eval_stride if eval_stride is not None else max(block_size // 2, 1),
                                         "model.eval_stride")
         if self.eval_stride > self.block_size:
             raise UserError(f"model.eval_stride={eval_stride} must not exceed model.block_size={block_size}.")
-        self.batch_size = positive_int(batch_size, "data.batch_size")
-        self.eval_batch_size = positive_int(eval_batch_size, "data.eval_batch_size")
         self.start_id = vocab.eos_index
 
-    def train_loader(self, stream, cache_dir=None, shuffle: bool = True, num_workers: int = 0,
-                     shard: Shard = WHOLE) -> DataLoader:
+    def train_loader(self, stream, settings: LoaderSettings) -> DataLoader:
         """An epoch = N / block_size windows at random starts (so about one pass over the tokens, shared
         between the processes under DDP)."""
         tokens = _as_tensor(stream)
@@ -223,22 +232,22 @@ class WindowView:
                             f"{span}. Lower model.block_size.")
         windows = StreamWindows(tokens, span, torch.arange(tokens.numel() - span + 1), split_at=None)
         per_epoch = max(tokens.numel() // self.block_size, 1)
-        sampler = shard.random_draws(windows, per_epoch) if shuffle else None
-        return DataLoader(windows, batch_size=self.batch_size, sampler=sampler, collate_fn=_keep_batch,
-                          num_workers=num_workers)
+        sampler = settings.shard.random_draws(windows, per_epoch) if settings.shuffle else None
+        return DataLoader(windows, batch_size=self.options.batch_size, sampler=sampler, collate_fn=_keep_batch,
+                          num_workers=settings.num_workers)
 
-    def eval_loader(self, stream, num_workers: int = 0, shard: Shard = WHOLE) -> DataLoader:
+    def eval_loader(self, stream, settings: LoaderSettings) -> DataLoader:
         inputs, targets = shifted_with_start(stream, self.start_id)
         window_inputs, window_targets = sliding_windows(inputs, targets, self.block_size, self.eval_stride,
                                                         self.start_id)
-        part = shard.span(window_inputs.shape[0])
+        part = settings.shard.span(window_inputs.shape[0])
         windows = TensorBatches(window_inputs[part], window_targets[part])
-        return DataLoader(windows, batch_size=self.eval_batch_size, shuffle=False, collate_fn=_keep_batch,
-                          num_workers=num_workers)
+        return DataLoader(windows, batch_size=self.options.eval_batch_size, shuffle=False, collate_fn=_keep_batch,
+                          num_workers=settings.num_workers)
 
 
 class WholeSplit(Dataset):
-    """One item: the whole split as one (N,) tensor (counting models read everything at once)."""
+    """One item: the whole split as one (N,) tensor."""
 
     def __init__(self, stream):
         self.tokens = _as_tensor(stream)
@@ -246,21 +255,20 @@ class WholeSplit(Dataset):
     def __len__(self) -> int:
         return 1
 
-    def __getitem__(self, index: int) -> dict:
+    def __getitem__(self, index: int) -> TokenChunk:
         if index != 0:
             raise IndexError(index)
-        return {"tokens": self.tokens, "n_words": self.tokens.numel()}
+        return TokenChunk(self.tokens)
 
 
-class StreamView:
+class WholeSplitView(View):
     """The n-gram model's view: each split in one piece; sentences are read from its `<eos>` ids."""
 
-    def __init__(self, vocab: Vocabulary):
-        self.vocab = vocab
+    batch_type = TokenChunk
+    scores_held_out = True
 
-    def train_loader(self, stream, cache_dir=None, shuffle: bool = True, num_workers: int = 0,
-                     shard: Shard = WHOLE) -> DataLoader:
+    def train_loader(self, stream, settings: LoaderSettings) -> DataLoader:
         return DataLoader(WholeSplit(stream), batch_size=None, shuffle=False)
 
-    def eval_loader(self, stream, num_workers: int = 0, shard: Shard = WHOLE) -> DataLoader:
+    def eval_loader(self, stream, settings: LoaderSettings) -> DataLoader:
         return DataLoader(WholeSplit(stream), batch_size=None, shuffle=False)

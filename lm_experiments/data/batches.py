@@ -1,0 +1,118 @@
+"""Typed batches: what a data view hands a task.
+
+Each kind of training reads one shape of example, and each shape is a small
+dataclass here, so a task's `training_step` names the type it takes instead of
+reading dict keys that differ per view. Lightning moves dataclasses to the device
+field by field. `n_words` is the number of corpus words a batch stands for (what
+words/sec counts: before subsampling for the word2vec views, the scored tokens for
+language models).
+"""
+
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass
+class TokenChunk:
+    """Consecutive corpus ids: a chunk the word2vec views expand into examples on the device, or a whole split
+    (counting n-gram models read everything at once; sentences end at `<eos>`)."""
+
+    ids: torch.Tensor  # (N,)
+
+    @property
+    def n_words(self) -> int:
+        return int(self.ids.numel())
+
+
+@dataclass
+class PairBatch:
+    """Skip-gram examples: each center word predicts one context word."""
+
+    centers: torch.Tensor   # (P,)
+    contexts: torch.Tensor  # (P,)
+    n_words: int = 0        # corpus words of the chunk the pairs came from
+
+    @property
+    def size(self) -> int:
+        return int(self.centers.numel())
+
+    @property
+    def targets(self) -> torch.Tensor:
+        return self.contexts
+
+    def select(self, index: torch.Tensor) -> "PairBatch":
+        """The examples at `index` (one SGD step's share; its words are counted with the whole chunk)."""
+        return PairBatch(self.centers[index], self.contexts[index])
+
+
+@dataclass
+class ContextBatch:
+    """CBOW examples: each center word is predicted from its window, padded to 2 x window with a mask."""
+
+    centers: torch.Tensor   # (P,)
+    contexts: torch.Tensor  # (P, C)
+    mask: torch.Tensor      # (P, C) True where `contexts` holds a real context word
+    n_words: int = 0
+
+    @property
+    def size(self) -> int:
+        return int(self.centers.numel())
+
+    @property
+    def targets(self) -> torch.Tensor:
+        return self.centers
+
+    def select(self, index: torch.Tensor) -> "ContextBatch":
+        return ContextBatch(self.centers[index], self.contexts[index], self.mask[index])
+
+
+@dataclass
+class CellBatch:
+    """Cells of a co-occurrence matrix: (row word, column word, weighted count)."""
+
+    rows: torch.Tensor    # (P,)
+    cols: torch.Tensor    # (P,)
+    values: torch.Tensor  # (P,) float
+
+    @property
+    def size(self) -> int:
+        return int(self.values.numel())
+
+    def select(self, index: torch.Tensor) -> "CellBatch":
+        return CellBatch(self.rows[index], self.cols[index], self.values[index])
+
+
+@dataclass
+class BPTTBlock:
+    """`bptt` steps of every column of a split laid out in columns (truncated backpropagation through time).
+
+    `starts_fresh` marks a column's first block: a recurrent model starts from a new hidden
+    state there and carries it from each block to the next otherwise. Padded targets are
+    IGNORE (-100).
+    """
+
+    inputs: torch.Tensor   # (B, T)
+    targets: torch.Tensor  # (B, T)
+    starts_fresh: bool
+    n_words: int           # scored targets
+
+
+@dataclass
+class TokenWindows:
+    """Independent windows of consecutive tokens, every position predicting the next (Transformer)."""
+
+    inputs: torch.Tensor   # (B, T)
+    targets: torch.Tensor  # (B, T), IGNORE where not scored
+    n_words: int
+    starts_fresh: bool = True  # nothing is carried from one window to the next
+
+
+@dataclass
+class ContextWindows:
+    """The n-1 tokens before each target (the feed-forward NNLM)."""
+
+    inputs: torch.Tensor   # (B, n-1)
+    targets: torch.Tensor  # (B,)
+    n_words: int
+    starts_fresh: bool = True

@@ -1,0 +1,10 @@
+"""Data views: how a split's id stream becomes the typed batches a task trains on (`data.view`).
+
+Every view has the same shape (`base.View`): a training loader, an evaluation loader
+for views whose task scores held-out text, and `on_device`, applied after a batch
+reaches the model's device. One file per family of views:
+
+- `word_windows`: skip-gram pairs and CBOW contexts, expanded on the device from token chunks.
+- `cells`: the co-occurrence matrix for count models (GloVe, PPMI+SVD).
+- `language_model`: BPTT blocks, n-gram context windows, Transformer windows, whole splits.
+"""

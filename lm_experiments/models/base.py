@@ -1,0 +1,81 @@
+"""What each task expects of the parts it trains: small interfaces over plain `nn.Module`s.
+
+An architecture file builds one part; the task (`lm_experiments.tasks`) owns the
+loop, the objective, the metrics and the exports around it. The interfaces name what
+a part declares (the batch it reads, its output size, whether it carries state), so
+the task and the run never have to probe for it.
+"""
+
+from typing import ClassVar
+
+import torch
+from torch import nn
+
+
+class TokenEmbedder(nn.Module):
+    """Vocabulary ids (...,) -> vectors (..., output_dim): a word lookup, fastText's subword bag, ...
+
+    `handles_unseen_words` embedders also build vectors for words outside the
+    vocabulary (`vectors_for`), from their pieces.
+    """
+
+    handles_unseen_words: ClassVar[bool] = False
+    output_dim: int
+
+    def word_vectors(self) -> torch.Tensor:
+        """(V, output_dim): the vector of every vocabulary entry, in vocabulary order."""
+        raise NotImplementedError
+
+    def vectors_for(self, words: list[str]) -> torch.Tensor:
+        """(len(words), output_dim) vectors for any words; only where `handles_unseen_words`."""
+        raise NotImplementedError(f"{type(self).__name__} has no vectors for words outside its vocabulary")
+
+
+class WordEmbeddingEncoder(nn.Module):
+    """A word2vec-family encoder: a batch of examples (`batch_type`) -> hidden vectors (P, output_dim),
+    which an objective scores against `batch.targets`. Its word vectors are its `embedder`'s."""
+
+    batch_type: ClassVar[type]
+    output_dim: int
+    embedder: TokenEmbedder
+
+
+class LanguageModelEncoder(nn.Module):
+    """Token ids -> hidden vectors for next-token prediction.
+
+    `forward(inputs, state=None) -> (hidden, state)`: inputs (B, T) -> hidden (B, T, d),
+    or (B, n-1) -> (B, d) for a fixed-context model. `carries_state` encoders (recurrent)
+    hand their state from one block to the next; the others return None.
+    """
+
+    batch_type: ClassVar[type]
+    carries_state: ClassVar[bool] = False
+    output_dim: int
+
+    def init_weights(self, output: nn.Module) -> None:
+        """Initialise this encoder and the output layer built for it, by the architecture's scheme
+        (Zaremba et al. draw every weight, the softmax's included, from one uniform range)."""
+
+    def tied_output_weight(self) -> nn.Parameter | None:
+        """The input embedding the output layer shares (`model.tie_weights`), or None."""
+        return None
+
+    def generation_context(self, tokens: torch.Tensor) -> torch.Tensor:
+        """The part of the history (B, t) the encoder reads to predict the next token."""
+        return tokens
+
+
+class CountVectorModel(nn.Module):
+    """Word vectors fitted from co-occurrence cells rather than trained by backpropagation (GloVe, PPMI+SVD)."""
+
+    def fit(self, cells) -> torch.Tensor | None:
+        """Take one batch of cells (`CellBatch`); return the loss per cell where the model has one."""
+        raise NotImplementedError
+
+    def fit_statistics(self) -> dict[str, float]:
+        """Numbers worth logging about the last fit (`train/<name>`)."""
+        return {}
+
+    def word_vectors(self) -> torch.Tensor:
+        """(V, d) vectors in vocabulary order."""
+        raise NotImplementedError

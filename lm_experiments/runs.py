@@ -1,0 +1,135 @@
+"""The run folder: what a run writes, under which names, and how a finished run is read back.
+
+Every file name lives here, so `run.py` (writing), `compare.py` (reading metrics and
+settings), `generate.py` (rebuilding a trained task) and `train.py` (cleaning up after
+bad input) agree on one layout:
+
+    <run>/config.yaml            the resolved config
+    <run>/vocab.tsv              the vocabulary with training counts
+    <run>/metrics.json           the final metrics
+    <run>/metrics.csv            every logged metric (CSV logger)
+    <run>/checkpoints/last.ckpt  Lightning checkpoints (the vocabulary inside)
+    <run>/.hydra/overrides.yaml  the command line's overrides (Hydra)
+    <run>/vectors.txt|bin, subwords.npz, model.arpa, samples.txt, embedding_map.png   exports
+"""
+
+import json
+import math
+import shutil
+from pathlib import Path
+
+import yaml
+from omegaconf import DictConfig, OmegaConf
+
+from lm_experiments.assembly import instantiate_task
+from lm_experiments.data.vocab import Vocabulary
+from lm_experiments.errors import UserError
+from lm_experiments.io import atomic_write
+
+CONFIG_FILE = "config.yaml"
+VOCAB_FILE = "vocab.tsv"
+METRICS_FILE = "metrics.json"
+CSV_METRICS_FILE = "metrics.csv"
+HPARAMS_FILE = "hparams.yaml"
+CHECKPOINTS_DIR = "checkpoints"
+LAST_CHECKPOINT = "last"
+VECTORS_TEXT_FILE = "vectors.txt"
+VECTORS_BINARY_FILE = "vectors.bin"
+SUBWORDS_FILE = "subwords.npz"
+ARPA_FILE = "model.arpa"
+SAMPLES_FILE = "samples.txt"
+EMBEDDING_MAP_FILE = "embedding_map.png"
+HYDRA_DIR = ".hydra"
+LOG_FILE = "train.log"
+
+# What a run writes before its first result; a run refused for bad input removes only these.
+SET_UP_FILES = (HYDRA_DIR, LOG_FILE, CONFIG_FILE, VOCAB_FILE, HPARAMS_FILE, CSV_METRICS_FILE)
+
+
+def write_config(cfg: DictConfig, out_dir: Path) -> Path:
+    path = Path(out_dir) / CONFIG_FILE
+    with atomic_write(path) as handle:
+        handle.write(OmegaConf.to_yaml(cfg, resolve=True))
+    return path
+
+
+def write_metrics(metrics: dict[str, float], out_dir: Path) -> Path:
+    """`metrics.json`: the final metrics of the run (non-finite values as strings: JSON has no inf/nan)."""
+    path = Path(out_dir) / METRICS_FILE
+    with atomic_write(path) as handle:
+        json.dump({k: (v if math.isfinite(v) else str(v)) for k, v in sorted(metrics.items())}, handle, indent=1)
+    return path
+
+
+def is_finished(folder: Path) -> bool:
+    return (Path(folder) / METRICS_FILE).is_file()
+
+
+def read_metrics(folder: Path) -> dict[str, float]:
+    return {k: float(v) for k, v in json.loads((Path(folder) / METRICS_FILE).read_text()).items()}
+
+
+def read_overrides(folder: Path) -> dict[str, str] | None:
+    """`key=value` pairs from Hydra's `.hydra/overrides.yaml` (what the command line set), hydra.* left out;
+    None for a run started without Hydra's command line."""
+    path = Path(folder) / HYDRA_DIR / "overrides.yaml"
+    if not path.is_file():
+        return None
+    pairs = (item.split("=", 1) for item in (yaml.safe_load(path.read_text()) or []) if "=" in item)
+    return {key.lstrip("+~"): value for key, value in pairs if not key.lstrip("+~").startswith("hydra.")}
+
+
+def read_config(folder: Path) -> dict:
+    """The resolved config as plain data ({} when the run wrote none)."""
+    path = Path(folder) / CONFIG_FILE
+    return (yaml.safe_load(path.read_text()) or {}) if path.is_file() else {}
+
+
+def checkpoint_path(folder: Path, checkpoint: str = LAST_CHECKPOINT) -> Path:
+    """`last` -> the run's last checkpoint; anything else is a path to a .ckpt file."""
+    if checkpoint == LAST_CHECKPOINT:
+        return Path(folder) / CHECKPOINTS_DIR / f"{LAST_CHECKPOINT}.ckpt"
+    return Path(checkpoint)
+
+
+def check_run_folder(folder: Path) -> None:
+    for name in (CONFIG_FILE, VOCAB_FILE):
+        if not (Path(folder) / name).is_file():
+            raise UserError(f"{folder} is not a run folder: it has no {name}. Pass the folder a training run wrote.")
+
+
+def remove_failed_run(output_dir: str | Path) -> None:
+    """Delete the set-up files of a run that stopped on bad input, and its folder if that leaves it empty.
+
+    Only files a run writes itself are touched, so pointing the run at an existing
+    folder can never lose anything else; a folder holding results (checkpoints, vectors) is left alone.
+    """
+    folder = Path(output_dir)
+    if not folder.is_dir() or (folder / CHECKPOINTS_DIR).exists() or (folder / VECTORS_BINARY_FILE).exists():
+        return
+    for name in SET_UP_FILES:
+        path = folder / name
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        elif path.exists():
+            path.unlink()
+    if not any(folder.iterdir()):
+        folder.rmdir()
+
+
+def load_task(folder: Path, checkpoint: str = LAST_CHECKPOINT, device: str = "cpu"):
+    """A finished run's trained task, rebuilt from its config, vocabulary and checkpoint, in eval mode
+    on `device`; and the run's config."""
+    import torch  # here, not at the top: reading metrics and settings (compare) should not load torch
+
+    folder = Path(folder)
+    check_run_folder(folder)
+    path = checkpoint_path(folder, checkpoint)
+    if not path.is_file():
+        raise UserError(f"No checkpoint at {path}. Pass --checkpoint PATH, or train with the default callbacks.")
+    cfg = OmegaConf.load(folder / CONFIG_FILE)
+    task = instantiate_task(cfg, Vocabulary.load(folder / VOCAB_FILE), for_training=False)
+    state = torch.load(path, map_location="cpu", weights_only=False)
+    task.on_load_checkpoint(state)
+    task.load_state_dict(state["state_dict"])
+    return task.to(device).eval(), cfg

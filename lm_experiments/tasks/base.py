@@ -1,0 +1,125 @@
+"""What every task declares, so that the run, the callbacks and the CLIs ask instead of probing.
+
+A task is the LightningModule of one kind of training. It owns the loop (its
+`training_step` takes the batch types it names), the objective it builds for its
+encoder, its metrics, and the files it hands to other tools. The declarations:
+
+- `batch_types`: the typed batches its `training_step` takes; a view making another
+  type is refused when the run is built, with the names of both.
+- `update_rule`: how its weights change, in words (shown when a run starts).
+- `metrics` and `optimized_metric`: what its evaluation reports, and the number a
+  sweeper optimises unless the config names another.
+- `provides`: what callbacks and exports may use (word vectors, next-token
+  distributions, ...); a callback declares what it `requires`.
+- `export(out_dir)` and `artifact_type`: the files it writes for other tools.
+- `distributed_strategies`: the multi-process strategies it can train under.
+"""
+
+import enum
+import math
+from pathlib import Path
+from typing import ClassVar
+
+import lightning as L
+from torch.optim.lr_scheduler import ReduceLROnPlateau
+
+from lm_experiments.data.vocab import Vocabulary
+from lm_experiments.errors import UserError, require
+
+
+class Provides(enum.Enum):
+    """What a task offers to callbacks, exports and the command-line tools."""
+
+    WORD_VECTORS = "word vectors"                # word_vectors() -> (words, (n, d))
+    UNSEEN_WORD_VECTORS = "unseen-word vectors"  # vectors_for(words): any word, seen in training or not
+    NEXT_TOKEN = "next-token distributions"      # next_token_log_probs(tokens, state), carries_state: generation
+    THROUGHPUT = "corpus words per batch"        # its batches carry n_words (words/sec)
+
+
+class Task(L.LightningModule):
+    """Base class; see the module docstring for what a subclass declares."""
+
+    batch_types: tuple[type, ...] = ()
+    update_rule: str = ""
+    metrics: tuple[str, ...] = ()
+    optimized_metric: str = ""
+    provides: frozenset[Provides] = frozenset()
+    distributed_strategies: ClassVar[tuple[str, ...]] = ()
+    artifact_type: ClassVar[str] = "model"
+
+    def __init__(self, vocab: Vocabulary, optimizer=None, scheduler=None):
+        super().__init__()
+        self.vocab = vocab
+        self.optimizer_factory = optimizer
+        self.scheduler_factory = scheduler
+
+    @property
+    def name(self) -> str:
+        """The trained part's class (`SkipGram`, `RecurrentEncoder`, ...), for titles and logs."""
+        return type(self).__name__
+
+    def describe(self) -> str:
+        return f"{type(self).__name__} over {self.name}: {self.update_rule}"
+
+    def check_view(self, view) -> None:
+        """Refuse a data view whose batches this task's `training_step` does not take."""
+        if view.batch_type not in self.batch_types:
+            wanted = " or ".join(t.__name__ for t in self.batch_types)
+            raise UserError(f"{self.name} ({type(self).__name__}) trains on {wanted} batches, but the data view "
+                            f"{type(view).__name__} makes {view.batch_type.__name__} batches. Leave data/view to "
+                            f"the model's default, or pick a view that makes {wanted}.")
+
+    def check_part(self, model, kind: type, description: str) -> None:
+        """Refuse a `model` part of another kind than the task trains (`task=lm` over `model=skipgram`, ...)."""
+        if not isinstance(model, kind):
+            raise UserError(f"{type(self).__name__} trains {description}; model={type(model).__name__} is not one. "
+                            f"Leave task to the model's default, or pick a model this task trains.")
+
+    def check_no_objective(self, objective, optimizer) -> None:
+        """For tasks that fit without an output layer or a gradient optimizer (counting models)."""
+        require(objective is None, f"{self.name} has no output layer over the vocabulary: drop the sampler= choice "
+                                   f"(its default is sampler=none).")
+        require(optimizer is None, f"{self.name} is not trained by a gradient optimizer: drop the optimizer= choice "
+                                   f"(its default is optimizer=none).")
+
+    def export(self, out_dir: Path) -> list[Path]:
+        """Write the files other tools read into `out_dir`; returns their paths."""
+        return []
+
+    # --- checkpoints carry their vocabulary --------------------------------------------------------
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        checkpoint["vocab"] = {"itos": self.vocab.itos, "counts": self.vocab.counts.tolist()}
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        """Refuse a checkpoint whose rows mean other words: its weights would be silently wrong."""
+        saved = checkpoint.get("vocab", {}).get("itos")
+        if saved is not None and saved != self.vocab.itos:
+            first = next((i for i, (a, b) in enumerate(zip(saved, self.vocab.itos)) if a != b),
+                         min(len(saved), len(self.vocab.itos)))
+            raise UserError(
+                f"The checkpoint was trained with another vocabulary ({len(saved)} entries, this run has "
+                f"{len(self.vocab)}; they first differ at index {first}). Resume with the data settings "
+                f"(corpus, data.min_count, data.max_size, tokenizer) of the run that wrote it."
+            )
+
+    # --- optimizer and schedule from the `optimizer` and `scheduler` partials -----------------------
+
+    def parameter_groups(self):
+        """What the optimizer partial is handed: every trainable parameter, unless a task groups them."""
+        return [p for p in self.parameters() if p.requires_grad]
+
+    def configure_optimizers(self):
+        if self.optimizer_factory is None:
+            return None
+        optimizer = self.optimizer_factory(self.parameter_groups())
+        if self.scheduler_factory is None:
+            return optimizer
+        total = self.trainer.estimated_stepping_batches
+        epochs = self.trainer.max_epochs if self.trainer.max_epochs and self.trainer.max_epochs > 0 else 1
+        per_epoch = max(1, math.ceil(total / epochs)) if math.isfinite(total) else 1
+        scheduler = self.scheduler_factory(optimizer, total_steps=total, steps_per_epoch=per_epoch)
+        if isinstance(scheduler, ReduceLROnPlateau):
+            return {"optimizer": optimizer,
+                    "lr_scheduler": {"scheduler": scheduler, "monitor": "val/loss", "interval": "epoch"}}
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}

@@ -1,0 +1,69 @@
+"""The count-vector task: word vectors fitted from co-occurrence cells (PPMI+SVD; GloVe's own AdaGrad)."""
+
+from pathlib import Path
+
+import torch
+
+from lm_experiments.data.batches import CellBatch
+from lm_experiments.data.vocab import Vocabulary
+from lm_experiments.errors import positive_int
+from lm_experiments.export import export_word_vectors
+from lm_experiments.models.base import CountVectorModel
+from lm_experiments.tasks.base import Provides, Task
+
+
+class CountVectorsTask(Task):
+    """Feeds the co-occurrence cells to a count model (`model.fit`), `examples_per_step` shuffled cells at a
+    time (GloVe's AdaGrad steps), or a whole batch at once with `examples_per_step=null` (PPMI+SVD
+    factorises the whole matrix, which its view hands over as one batch). No objective, no gradient
+    optimizer: the model's own update is the rule. Its vectors are evaluated and exported like any
+    embedding's."""
+
+    batch_types = (CellBatch,)
+    distributed_strategies = ()  # the models' state is not parameters DDP could share
+    artifact_type = "embeddings"
+    provides = frozenset({Provides.WORD_VECTORS})
+    metrics = ("val/analogy", "val/ws353", "val/simlex")
+    optimized_metric = "val/analogy"
+
+    def __init__(self, vocab: Vocabulary, model: CountVectorModel, objective=None, optimizer=None, scheduler=None,
+                 examples_per_step: int | None = None):
+        super().__init__(vocab)
+        self.check_part(model, CountVectorModel, "a count model (model=glove, svd)")
+        self.model = model
+        self.check_no_objective(objective, optimizer)
+        self.examples_per_step = None if examples_per_step is None else positive_int(
+            examples_per_step, "task.examples_per_step")
+        self.automatic_optimization = False
+        self.update_rule = (f"the model's own fit, {self.examples_per_step} shuffled cells at a time"
+                            if examples_per_step else "the model's own fit, on every cell at once")
+
+    @property
+    def name(self) -> str:
+        return type(self.model).__name__
+
+    def _parts(self, batch: CellBatch):
+        if self.examples_per_step is None:
+            yield batch
+            return
+        order = torch.randperm(batch.size, device=self.device)
+        for start in range(0, order.numel(), self.examples_per_step):
+            yield batch.select(order[start: start + self.examples_per_step])
+
+    def training_step(self, batch: CellBatch, batch_idx: int):
+        total, count = torch.zeros((), device=self.device), 0
+        for part in self._parts(batch):
+            losses = self.model.fit(part)
+            if losses is not None:
+                total += losses.sum()
+                count += losses.numel()
+        if count:
+            self.log("train/loss", total / count, on_step=True, on_epoch=True, prog_bar=True, batch_size=count)
+        for name, value in self.model.fit_statistics().items():
+            self.log(f"train/{name}", value, on_step=False, on_epoch=True, batch_size=1)
+
+    def word_vectors(self) -> tuple[list[str], torch.Tensor]:
+        return self.vocab.words, self.model.word_vectors()[self.vocab.num_specials:]
+
+    def export(self, out_dir: Path) -> list[Path]:
+        return export_word_vectors(*self.word_vectors(), out_dir)

@@ -1,0 +1,73 @@
+"""The word-embedding task: a word2vec-family encoder x any objective, trained by an updater."""
+
+from pathlib import Path
+
+import torch
+
+from lm_experiments.data.vocab import Vocabulary
+from lm_experiments.export import SUBWORDS_FILE, export_word_vectors, save_subwords
+from lm_experiments.models.base import WordEmbeddingEncoder
+from lm_experiments.tasks.base import Provides, Task
+from lm_experiments.tasks.updaters import AutogradSGD, Updater
+
+
+class WordEmbeddingTask(Task):
+    """Skip-gram, CBOW and fastText: `model` turns a batch of examples into hidden vectors, the objective
+    (any `sampler`) scores them against the batch's targets, the updater takes the steps.
+
+    One Lightning batch is a whole chunk of the corpus, expanded into examples on the
+    device in one go (the view's `on_device`); the updater then takes many small SGD
+    steps over it (manual optimization). `train/loss` is the mean loss per example.
+    The word vectors are the encoder's input embeddings; they are evaluated by the
+    embedding callbacks and exported in word2vec's formats.
+    """
+
+    distributed_strategies = ("ddp",)  # per-row sparse steps: FSDP cannot shard them
+    artifact_type = "embeddings"
+    metrics = ("val/analogy", "val/ws353", "val/simlex")
+    optimized_metric = "val/analogy"
+
+    def __init__(self, vocab: Vocabulary, model: WordEmbeddingEncoder, objective, optimizer, scheduler=None,
+                 updater: Updater | None = None):
+        super().__init__(vocab, optimizer, scheduler)
+        self.check_part(model, WordEmbeddingEncoder, "a word-embedding encoder (model=skipgram, cbow, fasttext, "
+                                                     "fasttext_cbow)")
+        self.encoder = model
+        self.objective = objective(vocab=vocab, dim=model.output_dim, sparse=True)
+        self.updater = updater if updater is not None else AutogradSGD()
+        self.automatic_optimization = False
+        self.batch_types = (model.batch_type,)
+        self.update_rule = self.updater.description
+        unseen = {Provides.UNSEEN_WORD_VECTORS} if model.embedder.handles_unseen_words else set()
+        self.provides = frozenset({Provides.WORD_VECTORS, Provides.THROUGHPUT, *unseen})
+
+    @property
+    def name(self) -> str:
+        return type(self.encoder).__name__
+
+    def example_losses(self, batch, step_size: float | None = None) -> torch.Tensor:
+        """Loss per example (P,) of one step's examples; `step_size` is that step's learning rate."""
+        return self.objective(self.encoder(batch), batch.targets, step_size=step_size)
+
+    def training_step(self, batch, batch_idx: int):
+        total, count = self.updater.train_batch(self, batch)
+        scheduler = self.lr_schedulers()
+        if scheduler is not None:
+            scheduler.step()
+        if count:
+            self.log("train/loss", total / count, on_step=True, on_epoch=True, prog_bar=True, batch_size=count)
+
+    def word_vectors(self) -> tuple[list[str], torch.Tensor]:
+        """(words, (n, d) vectors) without specials, most frequent first: what is evaluated and exported."""
+        return self.vocab.words, self.encoder.embedder.word_vectors()[self.vocab.num_specials:].detach()
+
+    def vectors_for(self, words: list[str]) -> torch.Tensor:
+        """(len(words), d) vectors for any words (with `Provides.UNSEEN_WORD_VECTORS`)."""
+        return self.encoder.embedder.vectors_for(words)
+
+    def export(self, out_dir: Path) -> list[Path]:
+        """vectors.txt and vectors.bin (gensim's KeyedVectors reads both); subword models add their n-gram rows."""
+        written = export_word_vectors(*self.word_vectors(), out_dir)
+        if Provides.UNSEEN_WORD_VECTORS in self.provides:
+            written.append(save_subwords(self.encoder.embedder.subword_state(), Path(out_dir) / SUBWORDS_FILE))
+        return written

@@ -1,0 +1,55 @@
+"""The word-embedding task's updater seam: how one batch of examples becomes parameter updates.
+
+`AutogradSGD` is the readable reference: shuffled steps of `examples_per_step`
+examples, each minimising the *summed* loss of its examples with the configured
+optimizer (sparse SGD by default), so an example moves the weights by lr x its
+gradient, as in word2vec and gensim (lr=0.025 means gensim's alpha=0.025). Word2vec
+steps after every example; a few hundred to a few thousand per step keeps its
+quality, while much larger steps add up hundreds of updates of the most frequent
+words and diverge. Under DDP each process steps on its own chunks and the processes
+add up their changes after every batch (`replicas.py`). A fused kernel that takes
+word2vec's per-example steps directly implements the same `Updater` interface
+(`task/updater=...`) and is tested against this one.
+"""
+
+from abc import ABC, abstractmethod
+
+import torch
+
+from lm_experiments.errors import positive_int
+from lm_experiments.tasks.replicas import summed_replica_updates
+
+
+class Updater(ABC):
+    """Trains a word-embedding task on one batch; returns (summed loss, number of examples)."""
+
+    description: str = ""
+
+    @abstractmethod
+    def train_batch(self, task, batch) -> tuple[torch.Tensor, int]:
+        """Update `task`'s encoder and objective from `batch` (a `PairBatch` or `ContextBatch`)."""
+
+
+class AutogradSGD(Updater):
+    """Shuffled steps of `examples_per_step` examples on their summed loss, through autograd and the optimizer."""
+
+    def __init__(self, examples_per_step: int = 1024):
+        self.examples_per_step = positive_int(examples_per_step, "task.updater.examples_per_step")
+        self.description = f"{self.examples_per_step} examples per optimizer step on their summed loss (autograd)"
+
+    def train_batch(self, task, batch) -> tuple[torch.Tensor, int]:
+        optimizer = task.optimizers()
+        total, count = torch.zeros((), device=task.device), 0
+        order = torch.randperm(batch.size, device=task.device)
+        # rows a whole step shares are capped relative to the lr (the scheduler steps once per batch)
+        step_size = optimizer.param_groups[0]["lr"]
+        with summed_replica_updates(task.parameters(), task.trainer.strategy.model):
+            for start in range(0, order.numel(), self.examples_per_step):
+                part = batch.select(order[start: start + self.examples_per_step])
+                losses = task.example_losses(part, step_size)
+                task.manual_backward(losses.sum())
+                optimizer.step()
+                optimizer.zero_grad(set_to_none=True)
+                total += losses.detach().sum()
+                count += losses.numel()
+        return total, count

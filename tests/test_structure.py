@@ -1,0 +1,175 @@
+"""How a run is put together: every model x corpus pair composes into a task whose data view makes the batches
+it trains on; mismatched choices are refused with one message; tasks declare what they are; the updater seam."""
+
+from functools import partial
+
+import lightning as L
+import numpy as np
+import pytest
+import torch
+from conftest import CONF, compose_config
+from torch.utils.data import DataLoader
+
+from lm_experiments.callbacks.embedding_eval import EmbeddingEvaluation
+from lm_experiments.callbacks.text_samples import TextSamples
+from lm_experiments.callbacks.throughput import WordsPerSecond
+from lm_experiments.data.batches import PairBatch
+from lm_experiments.data.vocab import Vocabulary
+from lm_experiments.errors import UserError, user_error_in
+from lm_experiments.models.skipgram import SkipGram
+from lm_experiments.objectives.full import FullSoftmax
+from lm_experiments.run import build
+from lm_experiments.tasks.base import Provides
+from lm_experiments.tasks.embedding import WordEmbeddingTask
+from lm_experiments.tasks.updaters import AutogradSGD, Updater
+
+MODELS = sorted(p.stem for p in (CONF / "model").glob("*.yaml"))
+CORPORA = sorted(p.stem for p in (CONF / "data").glob("*.yaml"))
+
+# What each model's config makes of a run: its task, the metric a sweeper optimises, what the task provides.
+WORD_VECTORS = {Provides.WORD_VECTORS, Provides.THROUGHPUT}
+LANGUAGE_MODEL = {Provides.NEXT_TOKEN, Provides.THROUGHPUT}
+EXPECTED = {
+    "skipgram": ("WordEmbeddingTask", "val/analogy", WORD_VECTORS),
+    "cbow": ("WordEmbeddingTask", "val/analogy", WORD_VECTORS),
+    "fasttext": ("WordEmbeddingTask", "val/analogy", WORD_VECTORS | {Provides.UNSEEN_WORD_VECTORS}),
+    "fasttext_cbow": ("WordEmbeddingTask", "val/analogy", WORD_VECTORS | {Provides.UNSEEN_WORD_VECTORS}),
+    "glove": ("CountVectorsTask", "val/analogy", {Provides.WORD_VECTORS}),
+    "svd": ("CountVectorsTask", "val/analogy", {Provides.WORD_VECTORS}),
+    "ngram": ("NGramTask", "val/ppl", LANGUAGE_MODEL),
+    "nnlm": ("LanguageModelTask", "val/ppl", LANGUAGE_MODEL),
+    "rnn": ("LanguageModelTask", "val/ppl", LANGUAGE_MODEL),
+    "gru": ("LanguageModelTask", "val/ppl", LANGUAGE_MODEL),
+    "lstm": ("LanguageModelTask", "val/ppl", LANGUAGE_MODEL),
+    "transformer": ("LanguageModelTask", "val/ppl", LANGUAGE_MODEL),
+}
+SMALL = {"fasttext": ["model.bucket=1000"], "fasttext_cbow": ["model.bucket=1000"],
+         "transformer": ["model.d_model=16", "model.num_heads=2", "model.block_size=16", "model.eval_stride=8"]}
+
+
+@pytest.fixture(scope="module")
+def corpora(tmp_path_factory):
+    """Local files in every corpus's format (the downloads are never touched) and one shared token cache."""
+    from lm_experiments.data.corpora import gensim_test_file
+
+    folder = tmp_path_factory.mktemp("corpora")
+    words = "".join(ch if ch.isalpha() or ch.isspace() else " "
+                    for ch in gensim_test_file("lee_background.cor").read_text(encoding="latin-1").lower()).split()
+    (folder / "text8.txt").write_text(" " + " ".join(words))
+    lines = [" ".join(words[i: i + 20]) for i in range(0, len(words), 20)]
+    for split, part in (("train", lines[:-200]), ("valid", lines[-200:-100]), ("test", lines[-100:])):
+        (folder / f"{split}.txt").write_text("\n".join(part) + "\n")
+    return folder
+
+
+def test_every_model_and_corpus_config_is_covered():
+    assert sorted(EXPECTED) == MODELS, "a new model config needs its row in EXPECTED"
+    assert {"lee", "text8", "ptb", "wikitext2", "brown", "file"} <= set(CORPORA)
+
+
+@pytest.mark.parametrize("data", CORPORA)
+@pytest.mark.parametrize("model", MODELS)
+def test_every_model_and_corpus_compose_into_a_task_that_reads_its_views_batches(model, data, corpora, tmp_path):
+    path = [] if data == "lee" else [f"data.path={corpora / 'text8.txt' if data in ('text8', 'file') else corpora}"]
+    cfg = compose_config([f"model={model}", f"data={data}", *path, *SMALL.get(model, []), "logger=none",
+                          "trainer.accelerator=cpu", "callbacks.progress_bar=null"],
+                         tmp_path / "run", corpora.parent / "cache")
+    datamodule, task, trainer = build(cfg)
+    task_name, metric, provides = EXPECTED[model]
+    assert type(task).__name__ == task_name and task.optimized_metric == metric and task.provides == provides
+    assert task.update_rule and task.metrics[0].startswith("val/")
+    batch = datamodule.on_after_batch_transfer(next(iter(datamodule.train_dataloader())), 0)
+    assert isinstance(batch, task.batch_types), (type(batch), task.batch_types)
+    # only the callbacks whose needs the task meets are handed to the trainer
+    kinds = {type(c) for c in trainer.callbacks}
+    assert (EmbeddingEvaluation in kinds) == (Provides.WORD_VECTORS in provides)
+    assert (TextSamples in kinds) == (Provides.NEXT_TOKEN in provides)
+    assert (WordsPerSecond in kinds) == (Provides.THROUGHPUT in provides)
+    # language models score held-out text where the corpus has it; the others evaluate in callbacks
+    assert datamodule.has_split("valid") == (Provides.NEXT_TOKEN in provides and data not in ("lee", "text8", "file"))
+
+
+@pytest.mark.parametrize("overrides, message", [
+    (["model=lstm", "data/view=skipgram"], "RecurrentEncoder (LanguageModelTask) trains on BPTTBlock batches, but "
+                                           "the data view SkipGramView makes PairBatch batches"),
+    (["model=skipgram", "data/view=cbow"], "trains on PairBatch batches, but the data view CBOWView makes Context"),
+    (["model=skipgram", "task=lm"], "LanguageModelTask trains a language-model encoder (model=nnlm, rnn, gru, lstm, "
+                                    "transformer); model=SkipGram is not one"),
+    (["model=lstm", "task=embedding"], "WordEmbeddingTask trains a word-embedding encoder"),
+    (["model=glove", "sampler=negative"], "GloVe has no output layer over the vocabulary: drop the sampler= choice"),
+    (["model=ngram", "optimizer=sgd"], "is not trained by a gradient optimizer: drop the optimizer= choice"),
+    (["+model.vector_sise=50"], "model has no option 'vector_sise'; SkipGram takes vector_size, embedder"),
+    (["+data.view.windw=3"], "data.view has no option 'windw'; SkipGramView takes none. The options every view "
+                             "may read are data.window, data.sample, data.batch_words, data.batch_size"),
+    (["+task.updater.steps=3"], "task.updater has no option 'steps'; AutogradSGD takes examples_per_step"),
+    (["+sampler.negatives=3"], "sampler has no option 'negatives'"),
+    (["task.updater.examples_per_step=0"], "task.updater.examples_per_step must be a positive integer"),
+    (["model=svd", "data.view.weighting=inverse"], "data.view.weighting must be one of harmonic, none"),
+])
+def test_mismatched_choices_are_refused_with_one_message(tmp_path, overrides, message):
+    cfg = compose_config(["trainer.accelerator=cpu", "logger=none", *overrides], tmp_path / "run", tmp_path / "cache")
+    with pytest.raises(Exception) as error:
+        build(cfg)
+    cause = user_error_in(error.value)
+    assert isinstance(cause, UserError) and message in str(cause), str(error.value)[-500:]
+
+
+VOCAB = Vocabulary(["<unk>", "<eos>", "a", "b", "c", "d", "e"], np.array([0, 1, 9, 8, 7, 6, 5]))
+
+
+def full(vocab, dim, sparse):
+    return FullSoftmax(vocab, dim, sparse)
+
+
+def fit_one_batch(task, batch) -> None:
+    trainer = L.Trainer(accelerator="cpu", max_epochs=1, logger=False, enable_checkpointing=False,
+                        enable_progress_bar=False, enable_model_summary=False)
+    trainer.fit(task, train_dataloaders=DataLoader([batch], batch_size=None))
+
+
+def test_autograd_updater_takes_shuffled_sgd_steps_on_the_summed_loss(monkeypatch):
+    """The reference a fused kernel is tested against: ceil(P / k) steps in a random order, each moving
+    the weights by lr x the gradient of its examples' summed loss."""
+    torch.manual_seed(0)
+    task = WordEmbeddingTask(VOCAB, SkipGram(VOCAB, vector_size=4), full, partial(torch.optim.SGD, lr=0.5),
+                             updater=AutogradSGD(examples_per_step=3))
+    torch.nn.init.normal_(task.objective.output.weight)
+    batch = PairBatch(torch.tensor([2, 3, 4, 5, 6, 2, 3]), torch.tensor([3, 4, 5, 6, 2, 6, 5]), n_words=9)
+    inputs = task.encoder.embedder.word_vectors().detach().clone()
+    outputs = task.objective.output.weight.detach().clone()
+    bias = task.objective.output.bias.detach().clone()
+    orders, randperm = [], torch.randperm
+    monkeypatch.setattr(torch, "randperm", lambda *args, **kwargs: orders.append(randperm(*args, **kwargs))
+                        or orders[-1])
+    fit_one_batch(task, batch)
+    assert len(orders) == 1 and sorted(orders[0].tolist()) == list(range(7))
+    for step in orders[0].split(3):                     # by hand, with plain tensors: 3 + 3 + 1 examples
+        h = inputs[batch.centers[step]].requires_grad_()
+        w, b = outputs.clone().requires_grad_(), bias.clone().requires_grad_()
+        torch.nn.functional.cross_entropy(h @ w.T + b, batch.contexts[step], reduction="sum").backward()
+        inputs.index_add_(0, batch.centers[step], -0.5 * h.grad)
+        outputs -= 0.5 * w.grad
+        bias -= 0.5 * b.grad
+    torch.testing.assert_close(task.encoder.embedder.word_vectors().detach(), inputs)
+    torch.testing.assert_close(task.objective.output.weight.detach(), outputs)
+    torch.testing.assert_close(task.objective.output.bias.detach(), bias)
+
+
+class CountingUpdater(Updater):
+    """Stands in for a fused kernel: the task hands it every batch and logs what it returns."""
+
+    def __init__(self):
+        self.batches = []
+
+    def train_batch(self, task, batch):
+        self.batches.append(batch)
+        return torch.tensor(6.0), 3
+
+
+def test_the_updater_seam_takes_any_updater():
+    updater = CountingUpdater()
+    task = WordEmbeddingTask(VOCAB, SkipGram(VOCAB, vector_size=4), full, partial(torch.optim.SGD, lr=0.5),
+                             updater=updater)
+    batch = PairBatch(torch.tensor([2, 3]), torch.tensor([3, 4]), n_words=2)
+    fit_one_batch(task, batch)
+    assert len(updater.batches) == 1 and torch.equal(updater.batches[0].centers, batch.centers)
