@@ -2,17 +2,21 @@
 
 import math
 from functools import partial
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from gensim.models import KeyedVectors
 from gensim.models.word2vec import _assign_binary_codes
+from hydra.utils import instantiate
+from omegaconf import OmegaConf
 
 from lm_experiments.data.vocab import Vocabulary
 from lm_experiments.errors import UserError
 from lm_experiments.models.cbow import context_vector
 from lm_experiments.models.skipgram import SkipGram
+from lm_experiments.objectives.base import Objective
 from lm_experiments.objectives.full import FullSoftmax
 from lm_experiments.objectives.hierarchical import HierarchicalSoftmax
 from lm_experiments.objectives.huffman import huffman_tree
@@ -226,3 +230,29 @@ def test_a_shared_pool_of_noise_words_is_weighed_to_stand_for_k_draws_per_exampl
         assert loss[p].item() == pytest.approx(expected, rel=1e-5)
     with pytest.raises(UserError, match="sampler.shared_pool must be a positive integer"):
         NegativeSampling(vocab_with_counts([5, 4]), dim=3, shared=True, shared_pool=0)
+
+
+SAMPLERS = sorted(p.stem for p in (Path(__file__).resolve().parents[1] / "conf" / "sampler").glob("*.yaml")
+                  if p.stem != "none")
+
+
+@pytest.mark.parametrize("sparse", [True, False])
+@pytest.mark.parametrize("name", SAMPLERS)
+def test_every_sampler_config_builds_one_interface_for_every_task(name, sparse):
+    """Tasks complete every `sampler` partial the same way; each objective then offers the same calls."""
+    node = OmegaConf.load(Path(__file__).resolve().parents[1] / "conf" / "sampler" / f"{name}.yaml")
+    if name == "adaptive":
+        node.cutoffs = [3, 6]
+    if name == "sampled":
+        node.num_sampled = 4
+    vocab = vocab_with_counts([9, 8, 7, 6, 5, 4, 3, 2])
+    torch.manual_seed(0)
+    objective = instantiate(node)(vocab=vocab, dim=5, sparse=sparse)
+    assert isinstance(objective, Objective)
+    hidden, targets = torch.randn(6, 5), torch.randint(2, len(vocab), (6,))
+    assert objective(hidden, targets).shape == (6,)
+    assert objective(hidden, targets, step_size=0.025).shape == (6,)
+    assert objective.nll(hidden, targets).shape == (6,)
+    log_probs = objective.log_prob(hidden)
+    assert log_probs.shape == (6, len(vocab))
+    torch.testing.assert_close(torch.logsumexp(log_probs, -1), torch.zeros(6), atol=1e-5, rtol=0)
