@@ -96,6 +96,8 @@ def test_every_model_and_corpus_compose_into_a_task_that_reads_its_views_batches
     (["model=skipgram", "task=lm"], "LanguageModelTask trains a language-model encoder (model=nnlm, rnn, gru, lstm, "
                                     "transformer); model=SkipGram is not one"),
     (["model=lstm", "task=embedding"], "WordEmbeddingTask trains a word-embedding encoder"),
+    (["model=lstm", "sampler=none"], "RecurrentEncoder needs an output layer over the vocabulary: pick one with "
+                                     "sampler=negative"),
     (["model=glove", "sampler=negative"], "GloVe has no output layer over the vocabulary: drop the sampler= choice"),
     (["model=ngram", "optimizer=sgd"], "is not trained by a gradient optimizer: drop the optimizer= choice"),
     (["+model.vector_sise=50"], "model has no option 'vector_sise'; SkipGram takes vector_size, embedder"),

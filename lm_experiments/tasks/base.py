@@ -55,7 +55,7 @@ class Task(L.LightningModule):
 
     @property
     def name(self) -> str:
-        """The trained part's class (`SkipGram`, `RecurrentEncoder`, ...), for titles and logs."""
+        """What the task trains, for titles and messages (subclasses name their model: `SkipGram`, ...)."""
         return type(self).__name__
 
     def describe(self) -> str:
@@ -74,6 +74,11 @@ class Task(L.LightningModule):
         if not isinstance(model, kind):
             raise UserError(f"{type(self).__name__} trains {description}; model={type(model).__name__} is not one. "
                             f"Leave task to the model's default, or pick a model this task trains.")
+
+    def check_objective(self, objective) -> None:
+        """For tasks that train their model through an output layer over the vocabulary."""
+        require(objective is not None, f"{self.name} needs an output layer over the vocabulary: pick one with "
+                                       f"sampler=negative, hierarchical, nce, full, sampled or adaptive.")
 
     def check_no_objective(self, objective, optimizer) -> None:
         """For tasks that fit without an output layer or a gradient optimizer (counting models)."""

@@ -33,6 +33,7 @@ class WordEmbeddingTask(Task):
         self.check_part(model, WordEmbeddingEncoder, "a word-embedding encoder (model=skipgram, cbow, fasttext, "
                                                      "fasttext_cbow)")
         self.encoder = model
+        self.check_objective(objective)
         self.objective = objective(vocab=vocab, dim=model.output_dim, sparse=True)
         self.updater = updater if updater is not None else AutogradSGD()
         self.automatic_optimization = False

@@ -58,6 +58,7 @@ class LanguageModelTask(LanguageModelingTask):
         self.check_part(model, LanguageModelEncoder, "a language-model encoder (model=nnlm, rnn, gru, lstm, "
                                                      "transformer)")
         self.encoder = model
+        self.check_objective(objective)
         self.objective = objective(vocab=vocab, dim=model.output_dim, sparse=False)
         model.init_weights(self.objective)
         tied = model.tied_output_weight()
