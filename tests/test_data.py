@@ -14,7 +14,7 @@ from lm_experiments.data.corpora import PennTreebank, Text8, TextFile, WikiText2
 from lm_experiments.data.reading import iter_line_pieces, open_text
 from lm_experiments.data.stream import load_encoded
 from lm_experiments.data.views.base import ViewOptions
-from lm_experiments.data.views.word_windows import CBOWView, SkipGramView, keep_probabilities
+from lm_experiments.data.views.word_windows import WordWindowView, cbow_contexts, keep_probabilities, skipgram_pairs
 from lm_experiments.data.vocab import EOS, UNK, Vocabulary
 from lm_experiments.errors import UserError
 
@@ -161,16 +161,16 @@ def toy_vocab(size=20):
     return Vocabulary(["<unk>", EOS] + words, np.array([0, 1] + [10] * size))
 
 
-def expand(view_class, vocab, ids, **options):
-    """The examples a view makes of the chunk `ids` on the device."""
-    return view_class(vocab, ViewOptions(**options)).on_device(TokenChunk(ids))
+def expand(examples, vocab, ids, **options):
+    """The examples (`skipgram_pairs` or `cbow_contexts`) of the windows the view draws for the chunk `ids`."""
+    return examples(WordWindowView(vocab, ViewOptions(**options)).on_device(TokenChunk(ids)))
 
 
 def test_skipgram_pairs_stay_in_window_and_sentence():
     vocab = toy_vocab()
     ids = torch.arange(2, 22).repeat(5)
     ids[[17, 55]] = vocab.eos_index
-    batch = expand(SkipGramView, vocab, ids, window=3, sample=0, seed=1)
+    batch = expand(skipgram_pairs, vocab, ids, window=3, sample=0, seed=1)
     kept, sentence = ids[ids != vocab.eos_index], torch.cumsum(ids == vocab.eos_index, 0)[ids != vocab.eos_index]
     position = {}
     for i, token in enumerate(kept.tolist()):
@@ -187,7 +187,7 @@ def test_skipgram_pairs_stay_in_window_and_sentence():
 def test_window_one_without_subsampling_gives_all_neighbours():
     vocab = toy_vocab()
     ids = torch.arange(2, 22)
-    batch = expand(SkipGramView, vocab, ids, window=1, sample=0)
+    batch = expand(skipgram_pairs, vocab, ids, window=1, sample=0)
     expected = sorted([(i, i + 1) for i in range(2, 21)] + [(i + 1, i) for i in range(2, 21)])
     assert sorted(zip(batch.centers.tolist(), batch.contexts.tolist())) == expected
 
@@ -195,9 +195,9 @@ def test_window_one_without_subsampling_gives_all_neighbours():
 def test_dynamic_window_and_seeding():
     vocab = toy_vocab()
     ids = torch.arange(2, 22).repeat(200)
-    first = expand(SkipGramView, vocab, ids, window=4, sample=0, seed=5)
-    again = expand(SkipGramView, vocab, ids, window=4, sample=0, seed=5)
-    other = expand(SkipGramView, vocab, ids, window=4, sample=0, seed=6)
+    first = expand(skipgram_pairs, vocab, ids, window=4, sample=0, seed=5)
+    again = expand(skipgram_pairs, vocab, ids, window=4, sample=0, seed=5)
+    other = expand(skipgram_pairs, vocab, ids, window=4, sample=0, seed=6)
     assert torch.equal(first.centers, again.centers) and torch.equal(first.contexts, again.contexts)
     assert not torch.equal(first.centers, other.centers)
     # span ~ U{1..4}: expected pairs per interior token = 2 * E[span] = 5
@@ -209,7 +209,7 @@ def test_subsampling_drops_frequent_words_at_the_expected_rate():
     vocab = Vocabulary(["<unk>", EOS] + words, np.array([0, 0, 9900, 100]))
     keep = keep_probabilities(vocab, 1e-3)
     ids = torch.full((200000,), 2)
-    kept, _ = SkipGramView(vocab, ViewOptions(window=2, sample=1e-3)).kept_tokens(ids)
+    kept, _ = WordWindowView(vocab, ViewOptions(window=2, sample=1e-3)).kept_tokens(ids)
     assert kept.numel() / ids.numel() == pytest.approx(keep[2].item(), rel=0.03)
     # threshold t = 1e-3 * 10000 = 10 counts: keep = (sqrt(c/t) + 1) * t/c, by hand
     assert keep[2].item() == pytest.approx((990 ** 0.5 + 1) / 990, rel=1e-6)
@@ -230,8 +230,8 @@ def test_cbow_view_has_exactly_the_skipgram_pairs():
     vocab = toy_vocab()
     ids = torch.randint(2, 22, (3000,), generator=torch.Generator().manual_seed(0))
     ids[::37] = vocab.eos_index
-    pairs = expand(SkipGramView, vocab, ids, window=4, sample=0.05, seed=3)
-    cbow = expand(CBOWView, vocab, ids, window=4, sample=0.05, seed=3)
+    pairs = expand(skipgram_pairs, vocab, ids, window=4, sample=0.05, seed=3)
+    cbow = expand(cbow_contexts, vocab, ids, window=4, sample=0.05, seed=3)
     assert cbow.contexts.shape == cbow.mask.shape == (cbow.centers.numel(), 8)
     centers = cbow.centers[:, None].expand_as(cbow.contexts)[cbow.mask]
     contexts = cbow.contexts[cbow.mask]

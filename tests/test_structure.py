@@ -13,7 +13,8 @@ from torch.utils.data import DataLoader
 from lm_experiments.callbacks.embedding_eval import EmbeddingEvaluation
 from lm_experiments.callbacks.text_samples import TextSamples
 from lm_experiments.callbacks.throughput import WordsPerSecond
-from lm_experiments.data.batches import PairBatch
+from lm_experiments.data.batches import WordWindows
+from lm_experiments.data.views.word_windows import skipgram_pairs
 from lm_experiments.data.vocab import Vocabulary
 from lm_experiments.errors import UserError, user_error_in
 from lm_experiments.models.skipgram import SkipGram
@@ -90,9 +91,9 @@ def test_every_model_and_corpus_compose_into_a_task_that_reads_its_views_batches
 
 
 @pytest.mark.parametrize("overrides, message", [
-    (["model=lstm", "data/view=skipgram"], "RecurrentEncoder (LanguageModelTask) trains on BPTTBlock batches, but "
-                                           "the data view SkipGramView makes PairBatch batches"),
-    (["model=skipgram", "data/view=cbow"], "trains on PairBatch batches, but the data view CBOWView makes Context"),
+    (["model=lstm", "data/view=word_windows"], "RecurrentEncoder (LanguageModelTask) trains on BPTTBlock batches, "
+                                               "but the data view WordWindowView makes WordWindows batches"),
+    (["model=skipgram", "data/view=bptt"], "trains on WordWindows batches, but the data view BPTTView makes BPTTBlock"),
     (["model=skipgram", "task=lm"], "LanguageModelTask trains a language-model encoder (model=nnlm, rnn, gru, lstm, "
                                     "transformer); model=SkipGram is not one"),
     (["model=lstm", "task=embedding"], "WordEmbeddingTask trains a word-embedding encoder"),
@@ -101,7 +102,7 @@ def test_every_model_and_corpus_compose_into_a_task_that_reads_its_views_batches
     (["model=glove", "sampler=negative"], "GloVe has no output layer over the vocabulary: drop the sampler= choice"),
     (["model=ngram", "optimizer=sgd"], "is not trained by a gradient optimizer: drop the optimizer= choice"),
     (["+model.vector_sise=50"], "model has no option 'vector_sise'; SkipGram takes vector_size, embedder"),
-    (["+data.view.windw=3"], "data.view has no option 'windw'; SkipGramView takes none. The options every view "
+    (["+data.view.windw=3"], "data.view has no option 'windw'; WordWindowView takes none. The options every view "
                              "may read are data.window, data.sample, data.batch_words, data.batch_size"),
     (["+task.updater.steps=3"], "task.updater has no option 'steps'; AutogradSGD takes examples_per_step"),
     (["+sampler.negatives=3"], "sampler has no option 'negatives'"),
@@ -136,16 +137,20 @@ def test_autograd_updater_takes_shuffled_sgd_steps_on_the_summed_loss(monkeypatc
     task = WordEmbeddingTask(VOCAB, SkipGram(VOCAB, vector_size=4), full, partial(torch.optim.SGD, lr=0.5),
                              updater=AutogradSGD(examples_per_step=3))
     torch.nn.init.normal_(task.objective.output.weight)
-    batch = PairBatch(torch.tensor([2, 3, 4, 5, 6, 2, 3]), torch.tensor([3, 4, 5, 6, 2, 6, 5]), n_words=9)
+    windows = WordWindows(ids=torch.tensor([2, 3, 4, 5, 6, 2]), sentence=torch.tensor([0, 0, 0, 0, 1, 1]),
+                          span=torch.tensor([1, 2, 1, 1, 1, 1]), window=2, n_words=9)
+    batch = skipgram_pairs(windows)  # by hand: within each word's span, never across the sentence end at 5 | 6
+    assert sorted(zip(batch.centers.tolist(), batch.contexts.tolist())) == [
+        (2, 3), (2, 6), (3, 2), (3, 4), (3, 5), (4, 3), (4, 5), (5, 4), (6, 2)]
     inputs = task.encoder.embedder.word_vectors().detach().clone()
     outputs = task.objective.output.weight.detach().clone()
     bias = task.objective.output.bias.detach().clone()
     orders, randperm = [], torch.randperm
     monkeypatch.setattr(torch, "randperm", lambda *args, **kwargs: orders.append(randperm(*args, **kwargs))
                         or orders[-1])
-    fit_one_batch(task, batch)
-    assert len(orders) == 1 and sorted(orders[0].tolist()) == list(range(7))
-    for step in orders[0].split(3):                     # by hand, with plain tensors: 3 + 3 + 1 examples
+    fit_one_batch(task, windows)
+    assert len(orders) == 1 and sorted(orders[0].tolist()) == list(range(batch.size))
+    for step in orders[0].split(3):                     # by hand, with plain tensors: 3 + 3 + 3 examples
         h = inputs[batch.centers[step]].requires_grad_()
         w, b = outputs.clone().requires_grad_(), bias.clone().requires_grad_()
         torch.nn.functional.cross_entropy(h @ w.T + b, batch.contexts[step], reduction="sum").backward()
@@ -172,6 +177,7 @@ def test_the_updater_seam_takes_any_updater():
     updater = CountingUpdater()
     task = WordEmbeddingTask(VOCAB, SkipGram(VOCAB, vector_size=4), full, partial(torch.optim.SGD, lr=0.5),
                              updater=updater)
-    batch = PairBatch(torch.tensor([2, 3]), torch.tensor([3, 4]), n_words=2)
+    batch = WordWindows(ids=torch.tensor([2, 3]), sentence=torch.tensor([0, 0]), span=torch.tensor([1, 1]),
+                        window=1, n_words=2)
     fit_one_batch(task, batch)
-    assert len(updater.batches) == 1 and torch.equal(updater.batches[0].centers, batch.centers)
+    assert len(updater.batches) == 1 and torch.equal(updater.batches[0].ids, batch.ids)

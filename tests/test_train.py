@@ -87,8 +87,9 @@ def test_every_data_config_builds_a_datamodule(make_cfg, local_corpora, data):
     datamodule = instantiate(cfg.data)
     datamodule.setup()
     assert len(datamodule.vocab) > 100
-    batch = datamodule.on_after_batch_transfer(next(iter(datamodule.train_dataloader())), 0)
-    assert batch.centers.shape == batch.contexts.shape and batch.centers.numel() > 0
+    windows = datamodule.on_after_batch_transfer(next(iter(datamodule.train_dataloader())), 0)
+    assert windows.ids.shape == windows.span.shape == windows.sentence.shape and windows.ids.numel() > 0
+    assert windows.span.min() >= 1 and windows.span.max() <= cfg.data.window
     if data in ("ptb", "wikitext2"):
         assert set(datamodule.encoded.splits) == {"train", "valid", "test"}
 

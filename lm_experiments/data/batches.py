@@ -26,6 +26,28 @@ class TokenChunk:
 
 
 @dataclass
+class WordWindows:
+    """Kept corpus words with word2vec's random choices already drawn: the compact form of a chunk's examples.
+
+    After frequent-word subsampling, `ids` are the words that stay, `sentence` numbers the
+    sentence (line) each came from, and `span` is each word's dynamic window (1..window).
+    Word j is a context of center i when 0 < |i - j| <= span[i] and both are in one
+    sentence; skip-gram's pairs and CBOW's contexts are both read off this (`PairBatch`,
+    `ContextBatch`), and a fused kernel walks it directly, as word2vec does.
+    """
+
+    ids: torch.Tensor       # (n,)
+    sentence: torch.Tensor  # (n,)
+    span: torch.Tensor      # (n,) in 1..window
+    window: int
+    n_words: int            # corpus words of the chunk, before subsampling
+
+    @property
+    def size(self) -> int:
+        return int(self.ids.numel())
+
+
+@dataclass
 class PairBatch:
     """Skip-gram examples: each center word predicts one context word."""
 

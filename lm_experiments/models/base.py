@@ -32,12 +32,17 @@ class TokenEmbedder(nn.Module):
 
 
 class WordEmbeddingEncoder(nn.Module):
-    """A word2vec-family encoder: a batch of examples (`batch_type`) -> hidden vectors (P, output_dim),
-    which an objective scores against `batch.targets`. Its word vectors are its `embedder`'s."""
+    """A word2vec-family encoder: its examples (`example_type`, read off a chunk's `WordWindows` by
+    `examples`) -> hidden vectors (P, output_dim), which an objective scores against `batch.targets`.
+    Its word vectors are its `embedder`'s."""
 
-    batch_type: ClassVar[type]
+    example_type: ClassVar[type]
     output_dim: int
     embedder: TokenEmbedder
+
+    def examples(self, windows):
+        """The examples this encoder trains on, from a chunk's kept words and windows (`WordWindows`)."""
+        raise NotImplementedError
 
 
 class LanguageModelEncoder(nn.Module):

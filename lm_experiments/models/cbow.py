@@ -2,7 +2,8 @@
 
 import torch
 
-from lm_experiments.data.batches import ContextBatch
+from lm_experiments.data.batches import ContextBatch, WordWindows
+from lm_experiments.data.views.word_windows import cbow_contexts
 from lm_experiments.data.vocab import Vocabulary
 from lm_experiments.errors import UserError
 from lm_experiments.models.base import TokenEmbedder, WordEmbeddingEncoder
@@ -38,7 +39,7 @@ class CBOW(WordEmbeddingEncoder):
     `context_reduce` is gensim's `cbow_mean` (mean = 1, sum = 0).
     """
 
-    batch_type = ContextBatch
+    example_type = ContextBatch
 
     def __init__(self, vocab: Vocabulary, vector_size: int = 100, context_reduce: str = "mean",
                  embedder: TokenEmbedder | None = None):
@@ -46,6 +47,9 @@ class CBOW(WordEmbeddingEncoder):
         self.context_reduce = check_reduction(context_reduce, "model.context_reduce")
         self.embedder = embedder if embedder is not None else WordLookup(vocab, vector_size)
         self.output_dim = self.embedder.output_dim
+
+    def examples(self, windows: WordWindows) -> ContextBatch:
+        return cbow_contexts(windows)
 
     def forward(self, batch: ContextBatch) -> torch.Tensor:
         return context_vector(self.embedder(batch.contexts), batch.mask, self.context_reduce)  # (P, d)

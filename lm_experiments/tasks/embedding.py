@@ -4,6 +4,7 @@ from pathlib import Path
 
 import torch
 
+from lm_experiments.data.batches import WordWindows
 from lm_experiments.data.vocab import Vocabulary
 from lm_experiments.export import SUBWORDS_FILE, export_word_vectors, save_subwords
 from lm_experiments.models.base import WordEmbeddingEncoder
@@ -15,9 +16,10 @@ class WordEmbeddingTask(Task):
     """Skip-gram, CBOW and fastText: `model` turns a batch of examples into hidden vectors, the objective
     (any `sampler`) scores them against the batch's targets, the updater takes the steps.
 
-    One Lightning batch is a whole chunk of the corpus, expanded into examples on the
-    device in one go (the view's `on_device`); the updater then takes many small SGD
-    steps over it (manual optimization). `train/loss` is the mean loss per example.
+    One Lightning batch is a whole chunk of the corpus, subsampled and given its windows
+    on the device in one go (`WordWindows`, the view's `on_device`); the updater then
+    trains on its examples (manual optimization): many small autograd SGD steps, or a
+    fused kernel's per-example steps. `train/loss` is the mean loss per example.
     The word vectors are the encoder's input embeddings; they are evaluated by the
     embedding callbacks and exported in word2vec's formats.
     """
@@ -37,7 +39,7 @@ class WordEmbeddingTask(Task):
         self.objective = objective(vocab=vocab, dim=model.output_dim, sparse=True)
         self.updater = updater if updater is not None else AutogradSGD()
         self.automatic_optimization = False
-        self.batch_types = (model.batch_type,)
+        self.batch_types = (WordWindows,)
         self.update_rule = self.updater.description
         unseen = {Provides.UNSEEN_WORD_VECTORS} if model.embedder.handles_unseen_words else set()
         self.provides = frozenset({Provides.WORD_VECTORS, Provides.THROUGHPUT, *unseen})

@@ -27,7 +27,7 @@ class Updater(ABC):
 
     @abstractmethod
     def train_batch(self, task, batch) -> tuple[torch.Tensor, int]:
-        """Update `task`'s encoder and objective from `batch` (a `PairBatch` or `ContextBatch`)."""
+        """Update `task`'s encoder and objective from the examples of `batch` (`WordWindows`)."""
 
 
 class AutogradSGD(Updater):
@@ -39,13 +39,14 @@ class AutogradSGD(Updater):
 
     def train_batch(self, task, batch) -> tuple[torch.Tensor, int]:
         optimizer = task.optimizers()
+        examples = task.encoder.examples(batch)
         total, count = torch.zeros((), device=task.device), 0
-        order = torch.randperm(batch.size, device=task.device)
+        order = torch.randperm(examples.size, device=task.device)
         # rows a whole step shares are capped relative to the lr (the scheduler steps once per batch)
         step_size = optimizer.param_groups[0]["lr"]
         with summed_replica_updates(task.parameters(), task.trainer.strategy.model):
             for start in range(0, order.numel(), self.examples_per_step):
-                part = batch.select(order[start: start + self.examples_per_step])
+                part = examples.select(order[start: start + self.examples_per_step])
                 losses = task.example_losses(part, step_size)
                 task.manual_backward(losses.sum())
                 optimizer.step()

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from lm_experiments.data.batches import ContextBatch, PairBatch, TokenChunk
+from lm_experiments.data.batches import ContextBatch, PairBatch, TokenChunk, WordWindows
 from lm_experiments.data.views.base import LoaderSettings, View, ViewOptions, batches_loader
 from lm_experiments.data.vocab import Vocabulary
 
@@ -47,12 +47,15 @@ class TokenChunks(Dataset):
 
 
 class WordWindowView(View):
-    """Chunks of `data.batch_words` ids, subsampled (`data.sample`) and windowed (`data.window`) on the device.
+    """Chunks of `data.batch_words` ids, subsampled (`data.sample`) and given their dynamic windows
+    (`data.window`) on the device: `WordWindows`, from which each model reads its examples.
 
     As in word2vec: discarded words (subsampled, out of vocabulary) are removed
     *before* windows are formed; each center draws its window uniformly from
     1..`window`; windows never cross an `<eos>` (a line or document end).
     """
+
+    batch_type = WordWindows
 
     def __init__(self, vocab: Vocabulary, options: ViewOptions):
         super().__init__(vocab, options)
@@ -80,48 +83,39 @@ class WordWindowView(View):
         keep = torch.rand(ids.shape, generator=rng, device=ids.device) < self.keep_prob[ids]
         return ids[keep], sentence[keep]
 
-
-class SkipGramView(WordWindowView):
-    """(center, context) pairs within a dynamic window, after subsampling, within sentences."""
-
-    batch_type = PairBatch
-
-    def on_device(self, chunk: TokenChunk) -> PairBatch:
+    def on_device(self, chunk: TokenChunk) -> WordWindows:
         ids, sentence = self.kept_tokens(chunk.ids.long())  # (n,)
         span = torch.randint(1, self.window + 1, ids.shape, generator=self._rng(ids.device), device=ids.device)
-        centers, contexts = [], []
-        for offset in range(1, min(self.window, max(ids.numel() - 1, 0)) + 1):  # a loop over offsets, not pairs
-            same = sentence[:-offset] == sentence[offset:]
-            right = same & (span[:-offset] >= offset)  # center i, context i + offset
-            left = same & (span[offset:] >= offset)    # center i + offset, context i
-            centers += [ids[:-offset][right], ids[offset:][left]]
-            contexts += [ids[offset:][right], ids[:-offset][left]]
-        empty = ids.new_zeros(0)
-        return PairBatch(centers=torch.cat(centers) if centers else empty,     # (P,)
-                         contexts=torch.cat(contexts) if contexts else empty,  # (P,)
-                         n_words=chunk.n_words)
+        return WordWindows(ids=ids, sentence=sentence, span=span, window=self.window, n_words=chunk.n_words)
 
 
-class CBOWView(WordWindowView):
-    """Each kept word with its whole (dynamic, in-sentence) window as one example, for CBOW.
+def skipgram_pairs(windows: WordWindows) -> PairBatch:
+    """Every (center, context) pair of the windows: a loop over offsets, not over pairs."""
+    ids, sentence, span = windows.ids, windows.sentence, windows.span
+    centers, contexts = [], []
+    for offset in range(1, min(windows.window, max(ids.numel() - 1, 0)) + 1):
+        same = sentence[:-offset] == sentence[offset:]
+        right = same & (span[:-offset] >= offset)  # center i, context i + offset
+        left = same & (span[offset:] >= offset)    # center i + offset, context i
+        centers += [ids[:-offset][right], ids[offset:][left]]
+        contexts += [ids[offset:][right], ids[:-offset][left]]
+    empty = ids.new_zeros(0)
+    return PairBatch(centers=torch.cat(centers) if centers else empty,     # (P,)
+                     contexts=torch.cat(contexts) if contexts else empty,  # (P,)
+                     n_words=windows.n_words)
 
-    Same subsampling, window and sentence rules as `SkipGramView`; the context comes
-    padded to 2 x window with a mask. Centers with no context word are dropped.
-    """
 
-    batch_type = ContextBatch
-
-    def on_device(self, chunk: TokenChunk) -> ContextBatch:
-        ids, sentence = self.kept_tokens(chunk.ids.long())  # (n,)
-        n = ids.numel()
-        span = torch.randint(1, self.window + 1, ids.shape, generator=self._rng(ids.device), device=ids.device)
-        offsets = torch.cat([torch.arange(-self.window, 0), torch.arange(1, self.window + 1)]).to(ids.device)
-        position = torch.arange(n, device=ids.device)[:, None] + offsets[None, :]     # (n, 2W)
-        clamped = position.clamp(0, max(n - 1, 0))
-        mask = ((position >= 0) & (position < n) & (offsets.abs()[None, :] <= span[:, None])
-                & (sentence[clamped] == sentence[:, None])) if n else position.bool()
-        has_context = mask.any(1)
-        return ContextBatch(centers=ids[has_context],                                                # (P,)
-                            contexts=ids[clamped][has_context] if n else ids.new_zeros(0, 2 * self.window),  # (P, 2W)
-                            mask=mask[has_context],                                                  # (P, 2W)
-                            n_words=chunk.n_words)
+def cbow_contexts(windows: WordWindows) -> ContextBatch:
+    """Each center with its whole window, padded to 2 x window with a mask; centers with no context dropped."""
+    ids, sentence, span, window = windows.ids, windows.sentence, windows.span, windows.window
+    n = ids.numel()
+    offsets = torch.cat([torch.arange(-window, 0), torch.arange(1, window + 1)]).to(ids.device)
+    position = torch.arange(n, device=ids.device)[:, None] + offsets[None, :]     # (n, 2W)
+    clamped = position.clamp(0, max(n - 1, 0))
+    mask = ((position >= 0) & (position < n) & (offsets.abs()[None, :] <= span[:, None])
+            & (sentence[clamped] == sentence[:, None])) if n else position.bool()
+    has_context = mask.any(1)
+    return ContextBatch(centers=ids[has_context],                                                # (P,)
+                        contexts=ids[clamped][has_context] if n else ids.new_zeros(0, 2 * window),  # (P, 2W)
+                        mask=mask[has_context],                                                  # (P, 2W)
+                        n_words=windows.n_words)
