@@ -22,21 +22,31 @@ def test_random_vectors_fail_the_planted_analogies(planted):
     assert scores["analogy"] < 0.1 and scores["analogy_mul"] < 0.1
 
 
+AUTOGRAD = ["task/updater=autograd", "task.updater.examples_per_step=256"]
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("model, sampler", [
-    ("skipgram", "negative"), ("skipgram", "hierarchical"), ("skipgram", "full"), ("skipgram", "nce"),
-    ("cbow", "negative"), ("cbow", "hierarchical"), ("cbow", "full"), ("cbow", "nce"),
-    ("skipgram", "negative sampler.shared=true sampler.shared_pool=64"),
-])
-def test_each_model_learns_the_planted_analogies(make_cfg, planted, model, sampler):
+@pytest.mark.parametrize("model, sampler, updater", [
+    ("skipgram", "negative", AUTOGRAD), ("skipgram", "hierarchical", AUTOGRAD), ("skipgram", "full", AUTOGRAD),
+    ("skipgram", "nce", AUTOGRAD), ("cbow", "negative", AUTOGRAD), ("cbow", "hierarchical", AUTOGRAD),
+    ("cbow", "full", AUTOGRAD), ("cbow", "nce", AUTOGRAD),
+    ("skipgram", "negative sampler.shared=true sampler.shared_pool=64", AUTOGRAD),
+    # the fused kernel: one thread, and two threads writing the same tables without locks
+    ("skipgram", "negative", ["task/updater=fused", "task.updater.threads=1"]),
+    ("skipgram", "negative", ["task/updater=fused", "task.updater.threads=2"]),
+    ("skipgram", "hierarchical", ["task/updater=fused", "task.updater.threads=2"]),
+    ("cbow", "negative", ["task/updater=fused", "task.updater.threads=2"]),
+    ("cbow", "hierarchical", ["task/updater=fused", "task.updater.threads=2"]),
+], ids=lambda value: "-".join(value) if isinstance(value, list) else value.split()[0] + "-shared" * ("shared" in value))
+def test_each_model_learns_the_planted_analogies(make_cfg, planted, model, sampler, updater):
     corpus, analogies = planted
     sampler, *sampler_options = sampler.split()
     metrics = train(make_cfg(
         "data=file", f"data.path={corpus}", "data.tokenizer=whitespace", "data.min_count=1", "data.sample=0",
         "data.window=3", "data.batch_words=1024", f"model={model}", f"sampler={sampler}", "model.vector_size=16",
-        "task.updater.examples_per_step=256", "trainer.max_epochs=6", "logger=none", "callbacks.model_checkpoint=null",
+        *updater, "trainer.max_epochs=6", "logger=none", "callbacks.model_checkpoint=null",
         f"callbacks.embedding_eval.analogies={analogies}", "callbacks.embedding_eval.similarity={}",
         "callbacks.embedding_eval.every_n_epochs=100", *sampler_options,
-        fast=False, run=f"{model}-{sampler}-{len(sampler_options)}"))
+        fast=False, run=f"{model}-{sampler}-{len(sampler_options)}-{updater[-1]}"))
     assert metrics["val/analogy_answered"] == 12 * 11
     assert metrics["val/analogy"] > 0.8, metrics

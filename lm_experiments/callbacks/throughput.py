@@ -26,6 +26,8 @@ class WordsPerSecond(TaskCallback):
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
         self._epoch_words += batch.n_words * trainer.world_size
+        if batch_idx % max(trainer.log_every_n_steps, 1):
+            return  # a log call costs about a millisecond: at the trainer's logging interval only
         elapsed = time.perf_counter() - self._started
         if elapsed > 0 and self._epoch_words:
             pl_module.log("train/words_per_sec", self._epoch_words / elapsed, on_step=True, on_epoch=False,

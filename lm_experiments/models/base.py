@@ -6,10 +6,22 @@ a part declares (the batch it reads, its output size, whether it carries state),
 the task and the run never have to probe for it.
 """
 
+from dataclasses import dataclass
 from typing import ClassVar
 
 import torch
 from torch import nn
+
+
+@dataclass
+class InputRows:
+    """An embedder as a bag of rows: word w's vector is the mean (or sum) of `table[rows[w, :counts[w]]]`,
+    and every one of those rows takes a step's whole update. What a fused kernel reads and writes."""
+
+    table: torch.Tensor   # (R, d) the trained rows
+    rows: torch.Tensor    # (V, S) row ids per word, left-packed
+    counts: torch.Tensor  # (V,) how many of each word's row ids are real
+    mean: bool            # mean (True) or sum of the rows
 
 
 class TokenEmbedder(nn.Module):
@@ -29,6 +41,10 @@ class TokenEmbedder(nn.Module):
     def vectors_for(self, words: list[str]) -> torch.Tensor:
         """(len(words), output_dim) vectors for any words; only where `handles_unseen_words`."""
         raise NotImplementedError(f"{type(self).__name__} has no vectors for words outside its vocabulary")
+
+    def input_rows(self) -> InputRows | None:
+        """The embedder as rows a fused kernel can update in place, or None where it is not such a bag."""
+        return None
 
 
 class WordEmbeddingEncoder(nn.Module):

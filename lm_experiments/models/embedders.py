@@ -5,7 +5,7 @@ from torch import nn
 
 from lm_experiments.data.vocab import Vocabulary
 from lm_experiments.errors import positive_int
-from lm_experiments.models.base import TokenEmbedder
+from lm_experiments.models.base import InputRows, TokenEmbedder
 
 
 class WordLookup(TokenEmbedder):
@@ -23,3 +23,8 @@ class WordLookup(TokenEmbedder):
 
     def word_vectors(self) -> torch.Tensor:
         return self.embedding.weight
+
+    def input_rows(self) -> InputRows:
+        size = self.embedding.num_embeddings
+        rows = torch.arange(size, device=self.embedding.weight.device)[:, None]  # (V, 1): each word its own row
+        return InputRows(self.embedding.weight, rows, torch.ones_like(rows[:, 0]), mean=False)

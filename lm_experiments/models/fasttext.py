@@ -5,7 +5,7 @@ from torch import nn
 
 from lm_experiments.data.vocab import Vocabulary
 from lm_experiments.errors import UserError, positive_int
-from lm_experiments.models.base import TokenEmbedder
+from lm_experiments.models.base import InputRows, TokenEmbedder
 from lm_experiments.models.cbow import CBOW, check_reduction
 from lm_experiments.models.skipgram import SkipGram
 from lm_experiments.models.subwords import subword_table
@@ -69,6 +69,10 @@ class SubwordBag(TokenEmbedder):
         ids = [self.vocab.stoi.get(w) for w in words]
         table = subword_table(words, ids, self.min_n, self.max_n, self.bucket, len(self.vocab), self.pad_row)
         return self.compose(torch.from_numpy(table).to(self.subwords.device))
+
+    def input_rows(self) -> InputRows:
+        counts = (self.subwords != self.pad_row).sum(1)  # (V,): the word's own row and its n-gram rows
+        return InputRows(self.bag.weight, self.subwords, counts, mean=self.subword_reduce == "mean")
 
     def subword_state(self) -> dict:
         """What `export.load_fasttext_vectors` needs: raw word rows (no specials), n-gram rows, settings."""

@@ -52,6 +52,9 @@ class WordEmbeddingTask(Task):
         """Loss per example (P,) of one step's examples; `step_size` is that step's learning rate."""
         return self.objective(self.encoder(batch), batch.targets, step_size=step_size)
 
+    def on_train_start(self) -> None:
+        self.updater.prepare(self)
+
     def training_step(self, batch, batch_idx: int):
         total, count = self.updater.train_batch(self, batch)
         scheduler = self.lr_schedulers()

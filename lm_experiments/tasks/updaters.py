@@ -21,9 +21,12 @@ from lm_experiments.tasks.replicas import summed_replica_updates
 
 
 class Updater(ABC):
-    """Trains a word-embedding task on one batch; returns (summed loss, number of examples)."""
+    """Trains a word-embedding task on one batch; returns (summed loss, number of examples it was summed over)."""
 
     description: str = ""
+
+    def prepare(self, task) -> None:  # noqa: B027 (most updaters have nothing to set up)
+        """Called once training starts (the task is on its device, its optimizer built): check and set up."""
 
     @abstractmethod
     def train_batch(self, task, batch) -> tuple[torch.Tensor, int]:

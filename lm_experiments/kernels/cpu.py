@@ -1,0 +1,275 @@
+"""Fused word2vec-family training steps on the CPU: one compiled loop per (skip-gram | CBOW), Hogwild threads.
+
+For each center word the loop reads its input rows, scores the target against the
+output rows (negative sampling or the Huffman path of hierarchical softmax), writes
+every output row back at once, and adds the accumulated input update to the input
+rows after the example: word2vec's per-example arithmetic, `g = (label - sigmoid(h.v))
+* lr`. The examples are exactly the autograd path's: the view's kept words, sentence
+numbers and dynamic windows (`WordWindows`), walked center by center in corpus order.
+Skip-gram's input is the center (predicting each context word), as in our autograd
+model and in fastText; word2vec.c and gensim's skip-gram use the context word's row,
+which trains the same pairs the other way round.
+
+Inputs are generic "row bags" so one loop serves plain words and fastText: word w's
+input vector is the mean (or sum) of `table[rows[w, :counts[w]]]` (for a word lookup,
+its own row; for fastText, its row and its n-gram rows), and every one of those rows
+takes the example's whole input update, as fastText and gensim apply it. CBOW's hidden
+vector is the mean (or sum) of its context words' vectors, and each context row takes
+the whole update too (word2vec's `neu1e`).
+
+Threads split a chunk's centers into contiguous parts and update the shared tables
+without locks ("Hogwild", as word2vec's and gensim's threads do). Each part draws its
+noise words from its own 48-bit linear congruential generator (word2vec's constants),
+seeded per chunk, so one thread is bit-for-bit reproducible for a seed. Noise words are
+drawn from the objective's unigram^0.75 distribution by bisecting a cumulative integer
+table (gensim's `cum_table`); a draw equal to the target is skipped. The loss is
+computed on every `loss_every`-th center only (a log per score is a large share of the
+work) and reported as the mean over those examples.
+
+Why a kernel of our own (Numba, `nogil`, `prange`) rather than driving gensim's
+`word2vec_inner`: gensim's inner loops take sentences of string tokens and gensim's
+model object (its vocabulary dictionary, its own subsampling, window draws and random
+state), so they would re-do the view's work on strings and could not run on our
+examples, objectives or fastText layout, nor be checked step for step against our
+autograd reference. Measured on text8-head (2 CPU cores, dim 100, 1 epoch, window 5,
+5 negatives), this loop alone ran at 765k words/s with two threads against gensim's
+394k (`Word2Vec.train`, 2 workers), 355-378k with one thread against gensim's 336k
+(benchmarks/README.md has the end-to-end figures).
+"""
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+NEGATIVE, HIERARCHICAL = 0, 1     # the output side a loop scores against
+NOISE_DOMAIN = 2**31 - 1          # the cumulative noise table's total (gensim's domain)
+_LCG_MASK = np.uint64(2**48 - 1)
+
+
+def noise_table(probs: np.ndarray) -> np.ndarray:
+    """(V,) noise probabilities -> cumulative int64 table ending at NOISE_DOMAIN (zero-probability words are
+    never drawn)."""
+    return np.round(np.cumsum(np.asarray(probs, dtype=np.float64)) / np.sum(probs) * NOISE_DOMAIN).astype(np.int64)
+
+
+def part_seeds(seed: int, parts: int) -> np.ndarray:
+    """Independent generator states for `parts` threads from one seed (splitmix64)."""
+    states = []
+    for part in range(parts):
+        z = (seed * 0x9E3779B97F4A7C15 + (part + 1) * 0xBF58476D1CE4E5B9) & (2**64 - 1)
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & (2**64 - 1)
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & (2**64 - 1)
+        states.append((z ^ (z >> 31)) & (2**48 - 1))
+    return np.array(states, dtype=np.uint64)
+
+
+@njit(inline="always")
+def _next_state(state):
+    return (state * np.uint64(25214903917) + np.uint64(11)) & _LCG_MASK
+
+
+@njit(inline="always")
+def _noise_word(cum, state):
+    """The first word whose cumulative weight exceeds the draw: bisect over `cum`."""
+    draw = np.int64((state >> np.uint64(16)) % np.uint64(cum[cum.shape[0] - 1]))
+    lo, hi = 0, cum.shape[0] - 1
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if cum[mid] > draw:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
+@njit(nogil=True, cache=True)
+def noise_sequence(cum, state, count):
+    """The first `count` noise words a part seeded with `state` draws (for tests of the loops)."""
+    words = np.empty(count, np.int64)
+    for i in range(count):
+        state = _next_state(state)
+        words[i] = _noise_word(cum, state)
+    return words
+
+
+@njit(inline="always")
+def _add_composed(h, table, rows, counts, mean, word):
+    """h += the input vector of `word`: the mean (or sum) of its rows."""
+    count = counts[word]
+    scale = np.float32(1.0 / count) if mean else np.float32(1.0)
+    for r in range(count):
+        row = table[rows[word, r]]
+        for k in range(h.shape[0]):
+            h[k] += scale * row[k]
+
+
+@njit(inline="always")
+def _add_to_rows(work, table, rows, counts, word):
+    """Every row of `word` takes the whole update `work`."""
+    for r in range(counts[word]):
+        row = table[rows[word, r]]
+        for k in range(work.shape[0]):
+            row[k] += work[k]
+
+
+@njit(inline="always")
+def _dot(a, b):
+    total = np.float32(0.0)
+    for k in range(a.shape[0]):
+        total += a[k] * b[k]
+    return total
+
+
+@njit(inline="always")
+def _logistic_step(h, out_row, f, g_label, lr, work, with_loss):
+    """One logistic score f = h . out_row: work += g * out_row, out_row += g * h, g = (label - s(f)) * lr.
+    Returns the -log likelihood (if asked)."""
+    x = min(max(f, np.float32(-60.0)), np.float32(60.0))
+    e = math.exp(-x)
+    g = np.float32((g_label - np.float32(1.0) / (np.float32(1.0) + e)) * lr)
+    for k in range(h.shape[0]):
+        work[k] += g * out_row[k]
+        out_row[k] += g * h[k]
+    if not with_loss:
+        return 0.0
+    return math.log1p(e) if g_label > 0.5 else x + math.log1p(e)  # -log s(x) or -log s(-x)
+
+
+@njit(inline="always")
+def _score_target(h, target, out, kind, negative, cum, codes, points, lengths, lr, state, words, scores, work,
+                  with_loss):
+    """Score `target` from hidden vector h: update the output rows, accumulate the input update in `work`.
+
+    An example's rows are all scored before any is written, so their loads from memory overlap; it
+    differs from scoring and writing them one by one only when a noise word is drawn twice for one
+    example (the second use then sees the row before the first update, as autograd's summed step does).
+    Returns (loss, generator state).
+    """
+    loss = 0.0
+    if kind == NEGATIVE:
+        words[0] = target
+        for t in range(1, negative + 1):
+            state = _next_state(state)
+            words[t] = _noise_word(cum, state)
+        for t in range(negative + 1):
+            scores[t] = _dot(h, out[words[t]])
+        for t in range(negative + 1):
+            if t == 0 or words[t] != target:
+                loss += _logistic_step(h, out[words[t]], scores[t], np.float32(1.0 if t == 0 else 0.0), lr, work,
+                                       with_loss)
+    else:
+        length = lengths[target]
+        for step in range(length):
+            scores[step] = _dot(h, out[points[target, step]])
+        for step in range(length):
+            loss += _logistic_step(h, out[points[target, step]], scores[step],
+                                   np.float32(1.0 - codes[target, step]), lr, work, with_loss)
+    return loss, state
+
+
+@njit(nogil=True, fastmath=True, cache=True)
+def _skipgram_part(ids, sentence, span, lo, hi, table, rows, counts, mean, out, kind, negative, cum, codes, points,
+                   lengths, lr, state, loss_every, result):
+    """Centers lo..hi-1: each predicts every context word within its span and sentence."""
+    dim = table.shape[1]
+    h = np.empty(dim, np.float32)
+    work = np.empty(dim, np.float32)
+    words = np.empty(max(negative + 1, 1), np.int64)
+    scores = np.empty(max(negative + 1, codes.shape[1]), np.float32)
+    lr = np.float32(lr)
+    loss, scored, examples = 0.0, 0, 0
+    n = ids.shape[0]
+    for i in range(lo, hi):
+        with_loss = i % loss_every == 0
+        word = ids[i]
+        single = counts[word] == 1  # a plain word: its row is its vector, read and written in place
+        own = table[rows[word, 0]]
+        for j in range(max(0, i - span[i]), min(n, i + span[i] + 1)):
+            if j == i or sentence[j] != sentence[i]:
+                continue
+            if single:
+                vector = own
+            else:
+                h[:] = 0.0
+                _add_composed(h, table, rows, counts, mean, word)
+                vector = h
+            work[:] = 0.0
+            example_loss, state = _score_target(vector, ids[j], out, kind, negative, cum, codes, points, lengths, lr,
+                                                state, words, scores, work, with_loss)
+            if single:
+                for k in range(dim):
+                    own[k] += work[k]
+            else:
+                _add_to_rows(work, table, rows, counts, word)
+            examples += 1
+            if with_loss:
+                loss += example_loss
+                scored += 1
+    result[0], result[1], result[2] = loss, scored, examples
+
+
+@njit(nogil=True, fastmath=True, cache=True)
+def _cbow_part(ids, sentence, span, lo, hi, table, rows, counts, mean, context_mean, out, kind, negative, cum, codes,
+               points, lengths, lr, state, loss_every, result):
+    """Centers lo..hi-1: each is predicted from the mean (or sum) of the context words within its span."""
+    dim = table.shape[1]
+    h = np.empty(dim, np.float32)
+    work = np.empty(dim, np.float32)
+    words = np.empty(max(negative + 1, 1), np.int64)
+    scores = np.empty(max(negative + 1, codes.shape[1]), np.float32)
+    lr = np.float32(lr)
+    loss, scored, examples = 0.0, 0, 0
+    n = ids.shape[0]
+    for i in range(lo, hi):
+        h[:] = 0.0
+        context = 0
+        first, last = max(0, i - span[i]), min(n, i + span[i] + 1)
+        for j in range(first, last):
+            if j != i and sentence[j] == sentence[i]:
+                _add_composed(h, table, rows, counts, mean, ids[j])
+                context += 1
+        if context == 0:
+            continue
+        if context_mean:
+            for k in range(dim):
+                h[k] /= context
+        with_loss = i % loss_every == 0
+        work[:] = 0.0
+        example_loss, state = _score_target(h, ids[i], out, kind, negative, cum, codes, points, lengths, lr, state,
+                                            words, scores, work, with_loss)
+        for j in range(first, last):
+            if j != i and sentence[j] == sentence[i]:
+                _add_to_rows(work, table, rows, counts, ids[j])
+        examples += 1
+        if with_loss:
+            loss += example_loss
+            scored += 1
+    result[0], result[1], result[2] = loss, scored, examples
+
+
+@njit(nogil=True, parallel=True, cache=True)
+def train_skipgram(ids, sentence, span, table, rows, counts, mean, out, kind, negative, cum, codes, points, lengths,
+                   lr, states, loss_every):
+    """One chunk, split between len(states) threads. Returns (parts, 3): loss, scored examples, examples."""
+    parts = states.shape[0]
+    results = np.zeros((parts, 3))
+    n = ids.shape[0]
+    for part in prange(parts):
+        _skipgram_part(ids, sentence, span, n * part // parts, n * (part + 1) // parts, table, rows, counts, mean,
+                       out, kind, negative, cum, codes, points, lengths, lr, states[part], loss_every, results[part])
+    return results
+
+
+@njit(nogil=True, parallel=True, cache=True)
+def train_cbow(ids, sentence, span, table, rows, counts, mean, context_mean, out, kind, negative, cum, codes, points,
+               lengths, lr, states, loss_every):
+    """One chunk of CBOW examples, split between len(states) threads. Returns (parts, 3) as `train_skipgram`."""
+    parts = states.shape[0]
+    results = np.zeros((parts, 3))
+    n = ids.shape[0]
+    for part in prange(parts):
+        _cbow_part(ids, sentence, span, n * part // parts, n * (part + 1) // parts, table, rows, counts, mean,
+                   context_mean, out, kind, negative, cum, codes, points, lengths, lr, states[part], loss_every,
+                   results[part])
+    return results

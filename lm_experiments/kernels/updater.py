@@ -1,0 +1,139 @@
+"""Updaters that train the word-embedding task with a fused kernel, and the one that picks it where it applies."""
+
+import logging
+
+import numba
+import numpy as np
+import torch
+from lightning.pytorch.utilities import rank_zero_info
+
+from lm_experiments.data.batches import ContextBatch, PairBatch, WordWindows
+from lm_experiments.errors import UserError, positive_int
+from lm_experiments.kernels import cpu
+from lm_experiments.objectives.hierarchical import HierarchicalSoftmax
+from lm_experiments.objectives.negative import NegativeSampling
+from lm_experiments.tasks.replicas import summed_replica_updates
+from lm_experiments.tasks.updaters import AutogradSGD, Updater
+
+log = logging.getLogger(__name__)
+_NO_INTS = np.zeros((1, 1), np.int64)
+
+
+def plain_sgd(optimizer) -> bool:
+    """Whether the optimizer's step is lr x gradient and nothing else: the step a fused kernel takes itself."""
+    if not isinstance(optimizer, torch.optim.SGD):
+        return False
+    group = optimizer.param_groups[0]
+    return not (group["momentum"] or group["weight_decay"] or group["nesterov"] or group["maximize"])
+
+
+class FusedCPU(Updater):
+    """word2vec's per-example steps in a compiled, multi-threaded loop (`kernels/cpu.py`).
+
+    Runs skip-gram and CBOW (plain words or fastText's subword bags) with negative
+    sampling (per-example noise, not `sampler.shared`) or hierarchical softmax, on the
+    CPU, with plain SGD at the scheduler's current lr (`optimizer=sgd`, word2vec's
+    linear decay by default). The rule for rows a batched step shares
+    (`sampler.shared_rows`) does not apply: every example steps alone, as in word2vec.
+    `threads` (default: every core, shared out between the processes of a DDP run)
+    update the tables without locks.
+    """
+
+    def __init__(self, threads: int | None = None, loss_every: int = 8):
+        self.threads = None if threads is None else positive_int(threads, "task.updater.threads")
+        self.loss_every = positive_int(loss_every, "task.updater.loss_every")
+        self.description = "fused CPU kernel: word2vec's per-example SGD steps"
+        self.seed, self.batches = 0, 0
+
+    @staticmethod
+    def unsupported(task) -> str | None:
+        """Why the kernel cannot train `task` as configured, or None when it can."""
+        if task.device.type != "cpu":
+            return f"the fused CPU kernel runs on the CPU, and this task is on {task.device}"
+        if task.encoder.example_type not in (PairBatch, ContextBatch):
+            return f"there is no fused kernel for {task.name}'s examples"
+        if task.encoder.embedder.input_rows() is None:
+            return f"{type(task.encoder.embedder).__name__} is not a bag of rows a kernel can update"
+        objective = task.objective
+        if not (isinstance(objective, HierarchicalSoftmax) or
+                (isinstance(objective, NegativeSampling) and not objective.shared)):
+            return (f"there is no fused kernel for {type(objective).__name__}"
+                    f"{' with shared negatives' if isinstance(objective, NegativeSampling) else ''} "
+                    f"(sampler=negative or hierarchical have one)")
+        if not plain_sgd(task.optimizers().optimizer):
+            return "the fused kernel takes plain SGD steps (optimizer=sgd without momentum or weight decay)"
+        return None
+
+    def prepare(self, task) -> None:
+        reason = self.unsupported(task)
+        if reason is not None:
+            raise UserError(f"task/updater=fused cannot train this run: {reason}. Use task/updater=auto (the "
+                            f"kernel where it applies) or task/updater=autograd.")
+        limit = numba.config.NUMBA_NUM_THREADS  # the cores Numba found (or NUMBA_NUM_THREADS)
+        threads = self.threads or max(1, limit // max(task.trainer.num_devices, 1))
+        if threads > limit:
+            raise UserError(f"task.updater.threads={threads} is more than the {limit} threads Numba may start "
+                            f"(NUMBA_NUM_THREADS).")
+        self.threads = threads
+        self.seed = (torch.initial_seed() + 1_000_003 * task.global_rank) & (2**63 - 1)
+        objective = task.objective
+        if isinstance(objective, NegativeSampling):
+            self.kind, self.negative = cpu.NEGATIVE, objective.negative
+            self.cum = cpu.noise_table(objective.noise.probs.cpu().numpy())
+            self.codes = self.points = _NO_INTS
+            self.lengths = _NO_INTS[0]
+        else:
+            self.kind, self.negative = cpu.HIERARCHICAL, 0
+            self.cum = np.ones(1, np.int64)
+            self.codes = objective.codes.cpu().numpy().astype(np.int64)
+            self.points = objective.points.cpu().numpy().astype(np.int64)
+            self.lengths = objective.mask.sum(1).cpu().numpy().astype(np.int64)
+        rank_zero_info(f"word-embedding updates: fused CPU kernel, {threads} thread(s)")
+
+    def output_rows(self, objective) -> np.ndarray:
+        weight = objective.output.weight if isinstance(objective, NegativeSampling) else objective.nodes.weight
+        return weight.detach().numpy()
+
+    def train_batch(self, task, batch: WordWindows) -> tuple[torch.Tensor, int]:
+        optimizer = task.optimizers()
+        lr = float(optimizer.param_groups[0]["lr"])
+        inputs = task.encoder.embedder.input_rows()
+        states = cpu.part_seeds(self.seed + self.batches, self.threads)
+        self.batches += 1
+        numba.set_num_threads(self.threads)
+        # the tables are read afresh each batch: a DDP replica sum gives the parameters new storage
+        with summed_replica_updates(task.parameters(), task.trainer.strategy.model):
+            arguments = (inputs.table.detach().numpy(), inputs.rows.numpy(), inputs.counts.numpy(), inputs.mean)
+            objective = (self.output_rows(task.objective), self.kind, self.negative, self.cum, self.codes,
+                         self.points, self.lengths, lr, states, self.loss_every)
+            windows = (batch.ids.numpy(), batch.sentence.numpy(), batch.span.numpy())
+            if task.encoder.example_type is PairBatch:
+                results = cpu.train_skipgram(*windows, *arguments, *objective)
+            else:
+                context_mean = task.encoder.context_reduce == "mean"
+                results = cpu.train_cbow(*windows, *arguments, context_mean, *objective)
+        optimizer.step()  # Lightning counts one step per batch; no parameter has a gradient, so nothing moves
+        return torch.tensor(results[:, 0].sum()), int(results[:, 1].sum())
+
+
+class Auto(Updater):
+    """The fused kernel wherever one applies to the run (model, objective, device, optimizer), else autograd steps."""
+
+    def __init__(self, threads: int | None = None, loss_every: int = 8, examples_per_step: int = 1024):
+        self.fused = FusedCPU(threads, loss_every)
+        self.autograd = AutogradSGD(examples_per_step)
+        self.chosen: Updater | None = None
+        self.description = (f"the fused kernel where it applies, else {self.autograd.examples_per_step} examples "
+                            f"per autograd step")
+
+    def prepare(self, task) -> None:
+        reason = FusedCPU.unsupported(task)
+        if reason is None:
+            self.chosen = self.fused
+            self.fused.prepare(task)
+        else:
+            self.chosen = self.autograd
+            rank_zero_info(f"word-embedding updates: autograd steps ({reason})")
+
+    def train_batch(self, task, batch) -> tuple[torch.Tensor, int]:
+        return self.chosen.train_batch(task, batch)
