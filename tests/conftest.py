@@ -1,5 +1,6 @@
 """Shared fixtures: the real Hydra config, composed and shrunk for CPU tests."""
 
+import os
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,8 @@ CONF = ROOT / "conf"
 SHARED_DATA = ROOT.parent / "shared" / "data"
 
 torch.set_num_threads(2)
+if not torch.cuda.is_available():  # GPU kernels run under Triton's interpreter, on CPU tensors (set before import)
+    os.environ.setdefault("TRITON_INTERPRET", "1")
 
 
 def compose_config(overrides: list[str], output_dir: Path, cache_dir: Path) -> DictConfig:

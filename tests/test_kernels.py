@@ -97,7 +97,7 @@ def run_kernel(task: WordEmbeddingTask, batch: WordWindows, cbow: bool, state: i
     objective = task.objective
     is_negative = isinstance(objective, NegativeSampling)
     out = (objective.output.weight if is_negative else objective.nodes.weight).detach().numpy()
-    cum = cpu.noise_table(objective.noise.probs.numpy()) if is_negative else np.ones(1, np.int64)
+    cum = cpu.noise_table(objective.noise.probs.numpy()) if is_negative else np.ones((2, 1))
     codes = objective.codes.numpy() if not is_negative else np.zeros((1, 1), np.int64)
     points = objective.points.numpy() if not is_negative else np.zeros((1, 1), np.int64)
     lengths = objective.mask.sum(1).numpy() if not is_negative else np.zeros(1, np.int64)
@@ -107,7 +107,7 @@ def run_kernel(task: WordEmbeddingTask, batch: WordWindows, cbow: bool, state: i
     ids = (batch.ids.numpy(), batch.sentence.numpy(), batch.span.numpy())
     if cbow:
         return cpu.train_cbow(*ids, *rows, task.encoder.context_reduce == "mean", *arguments), cum
-    return cpu.train_skipgram(*ids, *rows, *arguments), cum
+    return cpu.train_skipgram(*ids, task.encoder.input_side == "context", *rows, *arguments), cum
 
 
 @pytest.mark.parametrize("objective", sorted(OBJECTIVES))
@@ -184,3 +184,12 @@ def test_a_default_run_trains_with_the_fused_kernel_on_two_threads(make_cfg, cap
                              "callbacks.model_checkpoint=null"))
     assert "fused CPU kernel, 2 thread(s)" in caplog.text
     assert 0 < metrics["train/loss"] < 4.16 and metrics["train/words_per_sec"] > 0
+
+
+def test_the_alias_table_gives_every_word_exactly_its_probability():
+    probs = np.array([0.0, 0.0, 0.4, 0.25, 0.2, 0.1, 0.05])
+    table = cpu.noise_table(probs)
+    columns = table.shape[1]
+    implied = table[0] / columns                                           # kept in its own column
+    np.add.at(implied, table[1].astype(int), (1.0 - table[0]) / columns)  # or reached as another column's alias
+    np.testing.assert_allclose(implied, probs, atol=1e-12)

@@ -151,11 +151,11 @@ def test_autograd_updater_takes_shuffled_sgd_steps_on_the_summed_loss(monkeypatc
                         or orders[-1])
     fit_one_batch(task, windows)
     assert len(orders) == 1 and sorted(orders[0].tolist()) == list(range(batch.size))
-    for step in orders[0].split(3):                     # by hand, with plain tensors: 3 + 3 + 3 examples
-        h = inputs[batch.centers[step]].requires_grad_()
+    for step in orders[0].split(3):  # by hand, with plain tensors: 3 + 3 + 3 examples, the context predicting
+        h = inputs[batch.contexts[step]].requires_grad_()
         w, b = outputs.clone().requires_grad_(), bias.clone().requires_grad_()
-        torch.nn.functional.cross_entropy(h @ w.T + b, batch.contexts[step], reduction="sum").backward()
-        inputs.index_add_(0, batch.centers[step], -0.5 * h.grad)
+        torch.nn.functional.cross_entropy(h @ w.T + b, batch.centers[step], reduction="sum").backward()
+        inputs.index_add_(0, batch.contexts[step], -0.5 * h.grad)
         outputs -= 0.5 * w.grad
         bias -= 0.5 * b.grad
     torch.testing.assert_close(task.encoder.embedder.word_vectors().detach(), inputs)

@@ -49,7 +49,7 @@ class WordWindows:
 
 @dataclass
 class PairBatch:
-    """Skip-gram examples: each center word predicts one context word."""
+    """Skip-gram examples: (center, context) word pairs within a window; the encoder says which side predicts."""
 
     centers: torch.Tensor   # (P,)
     contexts: torch.Tensor  # (P,)
@@ -58,10 +58,6 @@ class PairBatch:
     @property
     def size(self) -> int:
         return int(self.centers.numel())
-
-    @property
-    def targets(self) -> torch.Tensor:
-        return self.contexts
 
     def select(self, index: torch.Tensor) -> "PairBatch":
         """The examples at `index` (one SGD step's share; its words are counted with the whole chunk)."""
@@ -80,10 +76,6 @@ class ContextBatch:
     @property
     def size(self) -> int:
         return int(self.centers.numel())
-
-    @property
-    def targets(self) -> torch.Tensor:
-        return self.centers
 
     def select(self, index: torch.Tensor) -> "ContextBatch":
         return ContextBatch(self.centers[index], self.contexts[index], self.mask[index])

@@ -1,5 +1,6 @@
 """Updaters that train the word-embedding task with a fused kernel, and the one that picks it where it applies."""
 
+import importlib.util
 import logging
 
 import numba
@@ -10,6 +11,7 @@ from lightning.pytorch.utilities import rank_zero_info
 from lm_experiments.data.batches import ContextBatch, PairBatch, WordWindows
 from lm_experiments.errors import UserError, positive_int
 from lm_experiments.kernels import cpu
+from lm_experiments.models.embedders import WordLookup
 from lm_experiments.objectives.hierarchical import HierarchicalSoftmax
 from lm_experiments.objectives.negative import NegativeSampling
 from lm_experiments.tasks.replicas import summed_replica_updates
@@ -79,12 +81,12 @@ class FusedCPU(Updater):
         objective = task.objective
         if isinstance(objective, NegativeSampling):
             self.kind, self.negative = cpu.NEGATIVE, objective.negative
-            self.cum = cpu.noise_table(objective.noise.probs.cpu().numpy())
+            self.noise = cpu.noise_table(objective.noise.probs.cpu().numpy())
             self.codes = self.points = _NO_INTS
             self.lengths = _NO_INTS[0]
         else:
             self.kind, self.negative = cpu.HIERARCHICAL, 0
-            self.cum = np.ones(1, np.int64)
+            self.noise = np.ones((2, 1))
             self.codes = objective.codes.cpu().numpy().astype(np.int64)
             self.points = objective.points.cpu().numpy().astype(np.int64)
             self.lengths = objective.mask.sum(1).cpu().numpy().astype(np.int64)
@@ -104,11 +106,11 @@ class FusedCPU(Updater):
         # the tables are read afresh each batch: a DDP replica sum gives the parameters new storage
         with summed_replica_updates(task.parameters(), task.trainer.strategy.model):
             arguments = (inputs.table.detach().numpy(), inputs.rows.numpy(), inputs.counts.numpy(), inputs.mean)
-            objective = (self.output_rows(task.objective), self.kind, self.negative, self.cum, self.codes,
+            objective = (self.output_rows(task.objective), self.kind, self.negative, self.noise, self.codes,
                          self.points, self.lengths, lr, states, self.loss_every)
             windows = (batch.ids.numpy(), batch.sentence.numpy(), batch.span.numpy())
             if task.encoder.example_type is PairBatch:
-                results = cpu.train_skipgram(*windows, *arguments, *objective)
+                results = cpu.train_skipgram(*windows, task.encoder.input_side == "context", *arguments, *objective)
             else:
                 context_mean = task.encoder.context_reduce == "mean"
                 results = cpu.train_cbow(*windows, *arguments, context_mean, *objective)
@@ -116,21 +118,79 @@ class FusedCPU(Updater):
         return torch.tensor(results[:, 0].sum()), int(results[:, 1].sum())
 
 
-class Auto(Updater):
-    """The fused kernel wherever one applies to the run (model, objective, device, optimizer), else autograd steps."""
+class FusedGPU(Updater):
+    """Skip-gram with negative sampling on a CUDA device: one Triton launch per chunk (`kernels/gpu.py`).
 
-    def __init__(self, threads: int | None = None, loss_every: int = 8, examples_per_step: int = 1024):
-        self.fused = FusedCPU(threads, loss_every)
+    Plain words (not fastText's bags), per-example noise (not `sampler.shared`), plain
+    SGD at the scheduler's current lr. Each program walks `centers_per_program` centers;
+    programs write the tables concurrently without locks. The noise words are drawn for
+    the chunk on the device by the objective's sampler before the launch.
+    """
+
+    def __init__(self, centers_per_program: int = 32):
+        self.centers_per_program = positive_int(centers_per_program, "task.updater.centers_per_program")
+        self.description = "fused GPU kernel (Triton): word2vec's per-example SGD steps"
+
+    @staticmethod
+    def unsupported(task) -> str | None:
+        if task.device.type != "cuda":
+            return f"the fused GPU kernel runs on a CUDA device, and this task is on {task.device}"
+        if importlib.util.find_spec("triton") is None:
+            return "Triton is not installed (it comes with PyTorch's CUDA builds)"
+        if task.encoder.example_type is not PairBatch or not isinstance(task.encoder.embedder, WordLookup):
+            return f"the GPU kernel trains skip-gram over plain words, not {task.name}"
+        if not isinstance(task.objective, NegativeSampling) or task.objective.shared:
+            return f"the GPU kernel scores with per-example negative sampling, not {type(task.objective).__name__}"
+        if not plain_sgd(task.optimizers().optimizer):
+            return "the fused kernel takes plain SGD steps (optimizer=sgd without momentum or weight decay)"
+        return None
+
+    def prepare(self, task) -> None:
+        reason = self.unsupported(task)
+        if reason is not None:
+            raise UserError(f"task/updater=fused_gpu cannot train this run: {reason}. Use task/updater=auto.")
+        rank_zero_info("word-embedding updates: fused GPU kernel (Triton)")
+
+    def train_batch(self, task, batch: WordWindows) -> tuple[torch.Tensor, int]:
+        from lm_experiments.kernels import gpu  # Triton is imported only where a GPU kernel runs
+
+        optimizer = task.optimizers()
+        lr = float(optimizer.param_groups[0]["lr"])
+        objective = task.objective
+        noise = objective.sample_noise((batch.size, 2 * batch.window, objective.negative), batch.ids.device)
+        with summed_replica_updates(task.parameters(), task.trainer.strategy.model), torch.no_grad():
+            loss = gpu.train_skipgram_negative(batch.ids, batch.sentence, batch.span, batch.window,
+                                               task.encoder.embedder.embedding.weight, objective.output.weight,
+                                               noise, lr, self.centers_per_program)
+        optimizer.step()  # Lightning counts one step per batch; no parameter has a gradient, so nothing moves
+        return loss.detach(), int(skipgram_pair_count(batch))
+
+
+def skipgram_pair_count(batch: WordWindows) -> torch.Tensor:
+    """How many (center, context) pairs the windows hold (what the kernel's summed loss is over)."""
+    return sum(((batch.sentence[:-o] == batch.sentence[o:]) & (batch.span[:-o] >= o)).sum()
+               + ((batch.sentence[:-o] == batch.sentence[o:]) & (batch.span[o:] >= o)).sum()
+               for o in range(1, min(batch.window, max(batch.size - 1, 0)) + 1))
+
+
+class Auto(Updater):
+    """A fused kernel wherever one applies to the run (model, objective, device, optimizer), else autograd steps."""
+
+    def __init__(self, threads: int | None = None, loss_every: int = 8, examples_per_step: int = 1024,
+                 centers_per_program: int = 32):
+        self.fused_cpu = FusedCPU(threads, loss_every)
+        self.fused_gpu = FusedGPU(centers_per_program)
         self.autograd = AutogradSGD(examples_per_step)
         self.chosen: Updater | None = None
-        self.description = (f"the fused kernel where it applies, else {self.autograd.examples_per_step} examples "
+        self.description = (f"a fused kernel where one applies, else {self.autograd.examples_per_step} examples "
                             f"per autograd step")
 
     def prepare(self, task) -> None:
-        reason = FusedCPU.unsupported(task)
+        kernel = self.fused_gpu if task.device.type == "cuda" else self.fused_cpu
+        reason = kernel.unsupported(task)
         if reason is None:
-            self.chosen = self.fused
-            self.fused.prepare(task)
+            self.chosen = kernel
+            kernel.prepare(task)
         else:
             self.chosen = self.autograd
             rank_zero_info(f"word-embedding updates: autograd steps ({reason})")

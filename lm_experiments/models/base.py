@@ -49,7 +49,7 @@ class TokenEmbedder(nn.Module):
 
 class WordEmbeddingEncoder(nn.Module):
     """A word2vec-family encoder: its examples (`example_type`, read off a chunk's `WordWindows` by
-    `examples`) -> hidden vectors (P, output_dim), which an objective scores against `batch.targets`.
+    `examples`) -> hidden vectors (P, output_dim), which an objective scores against `targets(batch)`.
     Its word vectors are its `embedder`'s."""
 
     example_type: ClassVar[type]
@@ -58,6 +58,10 @@ class WordEmbeddingEncoder(nn.Module):
 
     def examples(self, windows):
         """The examples this encoder trains on, from a chunk's kept words and windows (`WordWindows`)."""
+        raise NotImplementedError
+
+    def targets(self, batch) -> torch.Tensor:
+        """(P,) the words the hidden vectors predict."""
         raise NotImplementedError
 
 

@@ -53,3 +53,6 @@ class CBOW(WordEmbeddingEncoder):
 
     def forward(self, batch: ContextBatch) -> torch.Tensor:
         return context_vector(self.embedder(batch.contexts), batch.mask, self.context_reduce)  # (P, d)
+
+    def targets(self, batch: ContextBatch) -> torch.Tensor:
+        return batch.centers

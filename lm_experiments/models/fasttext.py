@@ -86,6 +86,8 @@ class SubwordBag(TokenEmbedder):
 class FastText(SkipGram):
     """fastText skip-gram: the center word's subword-composed vector predicts each context word."""
 
+    input_side = "center"
+
     def __init__(self, vocab: Vocabulary, vector_size: int = 100, min_n: int = 3, max_n: int = 6,
                  bucket: int = 2_000_000, subword_reduce: str = "mean"):
         super().__init__(vocab, vector_size, SubwordBag(vocab, vector_size, min_n, max_n, bucket, subword_reduce))

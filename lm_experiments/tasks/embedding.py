@@ -50,7 +50,7 @@ class WordEmbeddingTask(Task):
 
     def example_losses(self, batch, step_size: float | None = None) -> torch.Tensor:
         """Loss per example (P,) of one step's examples; `step_size` is that step's learning rate."""
-        return self.objective(self.encoder(batch), batch.targets, step_size=step_size)
+        return self.objective(self.encoder(batch), self.encoder.targets(batch), step_size=step_size)
 
     def on_train_start(self) -> None:
         self.updater.prepare(self)
