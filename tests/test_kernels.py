@@ -91,7 +91,7 @@ def reference_steps(task: WordEmbeddingTask, batch: WordWindows, noise: np.ndarr
         optimizer.step()
 
 
-def run_kernel(task: WordEmbeddingTask, batch: WordWindows, cbow: bool, state: int):
+def run_kernel(task: WordEmbeddingTask, batch: WordWindows, cbow: bool, state: int, hot=()):
     inputs = task.encoder.embedder.input_rows()
     updater = FusedCPU(threads=1)
     objective = task.objective
@@ -101,8 +101,12 @@ def run_kernel(task: WordEmbeddingTask, batch: WordWindows, cbow: bool, state: i
     codes = objective.codes.numpy() if not is_negative else np.zeros((1, 1), np.int64)
     points = objective.points.numpy() if not is_negative else np.zeros((1, 1), np.int64)
     lengths = objective.mask.sum(1).numpy() if not is_negative else np.zeros(1, np.int64)
-    arguments = (out, cpu.NEGATIVE if is_negative else cpu.HIERARCHICAL, objective.negative if is_negative else 0,
-                 cum, codes, points, lengths, LR, np.array([state], np.uint64), updater.loss_every)
+    hot = np.array(hot, np.int64)
+    slot = np.full(out.shape[0], -1, np.int64)
+    slot[hot] = np.arange(len(hot))
+    arguments = (out, hot, slot, cpu.NEGATIVE if is_negative else cpu.HIERARCHICAL,
+                 objective.negative if is_negative else 0, cum, codes, points, lengths, LR,
+                 np.array([state], np.uint64), updater.loss_every)
     rows = (inputs.table.detach().numpy(), inputs.rows.numpy(), inputs.counts.numpy(), inputs.mean)
     ids = (batch.ids.numpy(), batch.sentence.numpy(), batch.span.numpy())
     if cbow:
@@ -193,3 +197,23 @@ def test_the_alias_table_gives_every_word_exactly_its_probability():
     implied = table[0] / columns                                           # kept in its own column
     np.add.at(implied, table[1].astype(int), (1.0 - table[0]) / columns)  # or reached as another column's alias
     np.testing.assert_allclose(implied, probs, atol=1e-12)
+
+
+@pytest.mark.parametrize("objective", sorted(OBJECTIVES))
+def test_a_threads_own_copies_of_the_busiest_rows_add_up_to_the_same_update(objective):
+    """With one part, updating private copies of the hot rows and adding their change after the chunk is the
+    plain update (to float rounding); the busiest rows are the Huffman root first, or the likeliest noise."""
+    batch = windows()
+    plain, copied = make_task("skipgram", objective), make_task("skipgram", objective)
+    updater = FusedCPU(threads=2)
+    updater.kind = cpu.NEGATIVE if objective == "negative" else cpu.HIERARCHICAL
+    updater.points = copied.objective.points.numpy() if objective == "hierarchical" else None
+    busiest = updater.busiest_rows(copied.objective)
+    if objective == "hierarchical":
+        assert busiest[0] == int(copied.objective.points[2, 0]), "the root starts every path"
+    else:
+        assert busiest[0] == int(torch.argmax(copied.objective.noise.probs))
+    run_kernel(plain, batch, False, state=9)
+    run_kernel(copied, batch, False, state=9, hot=busiest[:5])
+    for ours, theirs in zip(copied.parameters(), plain.parameters(), strict=True):
+        torch.testing.assert_close(ours.detach(), theirs.detach(), atol=1e-6, rtol=1e-5)

@@ -2,6 +2,8 @@
 
 import time
 
+import torch
+
 from lm_experiments.callbacks.base import TaskCallback
 from lm_experiments.tasks.base import Provides
 
@@ -28,13 +30,21 @@ class WordsPerSecond(TaskCallback):
         self._epoch_words += batch.n_words * trainer.world_size
         if batch_idx % max(trainer.log_every_n_steps, 1):
             return  # a log call costs about a millisecond: at the trainer's logging interval only
+        synchronize(pl_module.device)
         elapsed = time.perf_counter() - self._started
         if elapsed > 0 and self._epoch_words:
             pl_module.log("train/words_per_sec", self._epoch_words / elapsed, on_step=True, on_epoch=False,
                           prog_bar=True, batch_size=1)
 
     def on_train_epoch_end(self, trainer, pl_module):
+        synchronize(pl_module.device)
         self.words += self._epoch_words
         self.seconds += time.perf_counter() - self._started
         if self.seconds > 0 and self.words:
             pl_module.log("train/words_per_sec_mean", self.words / self.seconds, on_epoch=True, batch_size=1)
+
+
+def synchronize(device: torch.device) -> None:
+    """Wait for the device's queued work: GPU kernels run asynchronously, and the clock must see them end."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)

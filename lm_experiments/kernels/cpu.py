@@ -149,8 +149,14 @@ def _logistic_step(h, out_row, f, g_label, lr, work, with_loss):
 
 
 @njit(inline="always")
-def _score_target(h, target, out, kind, negative, noise, codes, points, lengths, lr, state, words, scores, work,
-                  with_loss):
+def _row(out, local, slot, row):
+    """An output row: the thread's own copy for the few rows every thread keeps writing, else the shared one."""
+    return local[slot[row]] if slot[row] >= 0 else out[row]
+
+
+@njit(inline="always")
+def _score_target(h, target, out, local, slot, kind, negative, noise, codes, points, lengths, lr, state, words,
+                  scores, work, with_loss):
     """Score `target` from hidden vector h: update the output rows, accumulate the input update in `work`.
 
     An example's rows are all scored before any is written, so their loads from memory overlap; it
@@ -164,24 +170,24 @@ def _score_target(h, target, out, kind, negative, noise, codes, points, lengths,
         for t in range(1, negative + 1):
             words[t], state = _noise_word(noise, state)
         for t in range(negative + 1):
-            scores[t] = _dot(h, out[words[t]])
+            scores[t] = _dot(h, _row(out, local, slot, words[t]))
         for t in range(negative + 1):
             if t == 0 or words[t] != target:
-                loss += _logistic_step(h, out[words[t]], scores[t], np.float32(1.0 if t == 0 else 0.0), lr, work,
-                                       with_loss)
+                loss += _logistic_step(h, _row(out, local, slot, words[t]), scores[t],
+                                       np.float32(1.0 if t == 0 else 0.0), lr, work, with_loss)
     else:
         length = lengths[target]
         for step in range(length):
-            scores[step] = _dot(h, out[points[target, step]])
+            scores[step] = _dot(h, _row(out, local, slot, points[target, step]))
         for step in range(length):
-            loss += _logistic_step(h, out[points[target, step]], scores[step],
+            loss += _logistic_step(h, _row(out, local, slot, points[target, step]), scores[step],
                                    np.float32(1.0 - codes[target, step]), lr, work, with_loss)
     return loss, state
 
 
 @njit(nogil=True, fastmath=True, cache=True)
-def _skipgram_part(ids, sentence, span, lo, hi, context_inputs, table, rows, counts, mean, out, kind, negative, noise,
-                   codes, points, lengths, lr, state, loss_every, result):
+def _skipgram_part(ids, sentence, span, lo, hi, context_inputs, table, rows, counts, mean, out, local, slot, kind,
+                   negative, noise, codes, points, lengths, lr, state, loss_every, result):
     """Centers lo..hi-1 and every context word within their spans and sentences: the context word predicts
     the center (`context_inputs`, word2vec's way) or the center predicts the context word (fastText's)."""
     dim = table.shape[1]
@@ -207,8 +213,8 @@ def _skipgram_part(ids, sentence, span, lo, hi, context_inputs, table, rows, cou
                 _add_composed(h, table, rows, counts, mean, word)
                 vector = h
             work[:] = 0.0
-            example_loss, state = _score_target(vector, target, out, kind, negative, noise, codes, points, lengths, lr,
-                                                state, words, scores, work, with_loss)
+            example_loss, state = _score_target(vector, target, out, local, slot, kind, negative, noise, codes, points,
+                                                lengths, lr, state, words, scores, work, with_loss)
             if single:
                 for k in range(dim):
                     own[k] += work[k]
@@ -222,8 +228,8 @@ def _skipgram_part(ids, sentence, span, lo, hi, context_inputs, table, rows, cou
 
 
 @njit(nogil=True, fastmath=True, cache=True)
-def _cbow_part(ids, sentence, span, lo, hi, table, rows, counts, mean, context_mean, out, kind, negative, noise, codes,
-               points, lengths, lr, state, loss_every, result):
+def _cbow_part(ids, sentence, span, lo, hi, table, rows, counts, mean, context_mean, out, local, slot, kind, negative,
+               noise, codes, points, lengths, lr, state, loss_every, result):
     """Centers lo..hi-1: each is predicted from the mean (or sum) of the context words within its span."""
     dim = table.shape[1]
     h = np.empty(dim, np.float32)
@@ -248,8 +254,8 @@ def _cbow_part(ids, sentence, span, lo, hi, table, rows, counts, mean, context_m
                 h[k] /= context
         with_loss = i % loss_every == 0
         work[:] = 0.0
-        example_loss, state = _score_target(h, ids[i], out, kind, negative, noise, codes, points, lengths, lr, state,
-                                            words, scores, work, with_loss)
+        example_loss, state = _score_target(h, ids[i], out, local, slot, kind, negative, noise, codes, points, lengths,
+                                            lr, state, words, scores, work, with_loss)
         for j in range(first, last):
             if j != i and sentence[j] == sentence[i]:
                 _add_to_rows(work, table, rows, counts, ids[j])
@@ -260,29 +266,57 @@ def _cbow_part(ids, sentence, span, lo, hi, table, rows, counts, mean, context_m
     result[0], result[1], result[2] = loss, scored, examples
 
 
+@njit(nogil=True, cache=True)
+def _merge_hot_rows(out, hot, copies):
+    """Add every thread's change to its copies of the hot rows into the shared rows (one thread, after all)."""
+    for h in range(hot.shape[0]):
+        start = out[hot[h]].copy()
+        for part in range(copies.shape[0]):
+            for k in range(out.shape[1]):
+                out[hot[h], k] += copies[part, h, k] - start[k]
+
+
+@njit(nogil=True, cache=True)
+def _hot_copies(out, hot, parts):
+    copies = np.empty((parts, hot.shape[0], out.shape[1]), out.dtype)
+    for part in range(parts):
+        for h in range(hot.shape[0]):
+            copies[part, h] = out[hot[h]]
+    return copies
+
+
 @njit(nogil=True, parallel=True, cache=True)
-def train_skipgram(ids, sentence, span, context_inputs, table, rows, counts, mean, out, kind, negative, noise, codes,
-                   points, lengths, lr, states, loss_every):
-    """One chunk, split between len(states) threads. Returns (parts, 3): loss, scored examples, examples."""
+def train_skipgram(ids, sentence, span, context_inputs, table, rows, counts, mean, out, hot, slot, kind, negative,
+                   noise, codes, points, lengths, lr, states, loss_every):
+    """One chunk, split between len(states) threads. Returns (parts, 3): loss, scored examples, examples.
+
+    `hot` (H,) are output rows nearly every example writes (the top of the Huffman tree, the most
+    frequent words) and `slot` (R,) their place in it (-1 elsewhere): each thread updates its own copy of
+    them, added up into the shared rows after the chunk, instead of fighting over their cache lines.
+    """
     parts = states.shape[0]
     results = np.zeros((parts, 3))
+    copies = _hot_copies(out, hot, parts)
     n = ids.shape[0]
     for part in prange(parts):
         _skipgram_part(ids, sentence, span, n * part // parts, n * (part + 1) // parts, context_inputs, table, rows,
-                       counts, mean, out, kind, negative, noise, codes, points, lengths, lr, states[part], loss_every,
-                       results[part])
+                       counts, mean, out, copies[part], slot, kind, negative, noise, codes, points, lengths, lr,
+                       states[part], loss_every, results[part])
+    _merge_hot_rows(out, hot, copies)
     return results
 
 
 @njit(nogil=True, parallel=True, cache=True)
-def train_cbow(ids, sentence, span, table, rows, counts, mean, context_mean, out, kind, negative, noise, codes, points,
-               lengths, lr, states, loss_every):
+def train_cbow(ids, sentence, span, table, rows, counts, mean, context_mean, out, hot, slot, kind, negative, noise,
+               codes, points, lengths, lr, states, loss_every):
     """One chunk of CBOW examples, split between len(states) threads. Returns (parts, 3) as `train_skipgram`."""
     parts = states.shape[0]
     results = np.zeros((parts, 3))
+    copies = _hot_copies(out, hot, parts)
     n = ids.shape[0]
     for part in prange(parts):
         _cbow_part(ids, sentence, span, n * part // parts, n * (part + 1) // parts, table, rows, counts, mean,
-                   context_mean, out, kind, negative, noise, codes, points, lengths, lr, states[part], loss_every,
-                   results[part])
+                   context_mean, out, copies[part], slot, kind, negative, noise, codes, points, lengths, lr,
+                   states[part], loss_every, results[part])
+    _merge_hot_rows(out, hot, copies)
     return results

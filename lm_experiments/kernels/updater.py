@@ -38,12 +38,18 @@ class FusedCPU(Updater):
     linear decay by default). The rule for rows a batched step shares
     (`sampler.shared_rows`) does not apply: every example steps alone, as in word2vec.
     `threads` (default: every core, shared out between the processes of a DDP run)
-    update the tables without locks.
+    update the tables without locks, except the `hot_rows` output rows nearly every
+    example writes (the top of the Huffman tree, the most frequent words): with several
+    threads each updates its own copy of those during a chunk, and the changes are added
+    up after it, instead of the cores passing the rows' cache lines back and forth.
     """
 
-    def __init__(self, threads: int | None = None, loss_every: int = 8):
+    def __init__(self, threads: int | None = None, loss_every: int = 8, hot_rows: int = 64):
         self.threads = None if threads is None else positive_int(threads, "task.updater.threads")
         self.loss_every = positive_int(loss_every, "task.updater.loss_every")
+        if not (isinstance(hot_rows, int) and hot_rows >= 0):
+            raise UserError(f"task.updater.hot_rows must be an integer >= 0, got {hot_rows!r}.")
+        self.hot_rows = hot_rows
         self.description = "fused CPU kernel: word2vec's per-example SGD steps"
         self.seed, self.batches = 0, 0
 
@@ -90,7 +96,22 @@ class FusedCPU(Updater):
             self.codes = objective.codes.cpu().numpy().astype(np.int64)
             self.points = objective.points.cpu().numpy().astype(np.int64)
             self.lengths = objective.mask.sum(1).cpu().numpy().astype(np.int64)
+        rows = self.output_rows(objective).shape[0]
+        hot = self.busiest_rows(objective)[: self.hot_rows if threads > 1 else 0]  # one thread: nothing to share
+        self.hot, self.slot = hot, np.full(rows, -1, np.int64)
+        self.slot[hot] = np.arange(len(hot))
         rank_zero_info(f"word-embedding updates: fused CPU kernel, {threads} thread(s)")
+
+    def busiest_rows(self, objective) -> np.ndarray:
+        """Output rows by how many examples write them: Huffman nodes nearest the root, else the most often
+        drawn noise words."""
+        if self.kind == cpu.HIERARCHICAL:
+            never = np.iinfo(np.int64).max
+            levels = np.where(objective.mask.cpu().numpy(), np.arange(self.points.shape[1])[None, :], never)  # (V, L)
+            depth = np.full(self.output_rows(objective).shape[0], never)
+            np.minimum.at(depth, self.points.ravel(), levels.ravel())  # each node's distance from the root
+            return np.argsort(depth, kind="stable").astype(np.int64)
+        return np.argsort(-objective.noise.probs.cpu().numpy(), kind="stable").astype(np.int64)
 
     def output_rows(self, objective) -> np.ndarray:
         weight = objective.output.weight if isinstance(objective, NegativeSampling) else objective.nodes.weight
@@ -106,8 +127,8 @@ class FusedCPU(Updater):
         # the tables are read afresh each batch: a DDP replica sum gives the parameters new storage
         with summed_replica_updates(task.parameters(), task.trainer.strategy.model):
             arguments = (inputs.table.detach().numpy(), inputs.rows.numpy(), inputs.counts.numpy(), inputs.mean)
-            objective = (self.output_rows(task.objective), self.kind, self.negative, self.noise, self.codes,
-                         self.points, self.lengths, lr, states, self.loss_every)
+            objective = (self.output_rows(task.objective), self.hot, self.slot, self.kind, self.negative,
+                         self.noise, self.codes, self.points, self.lengths, lr, states, self.loss_every)
             windows = (batch.ids.numpy(), batch.sentence.numpy(), batch.span.numpy())
             if task.encoder.example_type is PairBatch:
                 results = cpu.train_skipgram(*windows, task.encoder.input_side == "context", *arguments, *objective)
@@ -176,9 +197,9 @@ def skipgram_pair_count(batch: WordWindows) -> torch.Tensor:
 class Auto(Updater):
     """A fused kernel wherever one applies to the run (model, objective, device, optimizer), else autograd steps."""
 
-    def __init__(self, threads: int | None = None, loss_every: int = 8, examples_per_step: int = 1024,
-                 centers_per_program: int = 32):
-        self.fused_cpu = FusedCPU(threads, loss_every)
+    def __init__(self, threads: int | None = None, loss_every: int = 8, hot_rows: int = 64,
+                 examples_per_step: int = 1024, centers_per_program: int = 32):
+        self.fused_cpu = FusedCPU(threads, loss_every, hot_rows)
         self.fused_gpu = FusedGPU(centers_per_program)
         self.autograd = AutogradSGD(examples_per_step)
         self.chosen: Updater | None = None
