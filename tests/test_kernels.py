@@ -12,7 +12,7 @@ from lm_experiments.data.batches import ContextBatch, PairBatch, WordWindows
 from lm_experiments.data.vocab import Vocabulary
 from lm_experiments.errors import UserError, user_error_in
 from lm_experiments.kernels import cpu
-from lm_experiments.kernels.updater import Auto, FusedCPU
+from lm_experiments.kernels.updater import Auto, FusedCPU, FusedGPU
 from lm_experiments.models.cbow import CBOW
 from lm_experiments.models.fasttext import FastText, FastTextCBOW
 from lm_experiments.models.skipgram import SkipGram
@@ -177,6 +177,7 @@ def test_fused_refuses_what_it_cannot_train_and_auto_falls_back(sampler, optimiz
         fit(refused, [windows()])
     cause = user_error_in(error.value)
     assert isinstance(cause, UserError) and reason in str(cause) and "task/updater=auto" in str(cause)
+    assert "runs on a CUDA device" in FusedGPU.unsupported(refused)
     auto = Auto(examples_per_step=4)
     fit(WordEmbeddingTask(VOCAB, SkipGram(VOCAB, vector_size=4), sampler, optimizer, updater=auto), [windows()])
     assert isinstance(auto.chosen, AutogradSGD)

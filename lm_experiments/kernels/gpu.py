@@ -2,10 +2,10 @@
 
 Each program walks `centers_per_program` consecutive kept words of the chunk's
 `WordWindows`; for each (center, context) pair in the center's span and sentence it
-reads the center's row, scores the context word and that pair's noise words against
+reads the context word's row, scores the center and that pair's noise words against
 their output rows, writes each output row back as it goes and adds the accumulated
-update to the center's row after the example: word2vec's per-example arithmetic, the
-same as the CPU loop (`cpu.py`). Programs run concurrently and write the shared tables
+update to the context word's row after the example: word2vec's per-example
+arithmetic and orientation, the same as the CPU loop (`cpu.py`). Programs run concurrently and write the shared tables
 without locks (Hogwild), as word2vec's threads do.
 
 The noise words are drawn for the whole chunk before the launch, on the device, from
@@ -38,7 +38,7 @@ def _skipgram_negative(ids, sentence, span, n, syn0, syn1, noise, lr, loss, dim,
     for c in range(CENTERS):
         i = program * CENTERS + c
         if i < n:
-            center = tl.load(ids + i).to(tl.int64)
+            center = tl.load(ids + i).to(tl.int64)   # the word the window's context words predict
             reach = tl.load(span + i)
             own = tl.load(sentence + i)
             for slot in tl.static_range(2 * WINDOW):
@@ -47,8 +47,9 @@ def _skipgram_negative(ids, sentence, span, n, syn0, syn1, noise, lr, loss, dim,
                 clamped = tl.minimum(tl.maximum(j, 0), n - 1)    # read in bounds; `valid` discards it when out
                 valid = (j >= 0) & (j < n) & (tl.abs(offset) <= reach) & (tl.load(sentence + clamped) == own)
                 if valid:
-                    target = tl.load(ids + j).to(tl.int64)
-                    h = tl.load(syn0 + center * dim + offsets, mask=inside, other=0.0)
+                    context = tl.load(ids + j).to(tl.int64)
+                    target = center
+                    h = tl.load(syn0 + context * dim + offsets, mask=inside, other=0.0)
                     v = tl.load(syn1 + target * dim + offsets, mask=inside, other=0.0)
                     f = tl.sum(h * v)
                     g = (1.0 - tl.sigmoid(f)) * lr
@@ -64,7 +65,7 @@ def _skipgram_negative(ids, sentence, span, n, syn0, syn1, noise, lr, loss, dim,
                             work += g * v
                             tl.store(syn1 + word * dim + offsets, v + g * h, mask=inside)
                             total += _softplus(f)    # -log s(-f)
-                    tl.store(syn0 + center * dim + offsets, h + work, mask=inside)
+                    tl.store(syn0 + context * dim + offsets, h + work, mask=inside)
     tl.store(loss + program, total)
 
 
