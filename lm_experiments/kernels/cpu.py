@@ -16,8 +16,9 @@ takes the example's whole input update, as fastText and gensim apply it. CBOW's 
 vector is the mean (or sum) of its context words' vectors, and each context row takes
 the whole update too (word2vec's `neu1e`).
 
-Threads split a chunk's centers into contiguous parts and update the shared tables
-without locks ("Hogwild", as word2vec's and gensim's threads do). Each part draws its
+Threads take a chunk's centers in contiguous parts (a few per thread, handed out as
+threads come free, as gensim's workers take jobs) and update the shared tables without
+locks ("Hogwild", as word2vec's and gensim's threads do). Each part draws its
 noise words from its own 48-bit linear congruential generator (word2vec's constants),
 seeded per chunk, so one thread is bit-for-bit reproducible for a seed. Noise words are
 drawn from the objective's unigram^0.75 distribution with Walker's alias method
@@ -38,6 +39,7 @@ autograd reference. Measured on text8-head (2 CPU cores, dim 100, 1 epoch, windo
 
 import math
 
+import numba
 import numpy as np
 from numba import njit, prange
 
@@ -288,7 +290,9 @@ def _hot_copies(out, hot, parts):
 @njit(nogil=True, parallel=True, cache=True)
 def train_skipgram(ids, sentence, span, context_inputs, table, rows, counts, mean, out, hot, slot, kind, negative,
                    noise, codes, points, lengths, lr, states, loss_every):
-    """One chunk, split between len(states) threads. Returns (parts, 3): loss, scored examples, examples.
+    """One chunk, split into len(states) contiguous parts that the threads take as they come free (so a
+    core another job slows down does not hold the chunk up). Returns (parts, 3): loss, scored examples,
+    examples.
 
     `hot` (H,) are output rows nearly every example writes (the top of the Huffman tree, the most
     frequent words) and `slot` (R,) their place in it (-1 elsewhere): each thread updates its own copy of
@@ -296,12 +300,12 @@ def train_skipgram(ids, sentence, span, context_inputs, table, rows, counts, mea
     """
     parts = states.shape[0]
     results = np.zeros((parts, 3))
-    copies = _hot_copies(out, hot, parts)
+    copies = _hot_copies(out, hot, numba.get_num_threads())
     n = ids.shape[0]
     for part in prange(parts):
         _skipgram_part(ids, sentence, span, n * part // parts, n * (part + 1) // parts, context_inputs, table, rows,
-                       counts, mean, out, copies[part], slot, kind, negative, noise, codes, points, lengths, lr,
-                       states[part], loss_every, results[part])
+                       counts, mean, out, copies[numba.get_thread_id()], slot, kind, negative, noise, codes, points,
+                       lengths, lr, states[part], loss_every, results[part])
     _merge_hot_rows(out, hot, copies)
     return results
 
@@ -309,14 +313,14 @@ def train_skipgram(ids, sentence, span, context_inputs, table, rows, counts, mea
 @njit(nogil=True, parallel=True, cache=True)
 def train_cbow(ids, sentence, span, table, rows, counts, mean, context_mean, out, hot, slot, kind, negative, noise,
                codes, points, lengths, lr, states, loss_every):
-    """One chunk of CBOW examples, split between len(states) threads. Returns (parts, 3) as `train_skipgram`."""
+    """One chunk of CBOW examples, in len(states) parts as `train_skipgram`. Returns (parts, 3) likewise."""
     parts = states.shape[0]
     results = np.zeros((parts, 3))
-    copies = _hot_copies(out, hot, parts)
+    copies = _hot_copies(out, hot, numba.get_num_threads())
     n = ids.shape[0]
     for part in prange(parts):
         _cbow_part(ids, sentence, span, n * part // parts, n * (part + 1) // parts, table, rows, counts, mean,
-                   context_mean, out, copies[part], slot, kind, negative, noise, codes, points, lengths, lr,
-                   states[part], loss_every, results[part])
+                   context_mean, out, copies[numba.get_thread_id()], slot, kind, negative, noise, codes, points,
+                   lengths, lr, states[part], loss_every, results[part])
     _merge_hot_rows(out, hot, copies)
     return results

@@ -19,6 +19,7 @@ from lm_experiments.tasks.updaters import AutogradSGD, Updater
 
 log = logging.getLogger(__name__)
 _NO_INTS = np.zeros((1, 1), np.int64)
+PARTS_PER_THREAD = 4  # a chunk's parts per thread: enough that a thread slowed by another job is not waited for
 
 
 def plain_sgd(optimizer) -> bool:
@@ -121,11 +122,13 @@ class FusedCPU(Updater):
         optimizer = task.optimizers()
         lr = float(optimizer.param_groups[0]["lr"])
         inputs = task.encoder.embedder.input_rows()
-        states = cpu.part_seeds(self.seed + self.batches, self.threads)
+        parts = self.threads * PARTS_PER_THREAD if self.threads > 1 else 1
+        states = cpu.part_seeds(self.seed + self.batches, parts)
         self.batches += 1
         numba.set_num_threads(self.threads)
-        # the tables are read afresh each batch: a DDP replica sum gives the parameters new storage
-        with summed_replica_updates(task.parameters(), task.trainer.strategy.model):
+        # the tables are read afresh each batch: a DDP replica sum gives the parameters new storage;
+        # chunk size 1 hands the parts to threads as they come free, not in fixed halves
+        with summed_replica_updates(task.parameters(), task.trainer.strategy.model), numba.parallel_chunksize(1):
             arguments = (inputs.table.detach().numpy(), inputs.rows.numpy(), inputs.counts.numpy(), inputs.mean)
             objective = (self.output_rows(task.objective), self.hot, self.slot, self.kind, self.negative,
                          self.noise, self.codes, self.points, self.lengths, lr, states, self.loss_every)
