@@ -286,3 +286,36 @@ def test_every_preset_composes_and_starts_with_its_command(preset, tmp_path):
     text = (ROOT / "conf" / "experiment" / f"{preset}.yaml").read_text().splitlines()
     commands = (f"# python train.py experiment={preset}", f"# python train.py -m experiment={preset}")  # -m: a sweep
     assert text[0] == "# @package _global_" and text[1].startswith(commands)
+
+
+@pytest.mark.parametrize("model", ["lstm", "transformer"])
+def test_compiled_encoder_trains_to_the_same_numbers_and_checkpoint_names(make_lm_cfg, model):
+    """task.compile=true goes through torch.compile (aot_eager here: the graph capture without C++ code
+    generation) and must not change the arithmetic or the parameter names a checkpoint holds."""
+    from lm_experiments.run import build
+
+    common = ["trainer.limit_train_batches=6", "callbacks.model_checkpoint=null", "trainer.max_epochs=1"]
+    plain = train(make_lm_cfg(model, *common, run="plain"))
+    compiled = train(make_lm_cfg(model, *common, "task.compile=true", "task.compile_backend=aot_eager",
+                                 run="compiled"))
+    assert compiled["val/ppl"] == pytest.approx(plain["val/ppl"], rel=1e-4)
+    assert compiled["test/ppl"] == pytest.approx(plain["test/ppl"], rel=1e-4)
+    _, task, _ = build(make_lm_cfg(model, "task.compile=true", "task.compile_backend=aot_eager", run="names"))
+    assert not any("_orig_mod" in name for name in task.state_dict())
+
+
+def test_unknown_compile_backend_is_one_clear_error(make_lm_cfg):
+    with pytest.raises(Exception) as error:
+        train(make_lm_cfg("lstm", "task.compile=true", "task.compile_backend=inductorr"))
+    cause = user_error_in(error.value)
+    assert isinstance(cause, UserError) and "task.compile_backend='inductorr'" in str(cause)
+
+
+def test_bf16_mixed_precision_trains_a_language_model(make_lm_cfg):
+    """trainer.precision=bf16-mixed (autocast; on a CPU here) keeps the loss and perplexity finite and
+    close to the float32 run's after a few steps."""
+    common = ["trainer.limit_train_batches=6", "callbacks.model_checkpoint=null", "trainer.max_epochs=1"]
+    full_precision = train(make_lm_cfg("lstm", *common, run="fp32"))
+    mixed = train(make_lm_cfg("lstm", *common, "trainer.precision=bf16-mixed", run="bf16"))
+    assert np.isfinite(mixed["test/ppl"])
+    assert mixed["test/ppl"] == pytest.approx(full_precision["test/ppl"], rel=0.05)

@@ -4,6 +4,7 @@ import torch
 
 from lm_experiments.data.views.language_model import IGNORE
 from lm_experiments.data.vocab import Vocabulary
+from lm_experiments.errors import UserError
 from lm_experiments.models.base import LanguageModelEncoder
 from lm_experiments.tasks.perplexity import LanguageModelingTask
 
@@ -39,6 +40,16 @@ def layer_grad_norms(named_parameters) -> dict[str, torch.Tensor]:
     return norms
 
 
+def compile_in_place(module: torch.nn.Module, backend: str) -> None:
+    """torch.compile the module's forward in place (`nn.Module.compile`), so its parameter names and
+    checkpoints stay those of the plain module; compilation happens at the first batch."""
+    backends = torch.compiler.list_backends(exclude_tags=())
+    if backend not in backends:
+        raise UserError(f"task.compile_backend={backend!r} is not a torch.compile backend; choose one of "
+                        f"{', '.join(sorted(backends))}.")
+    module.compile(backend=backend)
+
+
 class LanguageModelTask(LanguageModelingTask):
     """Next-token prediction through any objective, trained by Lightning's optimizer loop.
 
@@ -47,17 +58,21 @@ class LanguageModelTask(LanguageModelingTask):
     Encoders that carry state (recurrent) hand it from one BPTT block to the next,
     detached at each step (truncated BPTT; Lightning 2 no longer does this), and start
     fresh where a batch says so. Gradient norms, per layer and in total, are logged
-    before clipping.
+    before clipping. `compile=True` runs the encoder through torch.compile (the objective,
+    whose output layer may be sampled, stays eager).
     """
 
     update_rule = "the optimizer's steps on the mean loss per token (autograd), the trainer's gradient clipping"
     distributed_strategies = ("ddp", "fsdp")
 
-    def __init__(self, vocab: Vocabulary, model: LanguageModelEncoder, objective, optimizer, scheduler=None):
+    def __init__(self, vocab: Vocabulary, model: LanguageModelEncoder, objective, optimizer, scheduler=None,
+                 compile: bool = False, compile_backend: str = "inductor"):
         super().__init__(vocab, optimizer, scheduler)
         self.check_part(model, LanguageModelEncoder, "a language-model encoder (model=nnlm, rnn, gru, lstm, "
                                                      "transformer)")
         self.encoder = model
+        if compile:
+            compile_in_place(model, compile_backend)
         self.check_objective(objective)
         self.objective = objective(vocab=vocab, dim=model.output_dim, sparse=False)
         model.init_weights(self.objective)
