@@ -238,3 +238,24 @@ def test_cbow_view_has_exactly_the_skipgram_pairs():
     assert sorted(zip(centers.tolist(), contexts.tolist())) == sorted(
         zip(pairs.centers.tolist(), pairs.contexts.tolist()))
     assert cbow.mask.any(1).all()
+
+
+def test_the_encoding_advice_for_non_utf8_text_can_be_followed(tmp_path):
+    """The error for Latin-1 text names data.corpus.encoding=latin-1, and that override is a config key
+    every corpus takes (it reaches the reader and the cache's fingerprint)."""
+    from conftest import compose_config
+
+    latin = tmp_path / "latin.txt"
+    latin.write_bytes("le café est très bon et le thé aussi\n".encode("latin-1") * 20)
+    with pytest.raises(UserError, match="data.corpus.encoding=latin-1"):
+        load_encoded(TextFile(str(latin)), tmp_path / "cache", min_count=1)
+    for corpus in ("file", "lee", "ptb", "text8", "wikitext2", "brown"):
+        cfg = compose_config([f"data={corpus}", f"data.path={latin}", "data.corpus.encoding=latin-1"],
+                             tmp_path / corpus, tmp_path / "cache")
+        assert cfg.data.corpus.encoding == "latin-1"
+    cfg = compose_config(["data=file", f"data.path={latin}", "data.corpus.encoding=latin-1", "data.min_count=1"],
+                         tmp_path / "run", tmp_path / "cache")
+    from hydra.utils import instantiate
+
+    encoded = load_encoded(instantiate(cfg.data.corpus), tmp_path / "cache", min_count=1)
+    assert "café" in encoded.vocab and "très" in encoded.vocab

@@ -3,6 +3,7 @@
 from functools import partial
 
 import lightning as L
+import numba
 import numpy as np
 import pytest
 import torch
@@ -106,7 +107,7 @@ def run_kernel(task: WordEmbeddingTask, batch: WordWindows, cbow: bool, state: i
     slot[hot] = np.arange(len(hot))
     arguments = (out, hot, slot, cpu.NEGATIVE if is_negative else cpu.HIERARCHICAL,
                  objective.negative if is_negative else 0, cum, codes, points, lengths, LR,
-                 np.array([state], np.uint64), updater.loss_every)
+                 np.array([state], np.uint64), updater.loss_every, numba.config.NUMBA_NUM_THREADS)
     rows = (inputs.table.detach().numpy(), inputs.rows.numpy(), inputs.counts.numpy(), inputs.mean)
     ids = (batch.ids.numpy(), batch.sentence.numpy(), batch.span.numpy())
     if cbow:

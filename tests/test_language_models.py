@@ -319,3 +319,36 @@ def test_bf16_mixed_precision_trains_a_language_model(make_lm_cfg):
     mixed = train(make_lm_cfg("lstm", *common, "trainer.precision=bf16-mixed", run="bf16"))
     assert np.isfinite(mixed["test/ppl"])
     assert mixed["test/ppl"] == pytest.approx(full_precision["test/ppl"], rel=0.05)
+
+
+def test_held_out_splits_come_from_the_end_of_a_single_file():
+    from lm_experiments.data.datamodule import held_out_splits
+
+    stream = np.arange(100, dtype=np.int32)
+    splits = held_out_splits({"train": stream}, 0.1)
+    assert splits["train"].tolist() == list(range(80))
+    assert splits["valid"].tolist() == list(range(80, 90)) and splits["test"].tolist() == list(range(90, 100))
+    only_test = held_out_splits({"train": stream, "valid": stream[:5]}, 0.1)
+    assert only_test["train"].tolist() == list(range(90)) and only_test["valid"].tolist() == list(range(5))
+    assert only_test["test"].tolist() == list(range(90, 100))
+    assert held_out_splits({"train": stream}, 0.0) == {"train": stream}
+    with pytest.raises(UserError, match="data.holdout=0.01"):
+        held_out_splits({"train": stream}, 0.01)
+
+
+@pytest.mark.parametrize("model", ["lstm", "ngram"])
+def test_a_language_model_on_one_file_scores_a_held_out_tail(make_lm_cfg, lm_corpus, model):
+    """`model=lstm data=file data.path=my_text.txt` (no valid/test files): the plateau schedule has a
+    val/loss to watch and the run reports validation and test perplexity on the file's last 5% each."""
+    metrics = train(make_lm_cfg(model, f"data.path={lm_corpus / 'train.txt'}", "trainer.max_epochs=2",
+                                "trainer.limit_train_batches=5", "callbacks.model_checkpoint=null", run=model))
+    assert np.isfinite(metrics["val/ppl"]) and np.isfinite(metrics["test/ppl"])
+    assert metrics["test/tokens"] == pytest.approx(metrics["val/tokens"], abs=1)
+
+
+def test_plateau_schedule_without_a_validation_split_is_one_clear_error(make_lm_cfg, lm_corpus):
+    with pytest.raises(Exception) as error:
+        train(make_lm_cfg("lstm", f"data.path={lm_corpus / 'train.txt'}", "data.holdout=0",
+                          "scheduler=plateau"))
+    cause = user_error_in(error.value)
+    assert isinstance(cause, UserError) and "scheduler=plateau" in str(cause) and "data.holdout" in str(cause)

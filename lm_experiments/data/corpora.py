@@ -189,11 +189,10 @@ class Brown(Corpus):
 
 
 class TextFile(Corpus):
-    """Any local UTF-8 text file (or folder of train/valid/test files): `data=file data.path=...`."""
+    """Any local text file (or folder of train/valid/test files): `data=file data.path=...`, UTF-8 unless
+    `data.corpus.encoding` says otherwise."""
 
     name = "file"
 
-    def files(self, cache_dir):
-        if self.path is None:
-            raise UserError("data=file needs data.path=/path/to/text (a plain, .gz or .zip file, or a folder).")
-        return self._local_files(self.path)
+    def _default_files(self, cache_dir):
+        raise UserError("data=file needs data.path=/path/to/text (a plain, .gz or .zip file, or a folder).")

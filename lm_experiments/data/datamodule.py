@@ -10,9 +10,29 @@ from lm_experiments.data.corpora import Corpus
 from lm_experiments.data.sharding import Shard
 from lm_experiments.data.stream import EncodedCorpus, load_encoded
 from lm_experiments.data.views.base import LoaderSettings, View, ViewOptions
-from lm_experiments.errors import positive_int
+from lm_experiments.errors import UserError, positive_int
 
 log = logging.getLogger(__name__)
+
+
+def held_out_splits(splits: dict, fraction: float) -> dict:
+    """The corpus's splits, with `fraction` of the training tokens taken from its end for each of
+    `valid` and `test` where the corpus has none (a single file: text8, the user's own text), so a
+    language model has text to score. The vocabulary was counted over the whole file; the held-out
+    tokens themselves are never trained on."""
+    missing = [split for split in ("valid", "test") if split not in splits]
+    if not missing or fraction == 0:
+        return splits
+    train = splits["train"]
+    size = int(len(train) * fraction)
+    if size < 2:
+        raise UserError(f"data.holdout={fraction} of the {len(train)} training tokens leaves {size} token(s) "
+                        f"to score; give a larger file, a larger data.holdout, or a folder with valid/test files.")
+    kept = len(train) - size * len(missing)
+    held = {split: train[kept + i * size: kept + (i + 1) * size] for i, split in enumerate(missing)}
+    log.info("no %s split in the corpus: the last %d training tokens (data.holdout=%g each) are held out as %s",
+             " or ".join(missing), size * len(missing), fraction, " and ".join(missing))
+    return {**splits, "train": train[:kept], **held}
 
 
 class CorpusDataModule(L.LightningDataModule):
@@ -31,7 +51,7 @@ class CorpusDataModule(L.LightningDataModule):
                  min_count: int = 5, max_size: int | None = None, batch_words: int = 4096,
                  window: int = 5, sample: float = 1e-3, batch_size: int = 20, bptt: int = 35,
                  eval_batch_size: int = 10, shuffle: bool = True, num_workers: int = 0, seed: int = 0,
-                 path: str | None = None, epochs: int | None = None):
+                 holdout: float = 0.05, path: str | None = None, epochs: int | None = None):
         super().__init__()
         self.corpus = corpus
         self.view_factory = view
@@ -44,7 +64,12 @@ class CorpusDataModule(L.LightningDataModule):
         self.view_options = ViewOptions(window=window, sample=sample, batch_words=batch_words,
                                         batch_size=batch_size, bptt=bptt, eval_batch_size=eval_batch_size, seed=seed)
         self.shuffle, self.num_workers, self.seed = shuffle, num_workers, seed
+        if not 0 <= holdout < 0.5:
+            raise UserError(f"data.holdout={holdout} must be at least 0 and below 0.5 (a fraction of the "
+                            f"training tokens held out for each missing split).")
+        self.holdout = holdout
         self.encoded: EncodedCorpus | None = None
+        self.splits: dict = {}
         self.view: View | None = None
 
     @property
@@ -59,10 +84,13 @@ class CorpusDataModule(L.LightningDataModule):
         self.encoded = load_encoded(self.corpus, self.cache_dir, tokenizer=self.tokenizer,
                                     lowercase=self.lowercase, add_eos=self.add_eos,
                                     min_count=self.min_count, max_size=self.max_size)
-        train = self.encoded.splits["train"]
+        self.view = self.view_factory(vocab=self.encoded.vocab, options=self.view_options)
+        # only runs that score held-out text (language models) hold some out; embeddings train on all of it
+        self.splits = held_out_splits(self.encoded.splits, self.holdout) if self.view.scores_held_out \
+            else self.encoded.splits
+        train = self.splits["train"]
         log.info("%s: %d training tokens, vocabulary %d (%s cache %s)", self.corpus.name, len(train),
                  len(self.encoded.vocab), "reused" if self.encoded.reused else "built", self.encoded.cache_dir)
-        self.view = self.view_factory(vocab=self.encoded.vocab, options=self.view_options)
 
     def loader_settings(self) -> LoaderSettings:
         """This process's part of the data (the trainer's rank among its processes under DDP) and loader options."""
@@ -73,17 +101,17 @@ class CorpusDataModule(L.LightningDataModule):
 
     def train_dataloader(self) -> DataLoader:
         self.setup()
-        return self.view.train_loader(self.encoded.splits["train"], self.loader_settings())
+        return self.view.train_loader(self.splits["train"], self.loader_settings())
 
     def has_split(self, split: str) -> bool:
         """Whether the corpus has `split` and the view scores held-out text (language models)."""
         self.setup()
-        return self.view.scores_held_out and split in self.encoded.splits
+        return self.view.scores_held_out and split in self.splits
 
     def _eval_loader(self, split: str):
         if not self.has_split(split):
             return []
-        return self.view.eval_loader(self.encoded.splits[split], self.loader_settings())
+        return self.view.eval_loader(self.splits[split], self.loader_settings())
 
     def val_dataloader(self):
         return self._eval_loader("valid")

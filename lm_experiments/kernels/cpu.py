@@ -187,7 +187,7 @@ def _score_target(h, target, out, local, slot, kind, negative, noise, codes, poi
     return loss, state
 
 
-@njit(nogil=True, fastmath=True, cache=True)
+@njit(nogil=True, fastmath=True, cache=True, error_model="numpy")
 def _skipgram_part(ids, sentence, span, lo, hi, context_inputs, table, rows, counts, mean, out, local, slot, kind,
                    negative, noise, codes, points, lengths, lr, state, loss_every, result):
     """Centers lo..hi-1 and every context word within their spans and sentences: the context word predicts
@@ -229,7 +229,7 @@ def _skipgram_part(ids, sentence, span, lo, hi, context_inputs, table, rows, cou
     result[0], result[1], result[2] = loss, scored, examples
 
 
-@njit(nogil=True, fastmath=True, cache=True)
+@njit(nogil=True, fastmath=True, cache=True, error_model="numpy")
 def _cbow_part(ids, sentence, span, lo, hi, table, rows, counts, mean, context_mean, out, local, slot, kind, negative,
                noise, codes, points, lengths, lr, state, loss_every, result):
     """Centers lo..hi-1: each is predicted from the mean (or sum) of the context words within its span."""
@@ -270,7 +270,7 @@ def _cbow_part(ids, sentence, span, lo, hi, table, rows, counts, mean, context_m
 
 @njit(nogil=True, cache=True)
 def _merge_hot_rows(out, hot, copies):
-    """Add every thread's change to its copies of the hot rows into the shared rows (one thread, after all)."""
+    """Add every thread's change to its copy of the hot rows into the shared rows (one thread, after all)."""
     for h in range(hot.shape[0]):
         start = out[hot[h]].copy()
         for part in range(copies.shape[0]):
@@ -287,20 +287,22 @@ def _hot_copies(out, hot, parts):
     return copies
 
 
-@njit(nogil=True, parallel=True, cache=True)
+@njit(nogil=True, parallel=True, cache=True, error_model="numpy")
 def train_skipgram(ids, sentence, span, context_inputs, table, rows, counts, mean, out, hot, slot, kind, negative,
-                   noise, codes, points, lengths, lr, states, loss_every):
+                   noise, codes, points, lengths, lr, states, loss_every, pool):
     """One chunk, split into len(states) contiguous parts that the threads take as they come free (so a
     core another job slows down does not hold the chunk up). Returns (parts, 3): loss, scored examples,
     examples.
 
     `hot` (H,) are output rows nearly every example writes (the top of the Huffman tree, the most
     frequent words) and `slot` (R,) their place in it (-1 elsewhere): each thread updates its own copy of
-    them, added up into the shared rows after the chunk, instead of fighting over their cache lines.
+    them (one per thread of Numba's pool, `pool`), added up into the shared rows after the chunk, instead
+    of fighting over their cache lines. Per thread, not per part: the parts' changes to the root of the
+    Huffman tree, each made from the same starting point, summed over eight parts diverged.
     """
     parts = states.shape[0]
     results = np.zeros((parts, 3))
-    copies = _hot_copies(out, hot, numba.get_num_threads())
+    copies = _hot_copies(out, hot, pool)
     n = ids.shape[0]
     for part in prange(parts):
         _skipgram_part(ids, sentence, span, n * part // parts, n * (part + 1) // parts, context_inputs, table, rows,
@@ -310,13 +312,13 @@ def train_skipgram(ids, sentence, span, context_inputs, table, rows, counts, mea
     return results
 
 
-@njit(nogil=True, parallel=True, cache=True)
+@njit(nogil=True, parallel=True, cache=True, error_model="numpy")
 def train_cbow(ids, sentence, span, table, rows, counts, mean, context_mean, out, hot, slot, kind, negative, noise,
-               codes, points, lengths, lr, states, loss_every):
+               codes, points, lengths, lr, states, loss_every, pool):
     """One chunk of CBOW examples, in len(states) parts as `train_skipgram`. Returns (parts, 3) likewise."""
     parts = states.shape[0]
     results = np.zeros((parts, 3))
-    copies = _hot_copies(out, hot, numba.get_num_threads())
+    copies = _hot_copies(out, hot, pool)
     n = ids.shape[0]
     for part in prange(parts):
         _cbow_part(ids, sentence, span, n * part // parts, n * (part + 1) // parts, table, rows, counts, mean,

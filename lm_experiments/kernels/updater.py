@@ -41,8 +41,8 @@ class FusedCPU(Updater):
     `threads` (default: every core, shared out between the processes of a DDP run)
     update the tables without locks, except the `hot_rows` output rows nearly every
     example writes (the top of the Huffman tree, the most frequent words): with several
-    threads each updates its own copy of those during a chunk, and the changes are added
-    up after it, instead of the cores passing the rows' cache lines back and forth.
+    threads each thread updates its own copy of those during a chunk, and the changes are
+    added up after it, instead of the cores passing the rows' cache lines back and forth.
     """
 
     def __init__(self, threads: int | None = None, loss_every: int = 8, hot_rows: int = 64):
@@ -131,7 +131,8 @@ class FusedCPU(Updater):
         with summed_replica_updates(task.parameters(), task.trainer.strategy.model), numba.parallel_chunksize(1):
             arguments = (inputs.table.detach().numpy(), inputs.rows.numpy(), inputs.counts.numpy(), inputs.mean)
             objective = (self.output_rows(task.objective), self.hot, self.slot, self.kind, self.negative,
-                         self.noise, self.codes, self.points, self.lengths, lr, states, self.loss_every)
+                         self.noise, self.codes, self.points, self.lengths, lr, states, self.loss_every,
+                         numba.config.NUMBA_NUM_THREADS)
             windows = (batch.ids.numpy(), batch.sentence.numpy(), batch.span.numpy())
             if task.encoder.example_type is PairBatch:
                 results = cpu.train_skipgram(*windows, task.encoder.input_side == "context", *arguments, *objective)

@@ -13,6 +13,9 @@ encoder, its metrics, and the files it hands to other tools. The declarations:
   distributions, ...); a callback declares what it `requires`.
 - `export(out_dir)` and `artifact_type`: the files it writes for other tools.
 - `distributed_strategies`: the multi-process strategies it can train under.
+- `finite_metrics`: validation metrics that can only be non-finite when training has
+  diverged (the divergence guard stops the run then); `step_loss` and `step_grad_norm`
+  hold the last step's loss and gradient norm for the same guard.
 """
 
 import enum
@@ -21,6 +24,7 @@ from pathlib import Path
 from typing import ClassVar
 
 import lightning as L
+import torch
 from torch.optim.lr_scheduler import ReduceLROnPlateau
 
 from lm_experiments.data.vocab import Vocabulary
@@ -46,12 +50,20 @@ class Task(L.LightningModule):
     provides: frozenset[Provides] = frozenset()
     distributed_strategies: ClassVar[tuple[str, ...]] = ()
     artifact_type: ClassVar[str] = "model"
+    finite_metrics: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, vocab: Vocabulary, optimizer=None, scheduler=None):
         super().__init__()
         self.vocab = vocab
         self.optimizer_factory = optimizer
         self.scheduler_factory = scheduler
+        self.step_loss: torch.Tensor | None = None       # the last training step's loss (the divergence guard's)
+        self.step_grad_norm: torch.Tensor | None = None  # the last step's gradient norm, where autograd made one
+
+    def log_train_loss(self, loss: torch.Tensor, batch_size: int) -> None:
+        """Log the step's training loss and keep it where the divergence guard reads it."""
+        self.step_loss = loss.detach()
+        self.log("train/loss", loss, on_step=True, on_epoch=True, prog_bar=True, batch_size=batch_size)
 
     @property
     def name(self) -> str:
@@ -125,6 +137,11 @@ class Task(L.LightningModule):
         per_epoch = max(1, math.ceil(total / epochs)) if math.isfinite(total) else 1
         scheduler = self.scheduler_factory(optimizer, total_steps=total, steps_per_epoch=per_epoch)
         if isinstance(scheduler, ReduceLROnPlateau):
+            datamodule = self.trainer.datamodule
+            if datamodule is not None and not datamodule.has_split("valid"):
+                raise UserError("scheduler=plateau lowers the lr when val/loss stops improving, but this run has "
+                                "no validation split (a single file with data.holdout=0): set data.holdout, give a "
+                                "folder with a valid file, or pick another schedule (scheduler=constant).")
             return {"optimizer": optimizer,
                     "lr_scheduler": {"scheduler": scheduler, "monitor": "val/loss", "interval": "epoch"}}
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}

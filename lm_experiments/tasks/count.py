@@ -58,7 +58,7 @@ class CountVectorsTask(Task):
                 total += losses.sum()
                 count += losses.numel()
         if count:
-            self.log("train/loss", total / count, on_step=True, on_epoch=True, prog_bar=True, batch_size=count)
+            self.log_train_loss(total / count, count)
         for name, value in self.model.fit_statistics().items():
             self.log(f"train/{name}", value, on_step=False, on_epoch=True, batch_size=1)
 

@@ -61,7 +61,7 @@ class WordEmbeddingTask(Task):
         if scheduler is not None:
             scheduler.step()
         if count:
-            self.log("train/loss", total / count, on_step=True, on_epoch=True, prog_bar=True, batch_size=count)
+            self.log_train_loss(total / count, count)
 
     def word_vectors(self) -> tuple[list[str], torch.Tensor]:
         """(words, (n, d) vectors) without specials, most frequent first: what is evaluated and exported."""

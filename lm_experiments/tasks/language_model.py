@@ -64,6 +64,7 @@ class LanguageModelTask(LanguageModelingTask):
 
     update_rule = "the optimizer's steps on the mean loss per token (autograd), the trainer's gradient clipping"
     distributed_strategies = ("ddp", "fsdp")
+    finite_metrics = ("val/ppl",)  # a softmax over finite scores always gives a finite perplexity
 
     def __init__(self, vocab: Vocabulary, model: LanguageModelEncoder, objective, optimizer, scheduler=None,
                  compile: bool = False, compile_backend: str = "inductor"):
@@ -98,7 +99,7 @@ class LanguageModelTask(LanguageModelingTask):
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
         hidden, targets = self._hidden_and_targets(batch, "train")
         loss = self.objective(hidden, targets).mean()
-        self.log("train/loss", loss, on_step=True, on_epoch=True, prog_bar=True, batch_size=targets.numel())
+        self.log_train_loss(loss, targets.numel())
         self.log("train/lr", self.trainer.optimizers[0].param_groups[0]["lr"], on_step=True, on_epoch=False,
                  batch_size=1)
         return loss
@@ -110,6 +111,7 @@ class LanguageModelTask(LanguageModelingTask):
     def on_before_optimizer_step(self, optimizer) -> None:
         names = ((name.removeprefix("encoder."), p) for name, p in self.named_parameters())
         norms = layer_grad_norms(names)
+        self.step_grad_norm = norms.get("total")
         self.log_dict({f"grad_norm/{layer}": value for layer, value in norms.items()}, on_step=True,
                       on_epoch=False, batch_size=1)
 
