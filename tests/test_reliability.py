@@ -50,3 +50,12 @@ def test_train_py_exits_2_with_one_line_on_divergence(tmp_path):
     assert "error: training diverged: train/loss is nan" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "run" / "vectors.bin").exists()
+
+
+@pytest.mark.parametrize("sampler", ["negative", "nce"])
+def test_more_noise_words_than_the_vocabulary_is_refused_before_training(make_cfg, tmp_path, sampler):
+    with pytest.raises(Exception) as error:
+        train(make_cfg("model=skipgram", f"sampler={sampler}", "sampler.negative=100000"))
+    cause = user_error_in(error.value)
+    assert cause is not None and "sampler.negative=100000 noise words per example is more than the" in str(cause)
+    assert not (tmp_path / "run" / "checkpoints").exists()

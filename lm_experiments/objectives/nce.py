@@ -28,6 +28,7 @@ class NoiseContrastiveEstimation(Objective):
         nn.init.zeros_(self.output.weight)
         nn.init.zeros_(self.bias.weight)
         self.noise = UnigramNoise(vocab, ns_exponent)
+        self.noise.check_draws(self.negative, "sampler.negative")
         self.register_buffer("log_kq", torch.log(self.negative * self.noise.probs).float(), persistent=False)
 
     def sample_noise(self, shape: tuple[int, ...], device: torch.device) -> torch.Tensor:

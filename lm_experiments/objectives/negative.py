@@ -41,6 +41,7 @@ class NegativeSampling(Objective):
         self.output = nn.Embedding(len(vocab), dim, sparse=sparse)
         nn.init.zeros_(self.output.weight)
         self.noise = UnigramNoise(vocab, ns_exponent)
+        self.noise.check_draws(self.negative, "sampler.negative")
 
     def sample_noise(self, shape: tuple[int, ...], device: torch.device) -> torch.Tensor:
         return self.noise.sample(shape, device)
