@@ -100,6 +100,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
         L.seed_everything(cfg.seed, workers=True)
     out_dir = Path(cfg.paths.output_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    checkpoint = runs.resume_checkpoint(cfg.get("ckpt_path"), out_dir)
     datamodule, task, trainer = build(cfg)
     if cfg.get("optimized_metric") is None:
         with open_dict(cfg):
@@ -114,7 +115,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
         datamodule.vocab.save(out_dir / runs.VOCAB_FILE)
 
     with launches_as_this_job(trainer.world_size > 1):  # DDP's extra processes join this multirun job only
-        trainer.fit(task, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+        trainer.fit(task, datamodule=datamodule, ckpt_path=checkpoint)
         metrics = _scalar_metrics(trainer)
         if datamodule.has_split("test") and not trainer.fast_dev_run:
             trainer.test(task, datamodule=datamodule, verbose=False)  # the last weights, as the papers report

@@ -16,6 +16,7 @@ bad input) agree on one layout:
 import json
 import math
 import shutil
+import zipfile
 from pathlib import Path
 
 import yaml
@@ -90,6 +91,25 @@ def checkpoint_path(folder: Path, checkpoint: str = LAST_CHECKPOINT) -> Path:
     if checkpoint == LAST_CHECKPOINT:
         return Path(folder) / CHECKPOINTS_DIR / f"{LAST_CHECKPOINT}.ckpt"
     return Path(checkpoint)
+
+
+def resume_checkpoint(ckpt_path: str | None, folder: Path) -> str | None:
+    """The checkpoint a run resumes from, checked before anything is built: `last` is the run folder's own
+    last checkpoint (an error when it has none, never a silent fresh start); a path must be an intact
+    PyTorch checkpoint file (a zip archive whose directory, written last, is there)."""
+    if ckpt_path is None:
+        return None
+    path = checkpoint_path(folder, str(ckpt_path))
+    if ckpt_path == LAST_CHECKPOINT and not path.is_file():
+        raise UserError(f"ckpt_path=last resumes the run in {folder}, but it has no {CHECKPOINTS_DIR}/"
+                        f"{LAST_CHECKPOINT}.ckpt: run in the folder of the run to continue "
+                        f"(paths.output_dir=...) or pass the checkpoint file as ckpt_path.")
+    if not path.is_file():
+        raise UserError(f"ckpt_path={ckpt_path} is not a file.")
+    if not zipfile.is_zipfile(path):
+        raise UserError(f"ckpt_path={ckpt_path} is not a PyTorch checkpoint, or it was cut short (a run killed "
+                        f"while writing it): pass another checkpoint.")
+    return str(path)
 
 
 def check_run_folder(folder: Path) -> None:

@@ -9,6 +9,7 @@ from conftest import ROOT
 from lm_experiments.callbacks.divergence import TrainingDiverged
 from lm_experiments.errors import user_error_in
 from lm_experiments.run import train
+from lm_experiments.runs import remove_failed_run
 
 
 def diverged(error: BaseException) -> TrainingDiverged:
@@ -59,3 +60,49 @@ def test_more_noise_words_than_the_vocabulary_is_refused_before_training(make_cf
     cause = user_error_in(error.value)
     assert cause is not None and "sampler.negative=100000 noise words per example is more than the" in str(cause)
     assert not (tmp_path / "run" / "checkpoints").exists()
+
+
+def _write_checkpoint(make_cfg, tmp_path, *overrides: str):
+    train(make_cfg("trainer.limit_train_batches=2", "callbacks.embedding_eval=null", "callbacks.embedding_map=null",
+                   *overrides, run="first"))
+    return tmp_path / "first" / "checkpoints" / "last.ckpt"
+
+
+@pytest.mark.parametrize("fault, message", [
+    ("last_in_a_fresh_folder", "has no checkpoints/last.ckpt"),
+    ("missing_file", "is not a file"),
+    ("not_a_checkpoint", "is not a PyTorch checkpoint"),
+    ("truncated", "is not a PyTorch checkpoint, or it was cut short"),
+    ("another_model", "The checkpoint is of a SkipGram run and this run trains CBOW"),
+    ("another_size", "The checkpoint's encoder.embedder.embedding.weight is ("),
+])
+def test_checkpoint_faults_are_one_line_and_leave_no_run_folder(make_cfg, tmp_path, fault, message):
+    ckpt, extra = "last", []
+    if fault == "missing_file":
+        ckpt = str(tmp_path / "nowhere.ckpt")
+    elif fault == "not_a_checkpoint":
+        (tmp_path / "notes.ckpt").write_text("not a checkpoint")
+        ckpt = str(tmp_path / "notes.ckpt")
+    elif fault != "last_in_a_fresh_folder":
+        written = _write_checkpoint(make_cfg, tmp_path, "model=skipgram", "model.vector_size=16")
+        ckpt = str(written)
+        if fault == "truncated":
+            data = written.read_bytes()
+            (tmp_path / "cut.ckpt").write_bytes(data[: len(data) // 2])
+            ckpt = str(tmp_path / "cut.ckpt")
+        extra = {"another_model": ["model=cbow", "model.vector_size=16"],
+                 "another_size": ["model=skipgram", "model.vector_size=32"]}.get(fault, [])
+    with pytest.raises(Exception) as error:
+        train(make_cfg(*extra, f"ckpt_path={ckpt}", "callbacks.embedding_eval=null"))
+    cause = user_error_in(error.value)
+    assert cause is not None and message in str(cause), error.value
+    remove_failed_run(tmp_path / "run")  # what train.py does on a UserError
+    assert not (tmp_path / "run").exists()
+
+
+def test_resuming_a_checkpoint_of_the_same_run_still_works(make_cfg, tmp_path):
+    written = _write_checkpoint(make_cfg, tmp_path, "model=skipgram", "model.vector_size=16")
+    metrics = train(make_cfg("model=skipgram", "model.vector_size=16", f"ckpt_path={written}",
+                             "trainer.max_epochs=2", "trainer.limit_train_batches=2", "callbacks.embedding_eval=null",
+                             "callbacks.embedding_map=null"))
+    assert "time/total_sec" in metrics

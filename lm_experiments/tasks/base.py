@@ -25,6 +25,7 @@ from typing import ClassVar
 
 import lightning as L
 import torch
+from lightning.pytorch.strategies import FSDPStrategy
 from torch.optim.lr_scheduler import ReduceLROnPlateau
 
 from lm_experiments.data.vocab import Vocabulary
@@ -107,9 +108,11 @@ class Task(L.LightningModule):
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         checkpoint["vocab"] = {"itos": self.vocab.itos, "counts": self.vocab.counts.tolist()}
+        checkpoint["trains"] = self.name  # the model, so that another model's checkpoint is refused by name
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
-        """Refuse a checkpoint whose rows mean other words: its weights would be silently wrong."""
+        """Refuse a checkpoint whose rows mean other words, of another model, or of other sizes: its
+        weights would be silently wrong, or fail in load_state_dict with a list of tensors."""
         saved = checkpoint.get("vocab", {}).get("itos")
         if saved is not None and saved != self.vocab.itos:
             first = next((i for i, (a, b) in enumerate(zip(saved, self.vocab.itos)) if a != b),
@@ -119,6 +122,35 @@ class Task(L.LightningModule):
                 f"{len(self.vocab)}; they first differ at index {first}). Resume with the data settings "
                 f"(corpus, data.min_count, data.max_size, tokenizer) of the run that wrote it."
             )
+        trained = checkpoint.get("trains")
+        if trained is not None and trained != self.name:
+            raise UserError(f"The checkpoint is of a {trained} run and this run trains {self.name}: resume with the "
+                            f"model= of the run that wrote it.")
+        trainer = self._trainer  # None when a finished run is loaded for use (runs.load_task)
+        sharded = trainer is not None and isinstance(trainer.strategy, FSDPStrategy)  # other shapes there
+        if "state_dict" in checkpoint and not sharded:
+            self._check_weights_fit(checkpoint["state_dict"])
+
+    def _check_weights_fit(self, saved: dict) -> None:
+        """Refuse a checkpoint of another model or size with one line naming what differs, instead of
+        load_state_dict's list of every mismatched tensor."""
+        own = self.state_dict()
+        missing = sorted(set(own) - set(saved))
+        unexpected = sorted(set(saved) - set(own))
+        reshaped = [(k, tuple(saved[k].shape), tuple(own[k].shape)) for k in own
+                    if k in saved and torch.is_tensor(saved[k]) and tuple(saved[k].shape) != tuple(own[k].shape)]
+        if not (missing or unexpected or reshaped):
+            return
+        if missing or unexpected:
+            what = (f"it lacks {', '.join(missing[:3])}" if missing else "") + \
+                (" and " if missing and unexpected else "") + \
+                (f"it has {', '.join(unexpected[:3])} this run does not" if unexpected else "")
+            raise UserError(f"The checkpoint holds another model than this run's {self.name}: {what}. Resume "
+                            f"with the model= and sampler= of the run that wrote it.")
+        name, theirs, ours = reshaped[0]
+        raise UserError(f"The checkpoint's {name} is {theirs} where this run's {self.name} has {ours}"
+                        f"{f' (and {len(reshaped) - 1} more)' if len(reshaped) > 1 else ''}: resume with the "
+                        f"model sizes of the run that wrote it.")
 
     # --- optimizer and schedule from the `optimizer` and `scheduler` partials -----------------------
 
