@@ -93,6 +93,14 @@ def _scalar_metrics(trainer: L.Trainer) -> dict[str, float]:
     return {k: float(v) for k, v in trainer.callback_metrics.items() if torch.is_tensor(v) and v.numel() == 1}
 
 
+def check_trained(trainer: L.Trainer) -> None:
+    """Refuse to evaluate and export a run that trained on no batch: its files would be the initial weights."""
+    if trainer.fit_loop.epoch_loop.batch_progress.total.completed == 0 and not trainer.interrupted:
+        raise UserError(f"The run trained on no batch (trainer.max_epochs={trainer.max_epochs}, "
+                        f"trainer.limit_train_batches={trainer.limit_train_batches}): nothing was evaluated or "
+                        f"exported. Train for at least one batch.")
+
+
 def train(cfg: DictConfig) -> dict[str, float]:
     """Fit, evaluate, export; return the final metrics. `cfg.optimized_metric` left null becomes the task's."""
     started = time.perf_counter()
@@ -116,6 +124,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
 
     with launches_as_this_job(trainer.world_size > 1):  # DDP's extra processes join this multirun job only
         trainer.fit(task, datamodule=datamodule, ckpt_path=checkpoint)
+        check_trained(trainer)
         metrics = _scalar_metrics(trainer)
         if datamodule.has_split("test") and not trainer.fast_dev_run:
             trainer.test(task, datamodule=datamodule, verbose=False)  # the last weights, as the papers report

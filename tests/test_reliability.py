@@ -106,3 +106,12 @@ def test_resuming_a_checkpoint_of_the_same_run_still_works(make_cfg, tmp_path):
                              "trainer.max_epochs=2", "trainer.limit_train_batches=2", "callbacks.embedding_eval=null",
                              "callbacks.embedding_map=null"))
     assert "time/total_sec" in metrics
+
+
+@pytest.mark.parametrize("override", ["trainer.max_epochs=0", "trainer.limit_train_batches=0"])
+def test_a_run_that_trains_on_no_batch_says_so_and_exports_nothing(make_cfg, tmp_path, override):
+    with pytest.raises(Exception) as error:
+        train(make_cfg("model=skipgram", override))
+    cause = user_error_in(error.value)
+    assert cause is not None and "trained on no batch" in str(cause)
+    assert not (tmp_path / "run" / "vectors.bin").exists()
