@@ -24,6 +24,15 @@ def positive_int(value, name: str) -> int:
     return value
 
 
+def non_negative_int(value, name: str, meaning: str = "") -> int:
+    """Return `value` as an int >= 0, or fail with a message that names the config key (and what 0 means)."""
+    require(
+        isinstance(value, int) and not isinstance(value, bool) and value >= 0,
+        f"{name} must be an integer >= 0{meaning}, got {value!r}.",
+    )
+    return value
+
+
 def number(value, name: str) -> float:
     """Return `value` as a float, or fail with a message that names the config key."""
     require(isinstance(value, int | float), f"{name} must be a number, got {value!r}.")

@@ -115,3 +115,19 @@ def test_a_run_that_trains_on_no_batch_says_so_and_exports_nothing(make_cfg, tmp
     cause = user_error_in(error.value)
     assert cause is not None and "trained on no batch" in str(cause)
     assert not (tmp_path / "run" / "vectors.bin").exists()
+
+
+@pytest.mark.parametrize("value", [-1, True, 1.5])
+def test_non_negative_sizes_refuse_negatives_bools_and_fractions(value):
+    import numpy as np
+
+    from lm_experiments.data.vocab import Vocabulary
+    from lm_experiments.errors import UserError
+    from lm_experiments.kernels.updater import FusedCPU
+    from lm_experiments.models.fasttext import SubwordBag
+
+    with pytest.raises(UserError, match=r"task.updater.hot_rows must be an integer >= 0 \(0: no per-thread copies\)"):
+        FusedCPU(hot_rows=value)
+    vocab = Vocabulary(["<unk>", "<eos>", "word"], np.array([0, 0, 5]))
+    with pytest.raises(UserError, match=r"model.bucket must be an integer >= 0 \(0: no n-grams\)"):
+        SubwordBag(vocab, 4, bucket=value)

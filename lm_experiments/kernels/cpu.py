@@ -273,17 +273,18 @@ def _merge_hot_rows(out, hot, copies):
     """Add every thread's change to its copy of the hot rows into the shared rows (one thread, after all)."""
     for h in range(hot.shape[0]):
         start = out[hot[h]].copy()
-        for part in range(copies.shape[0]):
+        for thread in range(copies.shape[0]):
             for k in range(out.shape[1]):
-                out[hot[h], k] += copies[part, h, k] - start[k]
+                out[hot[h], k] += copies[thread, h, k] - start[k]
 
 
 @njit(nogil=True, cache=True)
-def _hot_copies(out, hot, parts):
-    copies = np.empty((parts, hot.shape[0], out.shape[1]), out.dtype)
-    for part in range(parts):
+def _hot_copies(out, hot, threads):
+    """(threads, H, d): every thread's private copy of the hot rows, as they stand before the chunk."""
+    copies = np.empty((threads, hot.shape[0], out.shape[1]), out.dtype)
+    for thread in range(threads):
         for h in range(hot.shape[0]):
-            copies[part, h] = out[hot[h]]
+            copies[thread, h] = out[hot[h]]
     return copies
 
 

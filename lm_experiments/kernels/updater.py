@@ -9,7 +9,7 @@ import torch
 from lightning.pytorch.utilities import rank_zero_info
 
 from lm_experiments.data.batches import ContextBatch, PairBatch, WordWindows
-from lm_experiments.errors import UserError, positive_int
+from lm_experiments.errors import UserError, non_negative_int, positive_int
 from lm_experiments.kernels import cpu
 from lm_experiments.models.embedders import WordLookup
 from lm_experiments.objectives.hierarchical import HierarchicalSoftmax
@@ -48,9 +48,7 @@ class FusedCPU(Updater):
     def __init__(self, threads: int | None = None, loss_every: int = 8, hot_rows: int = 64):
         self.threads = None if threads is None else positive_int(threads, "task.updater.threads")
         self.loss_every = positive_int(loss_every, "task.updater.loss_every")
-        if not (isinstance(hot_rows, int) and hot_rows >= 0):
-            raise UserError(f"task.updater.hot_rows must be an integer >= 0, got {hot_rows!r}.")
-        self.hot_rows = hot_rows
+        self.hot_rows = non_negative_int(hot_rows, "task.updater.hot_rows", " (0: no per-thread copies)")
         self.description = "fused CPU kernel: word2vec's per-example SGD steps"
         self.seed, self.batches = 0, 0
 

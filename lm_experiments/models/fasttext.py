@@ -4,7 +4,7 @@ import torch
 from torch import nn
 
 from lm_experiments.data.vocab import Vocabulary
-from lm_experiments.errors import UserError, positive_int
+from lm_experiments.errors import UserError, non_negative_int, positive_int
 from lm_experiments.models.base import InputRows, TokenEmbedder
 from lm_experiments.models.cbow import CBOW, check_reduction
 from lm_experiments.models.skipgram import SkipGram
@@ -32,9 +32,7 @@ class SubwordBag(TokenEmbedder):
         self.min_n, self.max_n = positive_int(min_n, "model.min_n"), positive_int(max_n, "model.max_n")
         if self.max_n < self.min_n:
             raise UserError(f"model.max_n ({max_n}) must be at least model.min_n ({min_n}).")
-        if not (isinstance(bucket, int) and bucket >= 0):
-            raise UserError(f"model.bucket must be an integer >= 0 (0: no n-grams), got {bucket!r}.")
-        self.vocab, self.bucket = vocab, bucket
+        self.vocab, self.bucket = vocab, non_negative_int(bucket, "model.bucket", " (0: no n-grams)")
         self.output_dim = positive_int(dim, "model.vector_size")
         self.pad_row = len(vocab) + bucket
         # fastText's initialisation: words and n-grams uniform in [-1/d, 1/d]; padding row zero

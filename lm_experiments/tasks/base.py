@@ -142,9 +142,8 @@ class Task(L.LightningModule):
         if not (missing or unexpected or reshaped):
             return
         if missing or unexpected:
-            what = (f"it lacks {', '.join(missing[:3])}" if missing else "") + \
-                (" and " if missing and unexpected else "") + \
-                (f"it has {', '.join(unexpected[:3])} this run does not" if unexpected else "")
+            what = " and ".join(([f"it lacks {', '.join(missing[:3])}"] if missing else []) +
+                                ([f"it has {', '.join(unexpected[:3])} this run does not"] if unexpected else []))
             raise UserError(f"The checkpoint holds another model than this run's {self.name}: {what}. Resume "
                             f"with the model= and sampler= of the run that wrote it.")
         name, theirs, ours = reshaped[0]
