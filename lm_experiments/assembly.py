@@ -52,14 +52,16 @@ def _optional_partial(node):
     return instantiate(node) if node and "_target_" in node else None
 
 
-def instantiate_task(cfg: DictConfig, vocab: Vocabulary, for_training: bool = True):
+def instantiate_task(cfg: DictConfig, vocab: Vocabulary, labels: list[str] | None = None, for_training: bool = True):
     """The task of a config over `vocab`: `model` is built first, then the task around it (the objective
-    from `sampler`); without its optimizer and schedule when it is only rebuilt to be used."""
+    from `sampler`); without its optimizer and schedule when it is only rebuilt to be used. `labels` are
+    the classes of labelled data (a classifier's), handed only to the tasks that classify."""
     check_options(cfg.model, "model", given=("vocab",))
-    check_options(cfg.task, "task", given=("vocab", "model", "objective", "optimizer", "scheduler"))
-    check_options(cfg.get("sampler"), "sampler", given=("vocab", "dim", "sparse"))
+    check_options(cfg.task, "task", given=("vocab", "model", "objective", "optimizer", "scheduler", "labels"))
+    check_options(cfg.get("sampler"), "sampler", given=("vocab", "dim", "sparse", "labels"))
     model = instantiate(cfg.model, vocab=vocab)
     optimizer = _optional_partial(cfg.get("optimizer")) if for_training else None
     scheduler = _optional_partial(cfg.get("scheduler")) if for_training else None
+    by_data = {} if labels is None else {"labels": labels}
     return instantiate(cfg.task, vocab=vocab, model=model, objective=_optional_partial(cfg.get("sampler")),
-                       optimizer=optimizer, scheduler=scheduler)
+                       optimizer=optimizer, scheduler=scheduler, **by_data)

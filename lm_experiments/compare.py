@@ -2,9 +2,11 @@
 
 Prints one row per run: the settings that differ between the runs (the overrides of a
 Hydra multirun, or for runs started one by one the config values that differ) next to
-their final metrics (`metrics.json`), sorted by a metric; `--plot METRIC --x KEY`
-writes a PNG of that metric against a swept setting, one line per combination of the
-other swept settings. The same comparison a W&B dashboard gives, without an account.
+their final metrics (`metrics.json`), sorted by a metric; `--aggregate KEY` folds the
+runs that differ only in KEY (the folds of a cross-validation, the seeds) into one row
+of means and standard deviations; `--plot METRIC --x KEY` writes a PNG of that metric
+against a swept setting, one line per combination of the other swept settings. The
+same comparison a W&B dashboard gives, without an account.
 """
 
 import argparse
@@ -22,7 +24,8 @@ from lm_experiments.runs import METRICS_FILE, is_finished, read_config, read_met
 
 # Shown when present and no --metrics are named: the quality, perplexity and speed figures.
 DEFAULT_METRICS = ("val/analogy", "val/ws353", "val/simlex", "val/ppl", "test/ppl", "val/pseudo_ppl",
-                   "test/pseudo_ppl", "train/words_per_sec_mean", "time/total_sec")
+                   "test/pseudo_ppl", "test/acc", "val/acc_best", "test/macro_f1", "train/words_per_sec_mean",
+                   "time/total_sec")
 LOWER_IS_BETTER = ("ppl", "loss", "time/", "oov")
 
 
@@ -147,6 +150,57 @@ def comparison_rows(runs: list[Run], metrics: list[str]) -> tuple[list[str], lis
     return header, rows
 
 
+@dataclass
+class Group:
+    """Runs that differ only in the aggregated setting: their shared settings and every metric's values."""
+
+    settings: dict[str, str]
+    values: dict[str, list[float]]
+    size: int
+
+    def mean(self, metric: str) -> float:
+        values = self.values.get(metric, [])
+        return sum(values) / len(values) if values else math.nan
+
+    def std(self, metric: str) -> float:
+        """Sample standard deviation (n - 1), as spreads over folds and seeds are reported."""
+        values = self.values.get(metric, [])
+        if len(values) < 2:
+            return math.nan
+        mean = self.mean(metric)
+        return math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
+
+
+def aggregate(runs: list[Run], key: str) -> list[Group]:
+    """Fold the runs that share every varying setting but `key` into groups, in first-seen order."""
+    if not any(key in run.settings for run in runs):
+        raise UserError(f"no run sets {key!r}; the settings that vary are: "
+                        f"{', '.join(varying_settings(runs)) or 'none'}")
+    others = [k for k in varying_settings(runs) if k != key]
+    groups: dict[tuple, Group] = {}
+    for run in runs:
+        shared = {k: run.settings.get(k, "-") for k in others}
+        group = groups.setdefault(tuple(shared.values()), Group(shared, {}, 0))
+        group.size += 1
+        for metric, value in run.metrics.items():
+            if math.isfinite(value):
+                group.values.setdefault(metric, []).append(value)
+    return list(groups.values())
+
+
+def aggregate_rows(groups: list[Group], metrics: list[str], sort_by: str,
+                   ascending: bool | None) -> tuple[list[str], list[list[str]]]:
+    """(header, rows): each group's settings, its number of runs, and mean ± std of each metric."""
+    ascending = lower_is_better(sort_by) if ascending is None else ascending
+    groups = sorted(groups, key=lambda g: (math.isnan(g.mean(sort_by)),
+                                           g.mean(sort_by) if ascending else -g.mean(sort_by)))
+    settings = list(groups[0].settings) if groups else []
+    header = [*settings, "runs", *metrics]
+    rows = [[*(g.settings[k] for k in settings), str(g.size),
+             *(f"{format_value(g.mean(m))} ± {format_value(g.std(m))}" for m in metrics)] for g in groups]
+    return header, rows
+
+
 def print_table(header: list[str], rows: list[list[str]], title: str) -> None:
     table = Table(title=title)
     for i, name in enumerate(header):
@@ -210,6 +264,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="smallest first (the default for perplexity, loss and time metrics)")
     parser.add_argument("--descending", dest="ascending", action="store_false", help="largest first")
     parser.add_argument("--metrics", help="comma-separated metrics to show (default: quality, perplexity, speed)")
+    parser.add_argument("--aggregate", metavar="KEY", help="one row of mean ± std over the runs that differ only "
+                                                           "in this setting (e.g. data.fold, seed)")
     parser.add_argument("--plot", metavar="METRIC", help="also plot this metric ...")
     parser.add_argument("--x", metavar="KEY", help="... against this swept setting (e.g. data.window)")
     parser.add_argument("--out", help="PNG path (default: <first folder>/compare_<metric>_vs_<key>.png)")
@@ -220,9 +276,16 @@ def main(argv: list[str] | None = None) -> int:
         runs = find_runs(args.folders)
         metrics = chosen_metrics(runs, [m for m in (args.metrics or "").split(",") if m])
         sort_by = args.sort or metrics[0]
-        runs = sort_runs(runs, sort_by, args.ascending)
-        header, rows = comparison_rows(runs, [sort_by, *(m for m in metrics if m != sort_by)])  # sort key first
-        print_table(header, rows, f"{len(runs)} runs, sorted by {sort_by}")
+        shown = [sort_by, *(m for m in metrics if m != sort_by)]  # sort key first
+        if args.aggregate:
+            groups = aggregate(runs, args.aggregate)
+            header, rows = aggregate_rows(groups, shown, sort_by, args.ascending)
+            print_table(header, rows, f"{len(runs)} runs in {len(groups)} groups over {args.aggregate}: "
+                                      f"mean ± std, sorted by {sort_by}")
+        else:
+            runs = sort_runs(runs, sort_by, args.ascending)
+            header, rows = comparison_rows(runs, shown)
+            print_table(header, rows, f"{len(runs)} runs, sorted by {sort_by}")
         if args.plot:
             if not any(args.plot in run.metrics for run in runs):
                 raise UserError(f"no run has the metric {args.plot!r}.")

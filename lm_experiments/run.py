@@ -63,7 +63,7 @@ def build(cfg: DictConfig):
                   hint=f" The options every view may read are data.{', data.'.join(VIEW_OPTIONS)}.")
     datamodule = instantiate(cfg.data)
     datamodule.setup("fit")
-    task = instantiate_task(cfg, datamodule.vocab)
+    task = instantiate_task(cfg, datamodule.vocab, labels=datamodule.labels)
     task.check_view(datamodule.view)
     fill_wandb_defaults(cfg)
     loggers = _instantiate_group(cfg.get("logger"))
@@ -74,7 +74,8 @@ def build(cfg: DictConfig):
 
 
 def _finish_loggers(trainer: L.Trainer, metrics: dict[str, float], exported: list[Path], task: Task, cfg) -> None:
-    """W&B: final metrics into the run summary, exported files as an artifact, then close the run."""
+    """W&B: final metrics into the run summary, exported pictures as images, exported files as an artifact,
+    then close the run."""
     for logger in trainer.loggers:
         if type(logger).__name__ == "WandbLogger":
             import wandb
@@ -82,6 +83,9 @@ def _finish_loggers(trainer: L.Trainer, metrics: dict[str, float], exported: lis
             if trainer.is_global_zero:
                 experiment = logger.experiment
                 experiment.summary.update(metrics)
+                pictures = {path.stem: wandb.Image(str(path)) for path in exported if path.suffix == ".png"}
+                if pictures:  # a classifier's confusion matrix
+                    experiment.log(pictures)
                 if exported:
                     log_files_artifact(experiment, f"{cfg.get('task_name', 'run')}-{experiment.id}",
                                        task.artifact_type, exported,
@@ -121,6 +125,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
     if trainer.is_global_zero:
         runs.write_config(cfg, out_dir)
         datamodule.vocab.save(out_dir / runs.VOCAB_FILE)
+        if datamodule.labels is not None:
+            runs.write_labels(datamodule.labels, out_dir)
 
     with launches_as_this_job(trainer.world_size > 1):  # DDP's extra processes join this multirun job only
         trainer.fit(task, datamodule=datamodule, ckpt_path=checkpoint)

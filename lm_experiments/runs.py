@@ -6,11 +6,13 @@ bad input) agree on one layout:
 
     <run>/config.yaml            the resolved config
     <run>/vocab.tsv              the vocabulary with training counts
+    <run>/labels.txt             a classifier's classes, class i on line i
     <run>/metrics.json           the final metrics
     <run>/metrics.csv            every logged metric (CSV logger)
     <run>/checkpoints/last.ckpt  Lightning checkpoints (the vocabulary inside)
     <run>/.hydra/overrides.yaml  the command line's overrides (Hydra)
-    <run>/vectors.txt|bin, subwords.npz, model.arpa, samples.txt, embedding_map.png   exports
+    <run>/vectors.txt|bin, subwords.npz, model.arpa, samples.txt, embedding_map.png, confusion_matrix.png
+                                 exports
 """
 
 import json
@@ -29,6 +31,7 @@ from lm_experiments.io import atomic_write
 
 CONFIG_FILE = "config.yaml"
 VOCAB_FILE = "vocab.tsv"
+LABELS_FILE = "labels.txt"
 METRICS_FILE = "metrics.json"
 CSV_METRICS_FILE = "metrics.csv"
 HPARAMS_FILE = "hparams.yaml"
@@ -40,11 +43,12 @@ SUBWORDS_FILE = "subwords.npz"
 ARPA_FILE = "model.arpa"
 SAMPLES_FILE = "samples.txt"
 EMBEDDING_MAP_FILE = "embedding_map.png"
+CONFUSION_MATRIX_FILE = "confusion_matrix.png"
 HYDRA_DIR = ".hydra"
 LOG_FILE = "train.log"
 
 # What a run writes before its first result; a run refused for bad input removes only these.
-SET_UP_FILES = (HYDRA_DIR, LOG_FILE, CONFIG_FILE, VOCAB_FILE, HPARAMS_FILE, CSV_METRICS_FILE)
+SET_UP_FILES = (HYDRA_DIR, LOG_FILE, CONFIG_FILE, VOCAB_FILE, LABELS_FILE, HPARAMS_FILE, CSV_METRICS_FILE)
 
 
 def write_config(cfg: DictConfig, out_dir: Path) -> Path:
@@ -52,6 +56,19 @@ def write_config(cfg: DictConfig, out_dir: Path) -> Path:
     with atomic_write(path) as handle:
         handle.write(OmegaConf.to_yaml(cfg, resolve=True))
     return path
+
+
+def write_labels(labels: list[str], out_dir: Path) -> Path:
+    path = Path(out_dir) / LABELS_FILE
+    with atomic_write(path) as handle:
+        handle.writelines(f"{label}\n" for label in labels)
+    return path
+
+
+def read_labels(folder: Path) -> list[str] | None:
+    """A classifier run's classes in index order; None for runs of other tasks (they write no labels file)."""
+    path = Path(folder) / LABELS_FILE
+    return path.read_text(encoding="utf-8").splitlines() if path.is_file() else None
 
 
 def write_metrics(metrics: dict[str, float], out_dir: Path) -> Path:
@@ -148,7 +165,8 @@ def load_task(folder: Path, checkpoint: str = LAST_CHECKPOINT, device: str = "cp
     if not path.is_file():
         raise UserError(f"No checkpoint at {path}. Pass --checkpoint PATH, or train with the default callbacks.")
     cfg = OmegaConf.load(folder / CONFIG_FILE)
-    task = instantiate_task(cfg, Vocabulary.load(folder / VOCAB_FILE), for_training=False)
+    task = instantiate_task(cfg, Vocabulary.load(folder / VOCAB_FILE), labels=read_labels(folder),
+                            for_training=False)
     state = torch.load(path, map_location="cpu", weights_only=False)
     task.on_load_checkpoint(state)
     task.load_state_dict(state["state_dict"])

@@ -43,7 +43,13 @@ EXPECTED = {
     "gru": ("LanguageModelTask", "val/ppl", LANGUAGE_MODEL),
     "lstm": ("LanguageModelTask", "val/ppl", LANGUAGE_MODEL),
     "transformer": ("LanguageModelTask", "val/ppl", LANGUAGE_MODEL),
+    "bow": ("ClassificationTask", "val/acc", set()),
+    "textcnn": ("ClassificationTask", "val/acc", set()),
+    "birnn": ("ClassificationTask", "val/acc", set()),
+    "treelstm": ("ClassificationTask", "val/acc", set()),
 }
+CLASSIFIERS = {"bow", "textcnn", "birnn", "treelstm"}
+LABELLED = {"mr", "sst", "labelled_file"}
 SMALL = {"fasttext": ["model.bucket=1000"], "fasttext_cbow": ["model.bucket=1000"],
          "transformer": ["model.d_model=16", "model.num_heads=2", "model.block_size=16", "model.eval_stride=8"]}
 
@@ -60,21 +66,49 @@ def corpora(tmp_path_factory):
     lines = [" ".join(words[i: i + 20]) for i in range(0, len(words), 20)]
     for split, part in (("train", lines[:-200]), ("valid", lines[-200:-100]), ("test", lines[-100:])):
         (folder / f"{split}.txt").write_text("\n".join(part) + "\n")
+    # labelled sets: MR's two files, SST-form trees, a label<TAB>text file
+    (folder / "mr").mkdir()
+    (folder / "mr" / "rt-polarity.pos").write_text("\n".join(lines[:60:2]) + "\n")
+    (folder / "mr" / "rt-polarity.neg").write_text("\n".join(lines[1:60:2]) + "\n")
+    (folder / "sst").mkdir()
+    for split, start in (("train", 0), ("dev", 40), ("test", 50)):
+        trees = [f"({i % 5} ({i % 5} {a}) ({(i + 1) % 5} ({i % 5} {b}) (2 {c})))"
+                 for i, (a, b, c) in enumerate(zip(*[iter(words[start * 3: start * 3 + 30])] * 3))]
+        (folder / "sst" / f"{split}.txt").write_text("\n".join(trees * 2) + "\n")
+    (folder / "labelled.tsv").write_text("".join(f"{'ab'[i % 2]}\t{line}\n" for i, line in enumerate(lines[:40])))
     return folder
+
+
+def data_path(data: str, corpora) -> list[str]:
+    if data == "lee":
+        return []
+    where = {"text8": "text8.txt", "file": "text8.txt", "mr": "mr", "sst": "sst", "labelled_file": "labelled.tsv"}
+    return [f"data.path={corpora / where[data] if data in where else corpora}"]
 
 
 def test_every_model_and_corpus_config_is_covered():
     assert sorted(EXPECTED) == MODELS, "a new model config needs its row in EXPECTED"
-    assert {"lee", "text8", "ptb", "wikitext2", "brown", "file"} <= set(CORPORA)
+    assert {"lee", "text8", "ptb", "wikitext2", "brown", "file"} | LABELLED <= set(CORPORA)
 
 
 @pytest.mark.parametrize("data", CORPORA)
 @pytest.mark.parametrize("model", MODELS)
 def test_every_model_and_corpus_compose_into_a_task_that_reads_its_views_batches(model, data, corpora, tmp_path):
-    path = [] if data == "lee" else [f"data.path={corpora / 'text8.txt' if data in ('text8', 'file') else corpora}"]
-    cfg = compose_config([f"model={model}", f"data={data}", *path, *SMALL.get(model, []), "logger=none",
-                          "trainer.accelerator=cpu", "callbacks.progress_bar=null"],
+    cfg = compose_config([f"model={model}", f"data={data}", *data_path(data, corpora), *SMALL.get(model, []),
+                          "logger=none", "trainer.accelerator=cpu", "callbacks.progress_bar=null"],
                          tmp_path / "run", corpora.parent / "cache")
+    if (model in CLASSIFIERS) != (data in LABELLED):  # a classifier needs labelled sentences, the others text
+        with pytest.raises(Exception) as error:
+            build(cfg)
+        expected = "pick data=mr, sst or labelled_file" if model in CLASSIFIERS else \
+            "holds labelled sentences, but this model reads running text"
+        assert expected in str(user_error_in(error.value))
+        return
+    if model == "treelstm" and data != "sst":
+        with pytest.raises(UserError, match=f"a tree encoder \\(model=treelstm\\) needs parse trees, and data={data} "
+                                            f"has none"):
+            build(cfg)
+        return
     datamodule, task, trainer = build(cfg)
     task_name, metric, provides = EXPECTED[model]
     assert type(task).__name__ == task_name and task.optimized_metric == metric and task.provides == provides
@@ -86,9 +120,9 @@ def test_every_model_and_corpus_compose_into_a_task_that_reads_its_views_batches
     assert (EmbeddingEvaluation in kinds) == (Provides.WORD_VECTORS in provides)
     assert (TextSamples in kinds) == (Provides.NEXT_TOKEN in provides)
     assert (WordsPerSecond in kinds) == (Provides.THROUGHPUT in provides)
-    # language models score held-out text (the corpus's, or data.holdout of a single file's tail); the others
-    # evaluate in callbacks
-    assert datamodule.has_split("valid") == (Provides.NEXT_TOKEN in provides)
+    # language models score held-out text (the corpus's, or data.holdout of a single file's tail), classifiers
+    # labelled sentences; embeddings evaluate in callbacks
+    assert datamodule.has_split("valid") == (Provides.NEXT_TOKEN in provides or model in CLASSIFIERS)
 
 
 @pytest.mark.parametrize("overrides, message", [

@@ -90,6 +90,24 @@ def test_compare_sorts_perplexity_up_and_accuracy_down_and_shows_only_what_varie
     assert rows == [["1", "650", "95.5000"], ["0", "200", "120.0000"], ["10", "400", "-"]]
 
 
+def test_compare_aggregates_folds_into_mean_and_sample_std(tmp_path, capsys):
+    accuracies = {"rand": [0.70, 0.74, 0.78], "static": [0.80, 0.81, 0.82]}
+    for job, (mode, fold) in enumerate((m, f) for m in accuracies for f in range(3)):
+        write_run(tmp_path / str(job), ["model=textcnn", f"model.embedding={mode}", f"data.fold={fold}"],
+                  {"test/acc": accuracies[mode][fold], "val/acc_best": 0.5})
+    groups = compare.aggregate(compare.find_runs([str(tmp_path)]), "data.fold")
+    assert [(g.settings, g.size) for g in groups] == [({"model.embedding": "rand"}, 3),
+                                                       ({"model.embedding": "static"}, 3)]
+    assert groups[0].mean("test/acc") == pytest.approx(np.mean(accuracies["rand"]))
+    assert groups[0].std("test/acc") == pytest.approx(np.std(accuracies["rand"], ddof=1))
+    header, rows = compare.aggregate_rows(groups, ["test/acc"], "test/acc", None)
+    assert header == ["model.embedding", "runs", "test/acc"]
+    assert rows == [["static", "3", "0.8100 ± 0.0100"], ["rand", "3", "0.7400 ± 0.0400"]]  # best first
+    assert compare.main([str(tmp_path), "--aggregate", "data.fold"]) == 0
+    assert "6 runs in 2 groups over data.fold" in capsys.readouterr().out
+    assert compare.main([str(tmp_path), "--aggregate", "seed"]) == 2
+
+
 def test_compare_without_hydra_folders_uses_the_config_values_that_differ(tmp_path):
     for name, window in (("a", 2), ("b", 10)):
         folder = tmp_path / name

@@ -130,3 +130,41 @@ class ContextWindows:
     targets: torch.Tensor  # (B,)
     n_words: int
     starts_fresh: bool = True
+
+
+@dataclass
+class SentenceBatch:
+    """Labelled token sequences (sentences, or phrases of a treebank), right-padded; the mask is explicit."""
+
+    tokens: torch.Tensor   # (B, T) ids; positions at or past `lengths` are padding
+    lengths: torch.Tensor  # (B,) >= 1
+    labels: torch.Tensor   # (B,) class index
+
+    @property
+    def mask(self) -> torch.Tensor:
+        """(B, T) True at real tokens."""
+        positions = torch.arange(self.tokens.shape[1], device=self.tokens.device)
+        return positions[None, :] < self.lengths[:, None]
+
+    @property
+    def size(self) -> int:
+        return int(self.labels.numel())
+
+
+@dataclass
+class TreeBatch:
+    """Several parse trees as one forest whose nodes are sorted by height (leaves first), so every node's
+    children come before it and each height is one contiguous slice: a Tree-LSTM takes one step per
+    level for the whole batch. `labels` are IGNORE (-100) at nodes that are not scored (inner nodes
+    when only sentences are, SST-2's neutral phrases)."""
+
+    words: torch.Tensor     # (N,) id of a leaf's word, 0 at inner nodes
+    is_leaf: torch.Tensor   # (N,) bool
+    children: torch.Tensor  # (N, K) node indices in this batch, -1 where a node has fewer than K children
+    labels: torch.Tensor    # (N,) class index or IGNORE
+    roots: torch.Tensor     # (B,) each tree's root node
+    level_sizes: tuple[int, ...]  # nodes of height 0, 1, 2, ... (sum N)
+
+    @property
+    def size(self) -> int:
+        return int(self.roots.numel())

@@ -1,5 +1,6 @@
 """The Lightning DataModule: corpus -> cached id stream -> the view's batches (expanded on the device)."""
 
+import functools
 import logging
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from lm_experiments.data.corpora import Corpus
 from lm_experiments.data.sharding import Shard
 from lm_experiments.data.stream import EncodedCorpus, load_encoded
 from lm_experiments.data.views.base import LoaderSettings, View, ViewOptions
+from lm_experiments.data.views.sentences import LabelledView
 from lm_experiments.errors import UserError, positive_int
 
 log = logging.getLogger(__name__)
@@ -53,6 +55,10 @@ class CorpusDataModule(L.LightningDataModule):
                  eval_batch_size: int = 10, shuffle: bool = True, num_workers: int = 0, seed: int = 0,
                  holdout: float = 0.05, path: str | None = None, epochs: int | None = None):
         super().__init__()
+        view_class = view.func if isinstance(view, functools.partial) else view
+        if issubclass(view_class, LabelledView):
+            raise UserError(f"This model classifies labelled sentences (its data view is {view_class.__name__}), "
+                            f"and data={corpus.name} is running text: pick data=mr, sst or labelled_file.")
         self.corpus = corpus
         self.view_factory = view
         self.cache_dir = Path(cache_dir).expanduser()
@@ -76,6 +82,11 @@ class CorpusDataModule(L.LightningDataModule):
     def vocab(self):
         self.setup()
         return self.encoded.vocab
+
+    @property
+    def labels(self) -> None:
+        """Running text has no class labels (the labelled data module's are the classifier's classes)."""
+        return None
 
     def setup(self, stage: str | None = None) -> None:
         """Load (or build once) the encoded corpus and the view; safe to call repeatedly."""

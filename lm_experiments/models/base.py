@@ -104,3 +104,13 @@ class CountVectorModel(nn.Module):
     def word_vectors(self) -> torch.Tensor:
         """(V, d) vectors in vocabulary order."""
         raise NotImplementedError
+
+
+class SentenceEncoder(nn.Module):
+    """A labelled batch (`batch_type`: padded sentences or a forest of trees) -> one vector per entry of
+    `batch.labels`, (M, output_dim), which a classification head scores. Its word vectors are its
+    `embedding`'s (a `SentenceEmbedding`: random or pretrained, frozen or trained)."""
+
+    batch_type: ClassVar[type]
+    output_dim: int
+    embedding: nn.Module

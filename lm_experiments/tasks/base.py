@@ -19,6 +19,7 @@ encoder, its metrics, and the files it hands to other tools. The declarations:
 """
 
 import enum
+import functools
 import math
 from pathlib import Path
 from typing import ClassVar
@@ -30,6 +31,7 @@ from torch.optim.lr_scheduler import ReduceLROnPlateau
 
 from lm_experiments.data.vocab import Vocabulary
 from lm_experiments.errors import UserError, require
+from lm_experiments.objectives.base import Objective
 
 
 class Provides(enum.Enum):
@@ -88,10 +90,15 @@ class Task(L.LightningModule):
             raise UserError(f"{type(self).__name__} trains {description}; model={type(model).__name__} is not one. "
                             f"Leave task to the model's default, or pick a model this task trains.")
 
-    def check_objective(self, objective) -> None:
-        """For tasks that train their model through an output layer over the vocabulary."""
-        require(objective is not None, f"{self.name} needs an output layer over the vocabulary: pick one with "
-                                       f"sampler=negative, hierarchical, nce, full, sampled or adaptive.")
+    def check_objective(self, objective, kind: type = Objective) -> None:
+        """For tasks that train their model through an output layer over the vocabulary (`Objective`s), or
+        through another `kind` (a classifier's label softmax): `objective` is the `sampler` partial."""
+        over = "the vocabulary: pick one with sampler=negative, hierarchical, nce, full, sampled or adaptive" \
+            if kind is Objective else "the classes: sampler=label_softmax"
+        built = objective.func if isinstance(objective, functools.partial) else objective
+        require(objective is not None and (not isinstance(built, type) or issubclass(built, kind)),
+                f"{self.name} needs an output layer over {over}"
+                f"{f' ({built.__name__} is not one)' if isinstance(built, type) else ''}.")
 
     def check_no_objective(self, objective, optimizer) -> None:
         """For tasks that fit without an output layer or a gradient optimizer (counting models)."""

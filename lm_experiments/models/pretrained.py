@@ -1,0 +1,82 @@
+"""Word vectors from elsewhere for a classifier's embedding: any of our runs, or any word2vec/GloVe/gensim file.
+
+`read_pretrained(source, words)` returns a row for every word the source has a vector
+for: whole words from the vectors' vocabulary, and, for fastText runs and
+`FastTextKeyedVectors` files, every other word built from its character n-grams (as
+gensim and fastText do). The rest are left to the caller (Kim 2014: uniform, with the
+variance of the pretrained rows).
+"""
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from lm_experiments.errors import UserError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class PretrainedRows:
+    vectors: np.ndarray  # (n, d) float32, zeros where not `found`
+    found: np.ndarray    # (n,) bool: the word itself is in the vectors' vocabulary
+    built: np.ndarray    # (n,) bool: not found, but built from character n-grams (fastText)
+
+    @property
+    def dim(self) -> int:
+        return self.vectors.shape[1]
+
+
+def _keyed_vectors(source: Path):
+    """gensim KeyedVectors from a run folder or a file (word2vec text or binary, GloVe text, gensim .kv)."""
+    from gensim.models import KeyedVectors
+
+    from lm_experiments import runs
+    from lm_experiments.export import load_fasttext_vectors
+
+    if source.is_dir():
+        runs.check_run_folder(source)
+        if (source / runs.SUBWORDS_FILE).is_file():
+            try:
+                return load_fasttext_vectors(source)
+            except ValueError as error:
+                raise UserError(f"model.pretrained={source}: {error}.") from error
+        if not (source / runs.VECTORS_BINARY_FILE).is_file():
+            raise UserError(f"model.pretrained={source} is a run folder without {runs.VECTORS_BINARY_FILE}: pass "
+                            f"a finished word-embedding run (skipgram, cbow, fasttext, glove, svd).")
+        return KeyedVectors.load_word2vec_format(str(source / runs.VECTORS_BINARY_FILE), binary=True)
+    if not source.is_file():
+        raise UserError(f"model.pretrained={source} does not exist: pass a run folder or a vectors file "
+                        f"(word2vec text or binary, GloVe text, gensim .kv).")
+    try:
+        if source.suffix == ".kv":
+            return KeyedVectors.load(str(source))
+        binary = source.suffix == ".bin"
+        try:
+            return KeyedVectors.load_word2vec_format(str(source), binary=binary)
+        except ValueError:
+            if binary:
+                raise
+            return KeyedVectors.load_word2vec_format(str(source), binary=False, no_header=True)  # GloVe's text
+    except Exception as error:  # gensim raises ValueError, UnicodeDecodeError, EOFError, pickle errors, ...
+        raise UserError(f"model.pretrained={source} is not a vectors file gensim can read "
+                        f"({type(error).__name__}: {error}).") from error
+
+
+def read_pretrained(source: str | Path, words: list[str]) -> PretrainedRows:
+    from gensim.models.fasttext import FastTextKeyedVectors
+
+    kv = _keyed_vectors(Path(source).expanduser())
+    found = np.array([word in kv.key_to_index for word in words], dtype=bool)
+    vectors = np.zeros((len(words), kv.vector_size), dtype=np.float32)
+    if found.any():
+        vectors[found] = kv[[w for w, f in zip(words, found) if f]]
+    built = np.zeros(len(words), dtype=bool)
+    if isinstance(kv, FastTextKeyedVectors):  # unseen words from their character n-grams
+        missing = [w for w, f in zip(words, found) if not f]
+        if missing:
+            built[~found] = True
+            vectors[~found] = np.stack([kv.get_vector(w) for w in missing])
+    return PretrainedRows(vectors, found, built)

@@ -1,0 +1,94 @@
+"""The word vectors a sentence encoder reads, in Kim's (2014) four modes, optionally from pretrained vectors.
+
+- `rand`: every vector starts uniform in [-init_range, init_range] and is trained;
+- `static`: pretrained vectors, frozen;
+- `non_static`: pretrained vectors, fine-tuned;
+- `multichannel`: two copies of the pretrained vectors side by side, one frozen and one fine-tuned
+  (output 2 x dim: a TextCNN's filters read both channels).
+
+Pretrained vectors are copied in when training starts (`load_pretrained`, called by the
+task's set-up, not when a finished run is rebuilt: its checkpoint holds them). Words the
+vectors lack start as Kim's do: uniform in [-a, a] with a chosen so that their variance
+equals the pretrained rows' (a = sqrt(3 var)).
+"""
+
+import logging
+import math
+
+import torch
+from torch import nn
+
+from lm_experiments.data.vocab import Vocabulary
+from lm_experiments.errors import UserError, positive_int
+from lm_experiments.models.pretrained import read_pretrained
+
+log = logging.getLogger(__name__)
+
+MODES = ("rand", "static", "non_static", "multichannel")
+
+
+class SentenceEmbedding(nn.Module):
+    """(...,) ids -> (..., output_dim) vectors."""
+
+    def __init__(self, vocab: Vocabulary, dim: int = 300, mode: str = "rand", pretrained: str | None = None,
+                 init_range: float = 0.25):
+        super().__init__()
+        if mode not in MODES:
+            raise UserError(f"model.embedding must be one of {', '.join(MODES)}; got {mode!r}.")
+        if mode == "rand" and pretrained:
+            raise UserError("model.embedding=rand starts from random vectors and would ignore model.pretrained: "
+                            "set model.embedding=non_static (or static, multichannel), or drop model.pretrained.")
+        if mode != "rand" and not pretrained:
+            raise UserError(f"model.embedding={mode} starts from pretrained vectors: set model.pretrained to a run "
+                            f"folder or a vectors file (or use model.embedding=rand).")
+        self.dim = positive_int(dim, "model.embedding_dim")
+        self.mode, self.pretrained, self.words = mode, pretrained, list(vocab.itos)
+        self.counts = vocab.counts
+        self.vectors = nn.Embedding(len(vocab), dim)
+        nn.init.uniform_(self.vectors.weight, -init_range, init_range)
+        self.vectors.weight.requires_grad_(mode != "static")
+        self.frozen_copy = nn.Embedding(len(vocab), dim).requires_grad_(False) if mode == "multichannel" else None
+        self.output_dim = dim * (2 if mode == "multichannel" else 1)
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        if self.frozen_copy is None:
+            return self.vectors(ids)
+        return torch.cat([self.frozen_copy(ids), self.vectors(ids)], dim=-1)
+
+    @torch.no_grad()
+    def load_pretrained(self, generator: torch.Generator | None = None) -> dict[str, float]:
+        """Copy the pretrained rows in (missing words: Kim's variance-matched uniform rows); returns how much
+        of the vocabulary they covered, for the run's metrics. Nothing to do in `rand` mode."""
+        if self.mode == "rand":
+            return {}
+        rows = read_pretrained(self.pretrained, self.words)
+        if rows.dim != self.dim:
+            raise UserError(f"model.pretrained={self.pretrained} holds {rows.dim}-dimensional vectors and "
+                            f"model.embedding_dim={self.dim}: set model.embedding_dim={rows.dim}.")
+        has = rows.found | rows.built
+        if not has.any():
+            raise UserError(f"model.pretrained={self.pretrained} has a vector for none of the task's words: are "
+                            f"they the same language and casing (data.lowercase)?")
+        bound = math.sqrt(3 * float(rows.vectors[has].var()))
+        weight = torch.empty(len(self.words), self.dim).uniform_(-bound, bound, generator=generator)
+        weight[torch.from_numpy(has)] = torch.from_numpy(rows.vectors[has])
+        self.vectors.weight.copy_(weight)
+        if self.frozen_copy is not None:
+            self.frozen_copy.weight.copy_(weight)
+        real = slice(Vocabulary.num_specials, None)
+        tokens = self.counts[real]
+        coverage = {"pretrained/coverage": float(rows.found[real].mean()),
+                    "pretrained/coverage_tokens": float((tokens * rows.found[real]).sum() / max(tokens.sum(), 1)),
+                    "pretrained/built_from_ngrams": float(rows.built[real].mean())}
+        log.info("pretrained vectors %s: %.1f%% of the %d words (%.1f%% of training tokens)%s; the rest uniform in "
+                 "[-%.3g, %.3g]", self.pretrained, 100 * coverage["pretrained/coverage"], len(tokens),
+                 100 * coverage["pretrained/coverage_tokens"],
+                 f", {100 * coverage['pretrained/built_from_ngrams']:.1f}% built from n-grams" if rows.built.any()
+                 else "", bound, bound)
+        return coverage
+
+
+def masked_embeddings(embedding: SentenceEmbedding, tokens: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """(B, T) ids, (B, T) mask -> (B, T, d) vectors, zero at padding (Kim pads sentences with zero vectors)."""
+    return embedding(tokens) * mask[..., None].to(embedding.vectors.weight.dtype)
+
