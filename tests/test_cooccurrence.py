@@ -52,5 +52,5 @@ def test_chunking_does_not_change_counts(chunk):
 def test_cache_round_trip(tmp_path):
     first = load_cooccurrences(STREAM, VOCAB, tmp_path, 2, "harmonic")
     second = load_cooccurrences(STREAM, VOCAB, tmp_path, 2, "harmonic")
-    assert (tmp_path / "cooccurrence-w2-harmonic.npz").is_file()
+    assert (tmp_path / "cooccurrence-w2-harmonic" / "cells.npz").is_file()
     assert torch.equal(first.dense(), second.dense())

@@ -1,4 +1,5 @@
-"""Faults a careful user runs into: divergence, held-out text for one file, bad sizes."""
+"""Faults a careful user runs into: divergence, held-out text for one file, bad sizes, checkpoint faults, a
+damaged or half-built cache."""
 
 import subprocess
 import sys
@@ -131,3 +132,100 @@ def test_non_negative_sizes_refuse_negatives_bools_and_fractions(value):
     vocab = Vocabulary(["<unk>", "<eos>", "word"], np.array([0, 0, 5]))
     with pytest.raises(UserError, match=r"model.bucket must be an integer >= 0 \(0: no n-grams\)"):
         SubwordBag(vocab, 4, bucket=value)
+
+
+# --- the cache: damage is detected, reported in one line and rebuilt ---------------------------------------
+
+def _zero_middle(path):
+    data = bytearray(path.read_bytes())
+    middle = len(data) // 2
+    data[middle: middle + 64] = bytes(64)
+    path.write_bytes(bytes(data))
+
+
+def _truncate(path):
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
+DAMAGE = {
+    "tokens/train.npy zeroed in the middle": ("tokens", "train.npy", _zero_middle),
+    "tokens/train.npy cut short": ("tokens", "train.npy", _truncate),
+    "tokens/counts.npy missing": ("tokens", "counts.npy", lambda p: p.unlink()),
+    "tokens/words.txt emptied": ("tokens", "words.txt", lambda p: p.write_text("")),
+    "encoding/train.npy zeroed in the middle": ("vocab", "train.npy", _zero_middle),
+    "encoding/vocab.tsv cut short": ("vocab", "vocab.tsv", _truncate),
+    "encoding/test.npy missing": ("vocab", "test.npy", lambda p: p.unlink()),
+    "manifest missing": ("vocab", "manifest.json", lambda p: p.unlink()),
+}
+
+
+@pytest.mark.parametrize("case", list(DAMAGE))
+def test_a_damaged_cache_entry_is_reported_and_rebuilt(tmp_path, caplog, case):
+    import numpy as np
+
+    from lm_experiments.data.corpora import Lee
+    from lm_experiments.data.stream import load_encoded
+
+    first = load_encoded(Lee(), tmp_path / "cache", tokenizer="words", lowercase=True, min_count=2)
+    expected = {split: np.array(ids) for split, ids in first.splits.items()}
+    level, name, damage = DAMAGE[case]
+    folder = first.cache_dir if level == "vocab" else first.cache_dir.parent
+    damage(folder / name)
+    with caplog.at_level("WARNING"):
+        again = load_encoded(Lee(), tmp_path / "cache", tokenizer="words", lowercase=True, min_count=2)
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1 and "is damaged" in warnings[0] and "rebuilding it" in warnings[0], warnings
+    assert name in warnings[0] or "manifest" in warnings[0]
+    assert again.vocab.itos == first.vocab.itos
+    for split, ids in expected.items():
+        assert np.array_equal(again.splits[split], ids)
+
+
+def test_damaged_cooccurrence_counts_are_rebuilt(tmp_path, caplog):
+    import numpy as np
+    import torch
+
+    from lm_experiments.data.cooccurrence import load_cooccurrences
+    from lm_experiments.data.vocab import Vocabulary
+
+    vocab = Vocabulary(["<unk>", "<eos>", "a", "b", "c"], np.array([0, 2, 5, 4, 3]))
+    stream = np.array([2, 3, 4, 1, 2, 4, 3, 1, 3, 2], dtype=np.int32)
+    first = load_cooccurrences(stream, vocab, tmp_path, 2, "harmonic")
+    _truncate(tmp_path / "cooccurrence-w2-harmonic" / "cells.npz")
+    with caplog.at_level("WARNING"):
+        again = load_cooccurrences(stream, vocab, tmp_path, 2, "harmonic")
+    assert any("co-occurrence counts (window 2, harmonic)" in r.getMessage() and "cells.npz is" in r.getMessage()
+               for r in caplog.records)
+    assert torch.equal(first.dense(), again.dense())
+
+
+def test_a_run_killed_while_tokenizing_leaves_a_folder_the_next_run_removes(tmp_path):
+    """The dead builder's temporary folder goes; a live builder's (a concurrent run) stays."""
+    from lm_experiments.data.cache_entry import temporary_prefix
+    from lm_experiments.data.corpora import Lee
+    from lm_experiments.data.stream import load_encoded
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    tokens = tmp_path / "cache" / "tokens"
+    tokens.mkdir(parents=True)
+    prefix = temporary_prefix("lee-0123456789abcdef")                     # ".<name>.<host>.<this pid>."
+    left = tokens / (prefix.rsplit(".", 2)[0] + f".{dead.stdout.strip()}.abc123")
+    live = tokens / (prefix + "xyz789")  # this process's: still building
+    for folder in (left, live):
+        folder.mkdir()
+        (folder / "train.npy").write_bytes(b"partial")
+    load_encoded(Lee(), tmp_path / "cache", tokenizer="words", lowercase=True, min_count=2)
+    assert not left.exists() and live.exists()
+
+
+def test_two_runs_building_the_same_cache_entry_at_once_both_succeed(tmp_path):
+    script = ("import sys; from lm_experiments.data.corpora import Lee; from lm_experiments.data.stream import "
+              "load_encoded; e = load_encoded(Lee(), sys.argv[1], tokenizer='words', lowercase=True, min_count=2); "
+              "print(len(e.vocab), int(e.splits['train'].sum()))")
+    runs = [subprocess.Popen([sys.executable, "-c", script, str(tmp_path / "cache")], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, cwd=ROOT) for _ in range(2)]
+    outputs = [run.communicate(timeout=120) for run in runs]
+    assert all(run.returncode == 0 for run in runs), [err[-500:] for _, err in outputs]
+    assert outputs[0][0] == outputs[1][0]
+    entries = [p for p in (tmp_path / "cache" / "tokens").iterdir()]
+    assert len(entries) == 1 and not entries[0].name.startswith(".")

@@ -493,3 +493,54 @@ def test_the_shared_sst_copy_has_the_published_sizes(sst, tmp_path):
     assert [len(binary[s]) for s in ("train", "valid", "test")] == [6920, 872, 1821]
     assert sum(e.tree.size for e in fine["train"]) == 318582
     assert sum(len(e.tokens) for e in fine["train"]) == 163563
+
+
+@pytest.mark.slow
+def test_a_resumed_classifier_remembers_its_best_epoch(make_cfg, tmp_path):
+    data = polarity_file(tmp_path / "polarity.tsv", count=200)
+    common = ["model=bow", "data=labelled_file", f"data.path={data}", "model.embedding_dim=8", "optimizer.lr=0.05"]
+    first = make_cfg(*common, "trainer.max_epochs=3", fast=False)
+    train(first)
+    saved = torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt", weights_only=False)["best_validation"]
+    assert saved["epoch"] >= 0 and saved["acc"] > 0.5 and saved["state"] is not None
+    resumed = make_cfg(*common, "trainer.max_epochs=4", "ckpt_path=last", fast=False)
+    metrics = train(resumed)
+    assert metrics["val/acc_best"] >= saved["acc"]
+
+
+@pytest.mark.slow
+def test_a_wandb_classifier_run_logs_its_scores_and_confusion_matrix(make_cfg, tmp_path, monkeypatch):
+    from wandb_records import read_run
+
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    data = polarity_file(tmp_path / "polarity.tsv", count=100)
+    metrics = train(make_cfg("model=bow", "data=labelled_file", f"data.path={data}", "model.embedding_dim=8",
+                             "trainer.max_epochs=2", "logger=wandb", fast=False))
+    logs = list((tmp_path / "run" / "wandb").glob("offline-run-*/run-*.wandb"))
+    assert len(logs) == 1
+    run = read_run(logs[0])
+    assert {"val/acc", "val/macro_f1", "train/loss_epoch"} <= run["history_keys"]
+    assert any(key.startswith("confusion_matrix") for key in run["history_keys"]), "the confusion matrix image"
+    assert run["summary"]["test/acc"] == pytest.approx(metrics["test/acc"])
+    assert [a[1] for a in run["artifacts"]] == ["classifier"]
+
+
+SENTENCE_PRESETS = ["kim_cnn_mr", "kim_cnn_sst", "tai_lstm_sst", "tai_treelstm_sst", "bow_mr"]
+
+
+@pytest.mark.parametrize("preset", SENTENCE_PRESETS)
+def test_each_sentence_preset_builds_on_the_shared_data_and_takes_a_step(preset, shared_data, tmp_path):
+    from conftest import compose_config
+
+    from lm_experiments.run import build
+
+    corpus = "mr" if preset.endswith("_mr") else "sst"
+    cfg = compose_config([f"experiment={preset}", f"data.path={shared_data / corpus}", "logger=none",
+                          "trainer.accelerator=cpu"], tmp_path / "run", tmp_path / "cache")
+    assert cfg.task_name == preset
+    datamodule, task, trainer = build(cfg)
+    batch = next(iter(datamodule.train_dataloader()))
+    loss = task.training_step(batch, 0)
+    loss.backward()
+    assert torch.isfinite(loss) and len(task.labels) == (2 if corpus == "mr" else 5)

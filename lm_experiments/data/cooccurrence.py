@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from lm_experiments.data.cache_entry import open_entry
 from lm_experiments.data.vocab import Vocabulary
 from lm_experiments.errors import UserError, positive_int
 
@@ -70,17 +71,17 @@ def count_cooccurrences(stream: np.ndarray, vocab: Vocabulary, window: int = 10,
 
 def load_cooccurrences(stream: np.ndarray, vocab: Vocabulary, cache_dir: Path, window: int,
                        weighting: str) -> Cooccurrences:
-    """Counted once per (encoded corpus, window, weighting) and cached beside the encoded stream."""
-    from lm_experiments.io import atomic_write
+    """Counted once per (encoded corpus, window, weighting) and cached beside the encoded stream, as a
+    verified cache entry (rebuilt if damaged)."""
+    entry = Path(cache_dir) / f"cooccurrence-w{window}-{weighting}"
 
-    path = Path(cache_dir) / f"cooccurrence-w{window}-{weighting}.npz"
-    if path.is_file():
-        saved = np.load(path)
-        return Cooccurrences(torch.from_numpy(saved["rows"]), torch.from_numpy(saved["cols"]),
-                             torch.from_numpy(saved["values"]), int(saved["size"]))
-    log.info("Counting co-occurrences (window %d, %s weighting) into %s", window, weighting, path)
-    counts = count_cooccurrences(stream, vocab, window, weighting)
-    with atomic_write(path, "wb") as out:
-        np.savez(out, rows=counts.rows.numpy(), cols=counts.cols.numpy(), values=counts.values.numpy(),
+    def count(tmp: Path) -> None:
+        log.info("Counting co-occurrences (window %d, %s weighting) into %s", window, weighting, entry)
+        counts = count_cooccurrences(stream, vocab, window, weighting)
+        np.savez(tmp / "cells.npz", rows=counts.rows.numpy(), cols=counts.cols.numpy(), values=counts.values.numpy(),
                  size=counts.size)
-    return counts
+
+    open_entry(entry, count, f"co-occurrence counts (window {window}, {weighting})")
+    saved = np.load(entry / "cells.npz")
+    return Cooccurrences(torch.from_numpy(saved["rows"]), torch.from_numpy(saved["cols"]),
+                         torch.from_numpy(saved["values"]), int(saved["size"]))

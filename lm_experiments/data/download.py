@@ -8,6 +8,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from lm_experiments.data.cache_entry import remove_stale_temporaries, temporary_prefix
 from lm_experiments.errors import UserError
 
 
@@ -29,7 +30,8 @@ def fetch(url: str, dest: Path, md5: str | None, corpus: str, timeout: float = 3
     if dest.is_file():
         return dest
     dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
+    remove_stale_temporaries(dest.parent)
+    fd, tmp = tempfile.mkstemp(prefix=temporary_prefix(dest.name), suffix="-part", dir=dest.parent)
     try:
         with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
             shutil.copyfileobj(response, out, 1 << 20)

@@ -7,21 +7,22 @@ Two cache levels, so that changing `min_count` never re-reads the text:
    the tokenizer settings.
 2. `.../vocab-<key>/`: each split re-encoded with the final vocabulary (a vectorised
    remap), keyed additionally by the vocabulary settings. Loaded with `mmap_mode="r"`.
+
+Each level is a cache entry (`cache_entry.py`): built atomically, checked against its
+manifest of sizes and checksums when opened, and rebuilt when damaged.
 """
 
 import hashlib
 import itertools
 import json
 import logging
-import os
-import shutil
-import tempfile
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from lm_experiments.data.cache_entry import open_entry
 from lm_experiments.data.corpora import Corpus
 from lm_experiments.data.reading import iter_line_pieces, open_text
 from lm_experiments.data.tokenize import make_tokenizer
@@ -29,7 +30,7 @@ from lm_experiments.data.vocab import EOS, SPECIALS, Vocabulary
 from lm_experiments.errors import UserError
 
 log = logging.getLogger(__name__)
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: entries carry a manifest of sizes and checksums
 
 
 def _key(payload: dict) -> str:
@@ -70,21 +71,6 @@ def _tokenize_to_dir(corpus: Corpus, cache_dir: Path, tokenizer: str, lowercase:
     (out / "words.txt").write_text("\n".join(words), encoding="utf-8")
 
 
-def _build_atomically(target: Path, build) -> None:
-    """Run `build(tmpdir)` and move the folder into place; a crash leaves no half-built cache."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    try:
-        build(tmp)
-        try:
-            os.rename(tmp, target)
-        except OSError:
-            if not target.is_dir():  # another process won the race: keep theirs
-                raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
 def load_encoded(corpus: Corpus, cache_dir, *, tokenizer: str = "whitespace", lowercase: bool = False,
                  add_eos: bool = True, min_count: int = 5, max_size: int | None = None) -> EncodedCorpus:
     """The corpus as id streams under a vocabulary built from its training split."""
@@ -92,11 +78,12 @@ def load_encoded(corpus: Corpus, cache_dir, *, tokenizer: str = "whitespace", lo
     token_key = _key({"v": FORMAT_VERSION, "source": corpus.fingerprint(cache_dir), "tokenizer": tokenizer,
                       "lowercase": lowercase, "add_eos": add_eos})
     token_dir = cache_dir / "tokens" / f"{corpus.name}-{token_key}"
-    reused = token_dir.is_dir()
-    if not reused:
+
+    def tokenize(tmp: Path) -> None:
         log.info("Tokenizing %s into %s (once; later runs reuse it)", corpus.name, token_dir)
-        _build_atomically(token_dir, lambda tmp: _tokenize_to_dir(corpus, cache_dir, tokenizer, lowercase,
-                                                                  add_eos, tmp))
+        _tokenize_to_dir(corpus, cache_dir, tokenizer, lowercase, add_eos, tmp)
+
+    reused = open_entry(token_dir, tokenize, f"tokenized {corpus.name}")
     split_names = sorted(p.stem for p in token_dir.glob("*.npy") if p.stem != "counts")
     counts = np.load(token_dir / "counts.npy")
     words = (token_dir / "words.txt").read_text(encoding="utf-8").split("\n") if counts.size else []
@@ -113,8 +100,7 @@ def load_encoded(corpus: Corpus, cache_dir, *, tokenizer: str = "whitespace", lo
             np.save(tmp / f"{split}.npy", remap[np.load(token_dir / f"{split}.npy")])
         vocab.save(tmp / "vocab.tsv")
 
-    if not vocab_dir.is_dir():
-        _build_atomically(vocab_dir, encode)
+    open_entry(vocab_dir, encode, f"encoding of {corpus.name}")
     vocab = Vocabulary.load(vocab_dir / "vocab.tsv")
     splits = {split: np.load(vocab_dir / f"{split}.npy", mmap_mode="r") for split in split_names}
     return EncodedCorpus(vocab=vocab, splits=splits, cache_dir=vocab_dir, reused=reused)

@@ -104,6 +104,17 @@ class ClassificationTask(Task):
         self.log("val/acc_best", max(self.best_acc, 0.0), batch_size=1)
         self.log("val/best_epoch", float(self.best_epoch), batch_size=1)
 
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        """The best epoch so far travels with the checkpoint, so a resumed run still tests the best weights."""
+        super().on_save_checkpoint(checkpoint)
+        checkpoint["best_validation"] = {"acc": self.best_acc, "epoch": self.best_epoch, "state": self._best_state}
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        super().on_load_checkpoint(checkpoint)
+        best = checkpoint.get("best_validation")
+        if best is not None:
+            self.best_acc, self.best_epoch, self._best_state = best["acc"], best["epoch"], best["state"]
+
     def on_test_start(self) -> None:
         if self.select_best and self._best_state is not None:
             self.load_state_dict(self._best_state)
