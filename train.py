@@ -20,12 +20,12 @@ log = logging.getLogger("train")
 def main(cfg: DictConfig) -> float | None:
     try:
         metrics = train(cfg)
-    except Exception as error:
+    except BaseException as error:  # every failure, ours or not, Ctrl-C included, leaves no stub folder behind
+        remove_failed_run(cfg.paths.output_dir)  # (a run that wrote checkpoints or results keeps them)
         cause = user_error_in(error)
         if cause is None:
             raise
         print(f"error: {cause}", file=sys.stderr)
-        remove_failed_run(cfg.paths.output_dir)
         sys.exit(2)
     wanted = cfg.get("optimized_metric")  # the task's own unless the config names one
     if wanted not in metrics:

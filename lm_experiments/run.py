@@ -123,7 +123,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
         _ = logger.experiment  # start it before our files land in the run folder (the CSV logger checks)
         logger.log_hyperparams(resolved)
     if trainer.is_global_zero:
-        runs.write_config(cfg, out_dir)
+        runs.write_config(cfg, out_dir, resuming=checkpoint is not None)
         datamodule.vocab.save(out_dir / runs.VOCAB_FILE)
         if datamodule.labels is not None:
             runs.write_labels(datamodule.labels, out_dir)

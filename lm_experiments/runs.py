@@ -4,7 +4,7 @@ Every file name lives here, so `run.py` (writing), `compare.py` (reading metrics
 settings), `generate.py` (rebuilding a trained task) and `train.py` (cleaning up after
 bad input) agree on one layout:
 
-    <run>/config.yaml            the resolved config
+    <run>/config.yaml            the resolved config (config.resume-<n>.yaml: each resume's, beside it)
     <run>/vocab.tsv              the vocabulary with training counts
     <run>/labels.txt             a classifier's classes, class i on line i
     <run>/metrics.json           the final metrics
@@ -51,8 +51,12 @@ LOG_FILE = "train.log"
 SET_UP_FILES = (HYDRA_DIR, LOG_FILE, CONFIG_FILE, VOCAB_FILE, LABELS_FILE, HPARAMS_FILE, CSV_METRICS_FILE)
 
 
-def write_config(cfg: DictConfig, out_dir: Path) -> Path:
+def write_config(cfg: DictConfig, out_dir: Path, resuming: bool = False) -> Path:
+    """`config.yaml`; a run resumed in its own folder keeps the original and writes `config.resume-<n>.yaml`."""
     path = Path(out_dir) / CONFIG_FILE
+    if resuming and path.is_file():
+        path = next(Path(out_dir) / f"config.resume-{n}.yaml" for n in range(1, 10_000)
+                    if not (Path(out_dir) / f"config.resume-{n}.yaml").exists())
     with atomic_write(path) as handle:
         handle.write(OmegaConf.to_yaml(cfg, resolve=True))
     return path

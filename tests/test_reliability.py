@@ -229,3 +229,48 @@ def test_two_runs_building_the_same_cache_entry_at_once_both_succeed(tmp_path):
     assert outputs[0][0] == outputs[1][0]
     entries = [p for p in (tmp_path / "cache" / "tokens").iterdir()]
     assert len(entries) == 1 and not entries[0].name.startswith(".")
+
+
+def test_a_run_failing_with_an_error_not_ours_leaves_no_stub_folder(tmp_path):
+    run = tmp_path / "run"
+    result = subprocess.run([sys.executable, "train.py", "trainer.precision=foo", "logger=none",
+                             f"hydra.run.dir={run}", f"paths.cache_dir={tmp_path / 'cache'}"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode != 0 and "precision" in result.stderr
+    assert not run.exists(), sorted(p.name for p in run.iterdir())
+
+
+# --- resuming: the same numbers as a run that was never stopped --------------------------------------------
+
+def _killed_and_resumed(make, overrides: list[str], kill_after: int):
+    """An uninterrupted run, and a run killed mid-epoch then resumed (`ckpt_path=last`) in its own folder."""
+    from interrupt import RunKilled
+
+    whole = train(make(*overrides, run="whole"))
+    with pytest.raises(RunKilled):
+        train(make(*overrides, f"+callbacks.kill={{_target_: interrupt.KillAfter, batches: {kill_after}}}",
+                   run="resumed"))
+    resumed = train(make(*overrides, "ckpt_path=last", run="resumed"))
+    return whole, resumed
+
+
+def test_a_killed_and_resumed_skipgram_run_ends_as_the_uninterrupted_one(make_cfg, tmp_path):
+    whole, resumed = _killed_and_resumed(make_cfg, ["trainer.max_epochs=3", "callbacks.embedding_map=null",
+                                                    "task.updater.threads=1"], 45)  # Hogwild threads race
+    assert (tmp_path / "whole" / "vectors.bin").read_bytes() == (tmp_path / "resumed" / "vectors.bin").read_bytes()
+    assert resumed["val/analogy"] == whole["val/analogy"] and resumed["train/loss"] == whole["train/loss"]
+    # the resumed run's metrics.csv holds every epoch, the first (trained before the kill) included
+    import csv
+
+    rows = list(csv.DictReader((tmp_path / "resumed" / "metrics.csv").open()))
+    assert {r["epoch"] for r in rows if r.get("train/loss_epoch")} == {"0", "1", "2"}
+    # the original config stays; the resume's is beside it
+    assert "kill" in (tmp_path / "resumed" / "config.yaml").read_text()
+    assert "ckpt_path: last" in (tmp_path / "resumed" / "config.resume-1.yaml").read_text()
+
+
+def test_a_killed_and_resumed_lstm_run_ends_as_the_uninterrupted_one(make_lm_cfg, tmp_path):
+    whole, resumed = _killed_and_resumed(make_lm_cfg, ["lstm", "trainer.max_epochs=3", "logger=csv",
+                                                       "trainer.limit_train_batches=20"], 30)
+    for metric in ("val/ppl", "test/ppl", "train/loss"):
+        assert resumed[metric] == whole[metric], metric

@@ -130,6 +130,14 @@ class CorpusDataModule(L.LightningDataModule):
     def test_dataloader(self):
         return self._eval_loader("test")
 
+    def state_dict(self) -> dict:
+        """Checkpointed by Lightning: the view's generators (a resumed run draws the examples it would have)."""
+        return {"view": self.view.random_state()} if self.view is not None else {}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        self.setup()
+        self.view.load_random_state(state_dict.get("view", {}))
+
     def on_after_batch_transfer(self, batch, dataloader_idx: int):
         """The view's last step, on the device the model runs on (word2vec views expand chunks here)."""
         return self.view.on_device(batch)

@@ -50,7 +50,7 @@ class FusedCPU(Updater):
         self.loss_every = positive_int(loss_every, "task.updater.loss_every")
         self.hot_rows = non_negative_int(hot_rows, "task.updater.hot_rows", " (0: no per-thread copies)")
         self.description = "fused CPU kernel: word2vec's per-example SGD steps"
-        self.seed, self.batches = 0, 0
+        self.seed = 0
 
     @staticmethod
     def unsupported(task) -> str | None:
@@ -121,8 +121,8 @@ class FusedCPU(Updater):
         lr = float(optimizer.param_groups[0]["lr"])
         inputs = task.encoder.embedder.input_rows()
         parts = self.threads * PARTS_PER_THREAD if self.threads > 1 else 1
-        states = cpu.part_seeds(self.seed + self.batches, parts)
-        self.batches += 1
+        # seeded by the batch's place in the whole run (restored with a checkpoint), so a resumed run draws on
+        states = cpu.part_seeds(self.seed + task.trainer.fit_loop.epoch_loop.batch_progress.total.ready, parts)
         numba.set_num_threads(self.threads)
         # the tables are read afresh each batch: a DDP replica sum gives the parameters new storage;
         # chunk size 1 hands the parts to threads as they come free, not in fixed halves

@@ -29,6 +29,7 @@ import torch
 from lightning.pytorch.strategies import FSDPStrategy
 from torch.optim.lr_scheduler import ReduceLROnPlateau
 
+from lm_experiments import random_state
 from lm_experiments.data.vocab import Vocabulary
 from lm_experiments.errors import UserError, require
 from lm_experiments.objectives.base import Objective
@@ -116,6 +117,7 @@ class Task(L.LightningModule):
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         checkpoint["vocab"] = {"itos": self.vocab.itos, "counts": self.vocab.counts.tolist()}
         checkpoint["trains"] = self.name  # the model, so that another model's checkpoint is refused by name
+        checkpoint["random_state"] = random_state.capture()  # a resumed run goes on drawing the same numbers
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         """Refuse a checkpoint whose rows mean other words, of another model, or of other sizes: its
@@ -137,6 +139,8 @@ class Task(L.LightningModule):
         sharded = trainer is not None and isinstance(trainer.strategy, FSDPStrategy)  # other shapes there
         if "state_dict" in checkpoint and not sharded:
             self._check_weights_fit(checkpoint["state_dict"])
+        if trainer is not None and "random_state" in checkpoint:
+            random_state.restore(checkpoint["random_state"])
 
     def _check_weights_fit(self, saved: dict) -> None:
         """Refuse a checkpoint of another model or size with one line naming what differs, instead of

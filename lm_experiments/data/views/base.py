@@ -79,6 +79,14 @@ class View(ABC):
         """The batch the task trains on, from the one the loader shipped (already on the model's device)."""
         return batch
 
+    def random_state(self) -> dict:
+        """The state of the view's own generators (checkpointed, so a resumed run draws on from it)."""
+        return {}
+
+    def load_random_state(self, state: dict) -> None:
+        """Continue from a `random_state()`; a view without generators of its own has nothing to restore."""
+        del state
+
 
 def batches_loader(dataset: Dataset, settings: LoaderSettings) -> DataLoader:
     """A loader over a dataset whose items are whole batches: shuffled each epoch, this process's part only."""

@@ -35,8 +35,8 @@ class LabelledViewOptions:
 
 
 class LabelledView:
-    """Base of the views over labelled sentences: batches of examples drawn in a seeded random order
-    (training) or in order (evaluation)."""
+    """Base of the views over labelled sentences: batches of examples in a random order each epoch (training)
+    or in order (evaluation)."""
 
     batch_type: ClassVar[type]
     reads_trees: ClassVar[bool] = False
@@ -53,9 +53,8 @@ class LabelledView:
 
     def train_loader(self, split: LabelledSplit, num_workers: int = 0) -> DataLoader:
         examples = self.examples(split, training=True)
-        generator = torch.Generator().manual_seed(self.options.seed)
-        order = BatchSampler(RandomSampler(range(len(examples)), generator=generator), self.options.batch_size,
-                             drop_last=False)
+        # the global generator (seeded by the run's seed, and checkpointed): a resumed run shuffles on as it would
+        order = BatchSampler(RandomSampler(range(len(examples))), self.options.batch_size, drop_last=False)
         return DataLoader(examples, sampler=order, batch_size=None, num_workers=num_workers)
 
     def eval_loader(self, split: LabelledSplit, num_workers: int = 0) -> DataLoader:

@@ -74,6 +74,13 @@ class WordWindowView(View):
             self._generators[str(device)] = torch.Generator(device=device).manual_seed(self.seed)
         return self._generators[str(device)]
 
+    def random_state(self) -> dict:
+        return {device: generator.get_state() for device, generator in self._generators.items()}
+
+    def load_random_state(self, state: dict) -> None:
+        for device, saved in state.items():
+            self._rng(torch.device(device)).set_state(saved)
+
     def kept_tokens(self, ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Drop specials and subsampled words. Returns `(ids, sentence)`, both (n,)."""
         rng = self._rng(ids.device)
