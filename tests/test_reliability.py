@@ -54,12 +54,21 @@ def test_train_py_exits_2_with_one_line_on_divergence(tmp_path):
     assert not (tmp_path / "run" / "vectors.bin").exists()
 
 
-@pytest.mark.parametrize("sampler", ["negative", "nce"])
-def test_more_noise_words_than_the_vocabulary_is_refused_before_training(make_cfg, tmp_path, sampler):
+@pytest.mark.parametrize("overrides, message", [
+    (["sampler=negative", "sampler.negative=100000"], "sampler.negative=100000 noise words per example is more "
+                                                      "than the"),
+    (["sampler=nce", "sampler.negative=100000"], "sampler.negative=100000 noise words per example is more than"),
+    (["sampler=negative", "sampler.shared=true", "sampler.shared_pool=1000000"],
+     "sampler.shared_pool=1000000 noise words per step is more than the"),
+    (["model=lstm", "sampler=sampled", "sampler.num_sampled=100000"],
+     "sampler.num_sampled=100000 sampled words per batch is more than the"),
+])
+def test_more_noise_words_than_the_vocabulary_is_refused_before_training(make_cfg, tmp_path, overrides, message):
     with pytest.raises(Exception) as error:
-        train(make_cfg("model=skipgram", f"sampler={sampler}", "sampler.negative=100000"))
+        train(make_cfg(*[o for o in overrides if "model=" in o] or ["model=skipgram"],
+                       *[o for o in overrides if "model=" not in o], fast="model=lstm" not in overrides))
     cause = user_error_in(error.value)
-    assert cause is not None and "sampler.negative=100000 noise words per example is more than the" in str(cause)
+    assert cause is not None and message in str(cause), str(error.value)[-300:]
     assert not (tmp_path / "run" / "checkpoints").exists()
 
 

@@ -544,3 +544,35 @@ def test_each_sentence_preset_builds_on_the_shared_data_and_takes_a_step(preset,
     loss = task.training_step(batch, 0)
     loss.backward()
     assert torch.isfinite(loss) and len(task.labels) == (2 if corpus == "mr" else 5)
+
+
+# --- downloads: real, verified, and clear when they fail ---------------------------------------------------
+
+def test_mr_is_fetched_once_unpacked_as_utf8_and_checked(tmp_path):
+    import io
+    import tarfile
+
+    archive = tmp_path / "rt-polaritydata.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        for name, word in (("rt-polarity.pos", "caf\xe9 good"), ("rt-polarity.neg", "bad")):
+            data = "".join(f"{word} {i} .\n" for i in range(MovieReviews.lines_per_file)).encode("cp1252")
+            info = tarfile.TarInfo(f"rt-polaritydata/{name}")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    source = MovieReviews(fold=2, url=archive.as_uri())
+    splits = source.splits(tmp_path / "cache")
+    assert sum(map(len, splits.values())) == 2 * MovieReviews.lines_per_file
+    cached = tmp_path / "cache" / "downloads" / "rt-polaritydata" / "rt-polarity.pos"
+    assert cached.read_text(encoding="utf-8").startswith("caf\xe9 good 0 .")
+    archive.unlink()  # the cache is used from now on
+    assert MovieReviews(fold=2).splits(tmp_path / "cache")["test"] == splits["test"]
+
+
+def test_mr_and_sst_downloads_fail_clearly_offline_or_corrupt(tmp_path):
+    with pytest.raises(UserError, match=r"Could not download the mr corpus .* pass data.path="):
+        MovieReviews(url="http://127.0.0.1:9/rt-polaritydata.tar.gz").splits(tmp_path / "cache")
+    fake = tmp_path / "trees.zip"
+    fake.write_bytes(b"not the treebank")
+    with pytest.raises(UserError, match=r"The sst download from .* is corrupt \(md5"):
+        SentimentTreebank(url=fake.as_uri()).splits(tmp_path / "cache")
+    assert not list((tmp_path / "cache" / "downloads").glob("*.zip")), "nothing unverified is kept"

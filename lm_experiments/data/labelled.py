@@ -177,11 +177,12 @@ class SentimentTreebank(LabelledSource):
     split_names = {"train": ("train.txt",), "valid": ("dev.txt", "valid.txt"), "test": ("test.txt",)}
 
     def __init__(self, path: str | None = None, encoding: str = "utf-8", labels: str = "fine",
-                 phrases: bool = False):
+                 phrases: bool = False, url: str | None = None):
         if labels not in ("fine", "binary"):
             raise UserError(f"data.labels must be fine (SST-5) or binary (SST-2); got {labels!r}.")
         self.path = Path(path).expanduser() if path else None
         self.encoding, self.labels, self.phrases = encoding, labels, bool(phrases)
+        self.url = url or self.url
 
     def _files(self, cache_dir: Path) -> dict[str, tuple[Path, str | None]]:
         if self.path is None:

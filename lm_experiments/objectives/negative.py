@@ -42,6 +42,9 @@ class NegativeSampling(Objective):
         nn.init.zeros_(self.output.weight)
         self.noise = UnigramNoise(vocab, ns_exponent)
         self.noise.check_draws(self.negative, "sampler.negative")
+        if self.shared:
+            self.noise.check_draws(self.shared_pool, "sampler.shared_pool", usual=1024, what="noise words per step",
+                                   advice="a shared pool of a few hundred to 1,024 words serves any batch")
 
     def sample_noise(self, shape: tuple[int, ...], device: torch.device) -> torch.Tensor:
         return self.noise.sample(shape, device)

@@ -26,15 +26,16 @@ class UnigramNoise(nn.Module):
         self.register_buffer("probs", torch.from_numpy(probs), persistent=False)          # (V,)
         self.register_buffer("cdf", torch.from_numpy(np.cumsum(probs)), persistent=False)  # (V,)
 
-    def check_draws(self, draws: int, option: str) -> None:
-        """Refuse a number of noise draws per example that can only be a mistake: beyond word2vec's range
-        (5-20) and more than the distinct words the noise can give, so every example would score every
-        word several times over (100,000 on a 1,761-word vocabulary took 7 GB and minutes per batch).
-        Small toy vocabularies keep the usual 5-20."""
+    def check_draws(self, draws: int, option: str, usual: int = 20, what: str = "noise words per example",
+                    advice: str = "word2vec uses 5-20 (2-5 on large corpora)") -> None:
+        """Refuse a number of noise draws that can only be a mistake: beyond the option's `usual` range and
+        more than the distinct words the noise can give, so every draw would score every word several
+        times over (100,000 negatives on a 1,761-word vocabulary took 7 GB and minutes per batch).
+        Small toy vocabularies keep the usual range."""
         words = int((self.probs > 0).sum())
-        if draws > max(words, 20):
-            raise UserError(f"{option}={draws} noise words per example is more than the {words} words they are "
-                            f"drawn from; word2vec uses 5-20 (2-5 on large corpora).")
+        if draws > max(words, usual):
+            raise UserError(f"{option}={draws} {what} is more than the {words} words they are drawn from; "
+                            f"{advice}.")
 
     def sample(self, shape: tuple[int, ...], device: torch.device) -> torch.Tensor:
         """Inverse-CDF sampling: exact for any vocabulary size, no table, runs on the device."""

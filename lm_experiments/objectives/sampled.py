@@ -29,6 +29,9 @@ class SampledSoftmax(Objective):
         self.weight = nn.Parameter(torch.zeros(len(vocab), dim))                    # (V, d)
         self.bias = nn.Parameter(torch.zeros(len(vocab))) if bias else None          # (V,)
         self.noise = UnigramNoise(vocab, ns_exponent, include_specials=True)
+        self.noise.check_draws(self.num_sampled, "sampler.num_sampled", usual=0, what="sampled words per batch",
+                               advice="sampler=full computes the exact softmax for less, or lower "
+                                      "sampler.num_sampled")
         self.register_buffer("log_kq", torch.log(self.num_sampled * self.noise.probs).float(), persistent=False)
 
     def _scores(self, hidden: torch.Tensor, words: torch.Tensor | None = None) -> torch.Tensor:
