@@ -1,13 +1,12 @@
 """Sentence-classification scores: accuracy, macro-F1 and the confusion matrix (torchmetrics), and its picture."""
 
-import io
 from pathlib import Path
 
 import numpy as np
 import torch
 from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix, MulticlassF1Score
 
-from lm_experiments.io import atomic_write
+from lm_experiments.evaluation.plots import pyplot, save_figure
 
 
 class ClassificationScores(torch.nn.Module):
@@ -36,14 +35,9 @@ class ClassificationScores(torch.nn.Module):
 
 def draw_confusion(matrix: np.ndarray, labels: list[str], path: Path, title: str) -> Path:
     """A confusion matrix as a PNG: counts in the cells, shaded by each true class's share; written atomically."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     shares = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
     size = 2.0 + 0.8 * len(labels)
-    figure, axis = plt.subplots(figsize=(size, size), dpi=100)
+    figure, axis = pyplot().subplots(figsize=(size, size), dpi=100)
     axis.imshow(shares, cmap="Blues", vmin=0, vmax=1)
     for row in range(len(labels)):
         for col in range(len(labels)):
@@ -54,9 +48,4 @@ def draw_confusion(matrix: np.ndarray, labels: list[str], path: Path, title: str
     axis.set_xlabel("predicted")
     axis.set_ylabel("true")
     axis.set_title(title)
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", bbox_inches="tight")
-    plt.close(figure)
-    with atomic_write(path, "wb") as out:
-        out.write(buffer.getvalue())
-    return Path(path)
+    return save_figure(figure, path)

@@ -1,13 +1,12 @@
 """2-D maps of an embedding space (PCA, or t-SNE) drawn as a labelled scatter plot."""
 
-import io
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from lm_experiments.errors import UserError
-from lm_experiments.io import atomic_write
+from lm_experiments.evaluation.plots import pyplot, save_figure
 
 METHODS = ("pca", "tsne")
 
@@ -32,21 +31,11 @@ def project_2d(vectors: torch.Tensor, method: str = "pca", seed: int = 0) -> np.
 
 def draw_map(words: list[str], points: np.ndarray, path: Path, labelled: int, title: str) -> Path:
     """Scatter all points, label the first `labelled` (the most frequent), write a PNG atomically."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, axis = plt.subplots(figsize=(12, 12), dpi=100)
+    figure, axis = pyplot().subplots(figsize=(12, 12), dpi=100)
     axis.scatter(points[:, 0], points[:, 1], s=6, alpha=0.4, color="tab:blue")
     for word, (x, y) in zip(words[:labelled], points[:labelled]):
         axis.annotate(word, (x, y), fontsize=7, alpha=0.85)
     axis.set_title(title)
     axis.set_xticks([])
     axis.set_yticks([])
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", bbox_inches="tight")
-    plt.close(figure)
-    with atomic_write(path, "wb") as out:
-        out.write(buffer.getvalue())
-    return Path(path)
+    return save_figure(figure, path)
