@@ -62,7 +62,9 @@ LM_SMALL = {"rnn": ["model.embedding_dim=16", "model.hidden_dim=16"],
             "transformer": ["model.d_model=16", "model.num_heads=2", "model.num_layers=2", "model.block_size=16",
                             "model.eval_stride=8"],
             "nnlm": ["model.embedding_dim=8", "model.hidden_dim=16", "model.order=3"],
-            "ngram": []}
+            "ngram": [],
+            "elmo": ["model.projection_dim=16", "model.hidden_dim=32", "model.filters=[[1,8],[2,8],[3,16]]",
+                     "data.view.block_size=12"]}
 
 
 @pytest.fixture

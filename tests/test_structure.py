@@ -47,10 +47,12 @@ EXPECTED = {
     "textcnn": ("ClassificationTask", "val/acc", set()),
     "birnn": ("ClassificationTask", "val/acc", set()),
     "treelstm": ("ClassificationTask", "val/acc", set()),
+    "elmo": ("BidirectionalLMTask", "val/ppl", {Provides.THROUGHPUT}),
 }
 CLASSIFIERS = {"bow", "textcnn", "birnn", "treelstm"}
 LABELLED = {"mr", "sst", "labelled_file"}
-SMALL = {"fasttext": ["model.bucket=1000"], "fasttext_cbow": ["model.bucket=1000"],
+SMALL = {"elmo": ["model.projection_dim=8", "model.hidden_dim=16", "model.filters=[[1,4],[2,4]]"],
+         "fasttext": ["model.bucket=1000"], "fasttext_cbow": ["model.bucket=1000"],
          "transformer": ["model.d_model=16", "model.num_heads=2", "model.block_size=16", "model.eval_stride=8"]}
 
 
@@ -122,7 +124,7 @@ def test_every_model_and_corpus_compose_into_a_task_that_reads_its_views_batches
     assert (WordsPerSecond in kinds) == (Provides.THROUGHPUT in provides)
     # language models score held-out text (the corpus's, or data.holdout of a single file's tail), classifiers
     # labelled sentences; embeddings evaluate in callbacks
-    assert datamodule.has_split("valid") == (Provides.NEXT_TOKEN in provides or model in CLASSIFIERS)
+    assert datamodule.has_split("valid") == (Provides.NEXT_TOKEN in provides or model in CLASSIFIERS | {"elmo"})
 
 
 @pytest.mark.parametrize("overrides, message", [

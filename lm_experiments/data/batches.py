@@ -168,3 +168,15 @@ class TreeBatch:
     @property
     def size(self) -> int:
         return int(self.roots.numel())
+
+
+@dataclass
+class BiWindows:
+    """Windows of consecutive tokens for a bidirectional language model. `forward_scored[b, t]`: the forward
+    state at t predicting token t + 1 is scored; `backward_scored[b, t]`: the backward state at t predicting
+    token t - 1 is (evaluation scores each token once per direction; training every position)."""
+
+    tokens: torch.Tensor           # (B, T)
+    forward_scored: torch.Tensor   # (B, T) bool, False at t = T - 1
+    backward_scored: torch.Tensor  # (B, T) bool, False at t = 0
+    n_words: int

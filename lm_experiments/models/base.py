@@ -114,3 +114,12 @@ class SentenceEncoder(nn.Module):
     batch_type: ClassVar[type]
     output_dim: int
     embedding: nn.Module
+
+
+class BidirectionalLMEncoder(nn.Module):
+    """Token ids (B, T) -> the top states of a forward and a backward language model, each (B, T, output_dim):
+    the forward state at t has read tokens 0..t (it predicts t + 1), the backward state at t tokens t..T-1
+    (it predicts t - 1). `layers` gives every layer's states for contextual vectors."""
+
+    batch_type: ClassVar[type]
+    output_dim: int

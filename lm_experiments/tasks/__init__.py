@@ -4,6 +4,7 @@
 - `count`: word vectors fitted from co-occurrence counts (PPMI+SVD; GloVe's own AdaGrad).
 - `language_model`: neural language models, any objective, perplexity and generation.
 - `ngram`: counting n-gram language models, scored with the same perplexity code.
+- `bilm`: ELMo's bidirectional language model, perplexity in each direction.
 - `classify`: sentence classifiers (bag of vectors, TextCNN, biRNN, Tree-LSTM) x a label softmax.
 
 `base.Task` lists what every task declares; the run, the callbacks and the CLIs ask

@@ -1,0 +1,102 @@
+"""ELMo's biLM: the character encoder (any word gets a vector), each direction sees only its own side,
+windows score every token once per direction, and perplexity against a direct computation."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from lm_experiments.data.batches import BiWindows
+from lm_experiments.data.views.bidirectional import covering_windows
+from lm_experiments.data.vocab import Vocabulary
+from lm_experiments.models.char_cnn import BEGIN, END, CharacterEncoder, characters_of
+from lm_experiments.models.elmo import BiLM
+from lm_experiments.objectives.full import FullSoftmax
+from lm_experiments.run import train
+from lm_experiments.tasks.bilm import BidirectionalLMTask
+
+VOCAB = Vocabulary(["<unk>", "<eos>", "the", "cat", "sat", "on", "mat", "dog"], np.array([0, 3, 9, 4, 4, 3, 2, 1]))
+SMALL = {"projection_dim": 6, "hidden_dim": 10, "num_layers": 2, "dropout": 0.0, "char_dim": 4,
+         "filters": ((1, 3), (2, 4), (3, 5)), "max_chars": 8}
+
+
+def test_a_word_becomes_its_bytes_between_marks_cut_to_max_chars():
+    table = characters_of(["cat", "caf\u00e9", "abcdefghij"], max_chars=8)
+    assert table[0].tolist() == [BEGIN, ord("c") + 1, ord("a") + 1, ord("t") + 1, END, 0, 0, 0]
+    assert table[1, 4:7].tolist() == [0xC3 + 1, 0xA9 + 1, END]                       # UTF-8 bytes of the e-acute
+    assert table[2].tolist() == [BEGIN, *(ord(c) + 1 for c in "abcdef"), END]         # cut, the end mark kept
+
+
+def test_any_word_gets_a_vector_from_its_characters_and_a_known_word_the_same_as_by_id():
+    torch.manual_seed(0)
+    encoder = CharacterEncoder(VOCAB, output_dim=6, char_dim=4, filters=((1, 3), (2, 4)), max_chars=8).eval()
+    by_id = encoder(torch.tensor([[3, 7]]))                                             # (1, 2, 6)
+    by_word = encoder.vectors_for(["cat", "dog", "catz", "zebra"])
+    torch.testing.assert_close(by_id[0], by_word[:2])
+    assert by_word.shape == (4, 6) and not torch.allclose(by_word[2], by_word[0]) and torch.isfinite(by_word).all()
+
+
+@pytest.mark.parametrize("token_encoder", ["chars", "words"])
+def test_each_direction_sees_only_its_own_side_of_a_token(token_encoder):
+    """Change the token at j: forward states before j and backward states after j must not move."""
+    torch.manual_seed(0)
+    model = BiLM(VOCAB, token_encoder=token_encoder, **SMALL).eval()
+    tokens = torch.tensor([[2, 3, 4, 5, 2, 6, 1]])
+    changed = tokens.clone()
+    j = 3
+    changed[0, j] = 7
+    forward, backward = model(tokens)
+    forward2, backward2 = model(changed)
+    for t in range(tokens.shape[1]):
+        assert torch.equal(forward[0, t], forward2[0, t]) == (t < j), ("forward", t)
+        assert torch.equal(backward[0, t], backward2[0, t]) == (t > j), ("backward", t)
+
+
+def test_contextual_layers_stack_the_token_vector_twice_and_each_layers_two_directions():
+    torch.manual_seed(0)
+    model = BiLM(VOCAB, **SMALL).eval()
+    tokens = model.tokens(torch.tensor([[2, 3, 4]]))
+    layers = model.layers(tokens)
+    assert layers.shape == (1, 3, 3, 12)
+    torch.testing.assert_close(layers[:, :, 0], torch.cat([tokens, tokens], -1))
+    forward, backward = model(torch.tensor([[2, 3, 4]]))
+    torch.testing.assert_close(layers[:, :, 2], torch.cat([forward, backward], -1))
+
+
+@pytest.mark.parametrize("count, length", [(10, 4), (11, 4), (2, 2), (37, 20), (100, 20), (5, 5)])
+def test_evaluation_windows_predict_every_token_once_per_direction(count, length):
+    starts, forward, backward = covering_windows(count, length)
+    positions = starts[:, None] + np.arange(length)
+    assert np.array_equal(np.sort((positions + 1)[forward]), np.arange(1, count))          # all but the first
+    assert np.array_equal(np.sort((positions - 1)[backward]), np.arange(0, count - 1))     # all but the last
+    assert starts.min() >= 0 and starts.max() + length <= count
+
+
+def test_perplexity_in_each_direction_equals_a_direct_computation():
+    torch.manual_seed(0)
+    model = BiLM(VOCAB, **SMALL)
+    task = BidirectionalLMTask(VOCAB, model, FullSoftmax, optimizer=None).eval()
+    torch.nn.init.normal_(task.objective.output.weight, std=0.5)
+    tokens = torch.tensor([[2, 3, 4, 5, 2, 6, 1, 2]])
+    starts, forward_mask, backward_mask = covering_windows(8, 8)
+    batch = BiWindows(tokens, torch.from_numpy(forward_mask), torch.from_numpy(backward_mask), 7)
+    with torch.no_grad():
+        nll = task.direction_nll(batch)
+        forward, backward = model(tokens)
+        log_p_forward = task.objective.log_prob(forward[0])                              # (T, V)
+        log_p_backward = task.objective.log_prob(backward[0])
+    by_hand_forward = -sum(float(log_p_forward[t, tokens[0, t + 1]]) for t in range(7)) / 7
+    by_hand_backward = -sum(float(log_p_backward[t, tokens[0, t - 1]]) for t in range(1, 8)) / 7
+    assert math.exp(float(nll["forward"].mean())) == pytest.approx(math.exp(by_hand_forward), rel=1e-5)
+    assert math.exp(float(nll["backward"].mean())) == pytest.approx(math.exp(by_hand_backward), rel=1e-5)
+
+
+@pytest.mark.slow
+def test_a_small_bilm_trains_and_reports_both_directions(make_lm_cfg, tmp_path):
+    metrics = train(make_lm_cfg("elmo", "trainer.max_epochs=2", "trainer.limit_train_batches=40"))
+    for stage in ("val", "test"):
+        forward, backward = metrics[f"{stage}/ppl_forward"], metrics[f"{stage}/ppl_backward"]
+        assert 1 < forward < len(VOCAB) * 100 and 1 < backward < len(VOCAB) * 100
+        assert metrics[f"{stage}/ppl"] == pytest.approx((forward + backward) / 2)
+    assert metrics["val/ppl_forward"] < 30 and metrics["val/ppl_backward"] < 30  # the grammar is learnable
