@@ -100,3 +100,66 @@ def test_a_small_bilm_trains_and_reports_both_directions(make_lm_cfg, tmp_path):
         assert 1 < forward < len(VOCAB) * 100 and 1 < backward < len(VOCAB) * 100
         assert metrics[f"{stage}/ppl"] == pytest.approx((forward + backward) / 2)
     assert metrics["val/ppl_forward"] < 30 and metrics["val/ppl_backward"] < 30  # the grammar is learnable
+
+
+def test_the_scalar_mix_is_gamma_times_the_softmax_weighted_sum_of_the_layers():
+    from lm_experiments.models.scalar_mix import ScalarMix
+
+    layers = torch.arange(2 * 3 * 3 * 2, dtype=torch.float32).reshape(2, 3, 3, 2)      # (B, T, L, d)
+    mask = torch.tensor([[True, True, False], [True, True, True]])
+    mix = ScalarMix(3, weights=[0.0, math.log(2.0), math.log(3.0)], gamma=0.5)
+    shares = [1 / 6, 2 / 6, 3 / 6]                                                    # softmax of log 1, 2, 3
+    by_hand = 0.5 * sum(share * layers[:, :, j] for j, share in enumerate(shares))
+    torch.testing.assert_close(mix(layers, mask), by_hand)
+    normed = ScalarMix(3, layer_norm=True)(layers, mask)
+    real = layers[mask]                                                               # (5, L, d)
+    standardised = (real - real.mean(dim=(0, 2), keepdim=True)) / real.std(dim=(0, 2), unbiased=False, keepdim=True)
+    torch.testing.assert_close(normed[mask], standardised.mean(dim=1), rtol=1e-4, atol=1e-5)
+    fixed = ScalarMix(3, trainable=False)
+    assert not fixed.weights.requires_grad and not fixed.gamma.requires_grad
+
+
+def test_a_padded_sentence_gets_the_vectors_it_gets_alone():
+    torch.manual_seed(0)
+    model = BiLM(VOCAB, **SMALL).eval()
+    short, long = ["the", "cat", "sat"], ["the", "dog", "sat", "on", "the", "mat"]
+    vectors = model.tokens.vectors_for(short + long)
+    batch = torch.zeros(2, 6, 6)
+    batch[0, :3], batch[1] = vectors[:3], vectors[3:]
+    together = model.layers(batch, torch.tensor([3, 6]))
+    alone = model.layers(vectors[None, :3])
+    torch.testing.assert_close(together[0, :3], alone[0])
+
+
+@pytest.fixture
+def elmo_run(make_lm_cfg, tmp_path):
+    train(make_lm_cfg("elmo", "trainer.max_epochs=1", "trainer.limit_train_batches=5"))
+    return tmp_path / "run"
+
+
+@pytest.mark.slow
+def test_the_embedder_reads_a_run_and_any_words_and_the_cli_writes_them(elmo_run, tmp_path):
+    from lm_experiments.embed import ElmoEmbedder, main
+
+    embedder = ElmoEmbedder(elmo_run)
+    out = embedder.embed([["the", "cat"], ["a", "never-seen-wordz", "sat", "down"]])
+    width = 2 * 16
+    assert out.layers.shape == (2, 4, 3, width) and out.mixed.shape == (2, 4, width)
+    assert out.mask.tolist() == [[True, True, False, False], [True, True, True, True]]
+    assert torch.isfinite(out.layers).all() and out.mixed[0, 2:].abs().sum() == 0
+    torch.testing.assert_close(out.mixed, out.layers.mean(dim=2))                     # equal weights, gamma 1
+    sentences = tmp_path / "sentences.txt"
+    sentences.write_text("the cat\na never-seen-wordz sat down\n\n")
+    assert main([str(elmo_run), "--input", str(sentences), "--output", str(tmp_path / "v.npz")]) == 0
+    saved = np.load(tmp_path / "v.npz")
+    assert saved["offsets"].tolist() == [0, 2, 6] and saved["layers"].shape == (6, 3, width)
+    np.testing.assert_allclose(saved["mixed"][2:6], out.mixed[1].numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_the_embedder_refuses_a_run_of_another_model(make_lm_cfg, tmp_path):
+    from lm_experiments.embed import main
+
+    train(make_lm_cfg("lstm", "trainer.max_epochs=1", "trainer.limit_train_batches=2"))
+    (tmp_path / "s.txt").write_text("the cat\n")
+    assert main([str(tmp_path / "run"), "--input", str(tmp_path / "s.txt"), "--output", str(tmp_path / "o.npz")]) == 2
+    assert not (tmp_path / "o.npz").exists()

@@ -15,6 +15,20 @@ from lm_experiments.models.char_cnn import CharacterEncoder
 TOKEN_ENCODERS = ("chars", "words")
 
 
+def reversal(batch: int, steps: int, lengths: torch.Tensor | None, device) -> torch.Tensor:
+    """(B, T) positions that reverse each row within its length (padding stays at the end, in place)."""
+    positions = torch.arange(steps, device=device).expand(batch, steps)
+    if lengths is None:
+        return positions.flip(1)
+    lengths = lengths.to(device)[:, None]
+    return torch.where(positions < lengths, lengths - 1 - positions, positions)
+
+
+def reorder(x: torch.Tensor, order: torch.Tensor) -> torch.Tensor:
+    """x (B, T, d) with each row's steps taken in `order` (B, T); reversing twice restores it."""
+    return x.gather(1, order[..., None].expand_as(x))
+
+
 class WordTokenEncoder(nn.Module):
     """One vector per vocabulary word (the ablation of the character encoder); unseen words read `<unk>`'s."""
 
@@ -76,10 +90,13 @@ class BiLM(BidirectionalLMEncoder):
         self.output_dim = projection_dim
         self.num_layers = num_layers
 
-    def directions(self, tokens: torch.Tensor) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
-        """Token vectors (B, T, p) -> every layer's forward and backward states, each (B, T, p)."""
+    def directions(self, tokens: torch.Tensor, lengths: torch.Tensor | None = None
+                   ) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+        """Token vectors (B, T, p) -> every layer's forward and backward states, each (B, T, p). With `lengths`
+        (B,) the sentences are right-padded: the backward model reads each one from its own last token."""
         forward = self.forward_lm(tokens)
-        backward = [states.flip(1) for states in self.backward_lm(tokens.flip(1))]
+        order = reversal(tokens.shape[0], tokens.shape[1], lengths, tokens.device)            # (B, T)
+        backward = [reorder(states, order) for states in self.backward_lm(reorder(tokens, order))]
         return forward, backward
 
     def forward(self, ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -87,9 +104,9 @@ class BiLM(BidirectionalLMEncoder):
         return (F.dropout(forward[-1], self.dropout, self.training),
                 F.dropout(backward[-1], self.dropout, self.training))
 
-    def layers(self, tokens: torch.Tensor) -> torch.Tensor:
+    def layers(self, tokens: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
         """Token vectors (B, T, p) -> (B, T, num_layers + 1, 2p): layer 0 the token vector twice (as the paper
         duplicates it to the biLSTM's width), layer j the forward and backward states of LSTM layer j."""
-        forward, backward = self.directions(tokens)
+        forward, backward = self.directions(tokens, lengths)
         stacked = [torch.cat([tokens, tokens], dim=-1)] + [torch.cat(pair, dim=-1) for pair in zip(forward, backward)]
         return torch.stack(stacked, dim=2)
