@@ -163,3 +163,37 @@ def test_the_embedder_refuses_a_run_of_another_model(make_lm_cfg, tmp_path):
     (tmp_path / "s.txt").write_text("the cat\n")
     assert main([str(tmp_path / "run"), "--input", str(tmp_path / "s.txt"), "--output", str(tmp_path / "o.npz")]) == 2
     assert not (tmp_path / "o.npz").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("model", ["bow", "textcnn", "birnn"])
+def test_a_classifier_reads_a_frozen_elmo_through_a_learned_scalar_mix(elmo_run, make_cfg, tmp_path, model):
+    from test_sentence_models import polarity_file
+
+    from lm_experiments.run import build
+
+    data = polarity_file(tmp_path / "polarity.tsv", count=60)
+    cfg = make_cfg(f"model={model}", "data=labelled_file", f"data.path={data}", "model.embedding=elmo",
+                   f"model.pretrained={elmo_run}", "model.embedding_dim=8", "trainer.max_epochs=1", fast=False,
+                   run=f"classifier-{model}")
+    datamodule, task, trainer = build(cfg)
+    embedding = task.encoder.embedding
+    assert embedding.output_dim == 2 * 16 + 8
+    frozen = {name: p.detach().clone() for name, p in embedding.elmo.bilm.named_parameters()}
+    trainer.fit(task, datamodule=datamodule)
+    assert all(torch.equal(p, frozen[name]) for name, p in embedding.elmo.bilm.named_parameters()), "biLM frozen"
+    assert not torch.equal(embedding.elmo.mix.weights.detach(), torch.zeros(3)), "the mix is trained"
+    assert not embedding.elmo.bilm.training, "no dropout inside the frozen biLM"
+
+
+def test_elmo_vectors_refuse_a_tree_lstm_and_runs_of_other_models(make_lm_cfg, tmp_path):
+    from lm_experiments.errors import UserError
+    from lm_experiments.models.treelstm import TreeLSTM
+
+    with pytest.raises(UserError, match="model.embedding=elmo feeds sequence encoders"):
+        TreeLSTM(VOCAB, embedding="elmo", pretrained="somewhere")
+    train(make_lm_cfg("lstm", "trainer.max_epochs=1", "trainer.limit_train_batches=2"))
+    from lm_experiments.models.sentence_embedding import SentenceEmbedding
+
+    with pytest.raises(UserError, match="model.embedding=elmo reads a model=elmo run; .* is a RecurrentEncoder run"):
+        SentenceEmbedding(VOCAB, 4, "elmo", str(tmp_path / "run"))

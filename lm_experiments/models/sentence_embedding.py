@@ -4,7 +4,8 @@
 - `static`: pretrained vectors, frozen;
 - `non_static`: pretrained vectors, fine-tuned;
 - `multichannel`: two copies of the pretrained vectors side by side, one frozen and one fine-tuned
-  (output 2 x dim: a TextCNN's filters read both channels).
+  (output 2 x dim: a TextCNN's filters read both channels);
+- `elmo`: a trained ELMo's contextual vectors beside trained random word vectors (`SentenceEmbedding`).
 
 Pretrained vectors are copied in when training starts (`load_pretrained`, called by the
 task's set-up, not when a finished run is rebuilt: its checkpoint holds them). Words the
@@ -19,19 +20,24 @@ import torch
 from torch import nn
 
 from lm_experiments.data.vocab import Vocabulary
-from lm_experiments.errors import UserError, positive_int
+from lm_experiments.errors import UserError, positive_int, probability
 from lm_experiments.models.pretrained import read_pretrained
 
 log = logging.getLogger(__name__)
 
-MODES = ("rand", "static", "non_static", "multichannel")
+MODES = ("rand", "static", "non_static", "multichannel", "elmo")
 
 
 class SentenceEmbedding(nn.Module):
-    """(...,) ids -> (..., output_dim) vectors."""
+    """(B, T) ids and their (B, T) mask -> (B, T, output_dim) vectors (the mask matters only to `elmo`).
+
+    `elmo`: a trained ELMo biLM's mixed contextual vectors (`model.pretrained` is the
+    `model=elmo` run; frozen, a learned scalar mix, `elmo_dropout` on the result), next to
+    trained word vectors started at random, as Peters et al. concatenate them.
+    """
 
     def __init__(self, vocab: Vocabulary, dim: int = 300, mode: str = "rand", pretrained: str | None = None,
-                 init_range: float = 0.25):
+                 init_range: float = 0.25, elmo_dropout: float = 0.5):
         super().__init__()
         if mode not in MODES:
             raise UserError(f"model.embedding must be one of {', '.join(MODES)}; got {mode!r}.")
@@ -39,8 +45,9 @@ class SentenceEmbedding(nn.Module):
             raise UserError("model.embedding=rand starts from random vectors and would ignore model.pretrained: "
                             "set model.embedding=non_static (or static, multichannel), or drop model.pretrained.")
         if mode != "rand" and not pretrained:
-            raise UserError(f"model.embedding={mode} starts from pretrained vectors: set model.pretrained to a run "
-                            f"folder or a vectors file (or use model.embedding=rand).")
+            what = "an ELMo run (model=elmo)" if mode == "elmo" else "pretrained vectors"
+            raise UserError(f"model.embedding={mode} starts from {what}: set model.pretrained to a run "
+                            f"folder{' or a vectors file' if mode != 'elmo' else ''} (or use model.embedding=rand).")
         self.dim = positive_int(dim, "model.embedding_dim")
         self.mode, self.pretrained, self.words = mode, pretrained, list(vocab.itos)
         self.counts = vocab.counts
@@ -48,9 +55,18 @@ class SentenceEmbedding(nn.Module):
         nn.init.uniform_(self.vectors.weight, -init_range, init_range)
         self.vectors.weight.requires_grad_(mode != "static")
         self.frozen_copy = nn.Embedding(len(vocab), dim).requires_grad_(False) if mode == "multichannel" else None
-        self.output_dim = dim * (2 if mode == "multichannel" else 1)
+        self.elmo = None
+        if mode == "elmo":
+            from lm_experiments.models.elmo_vectors import ElmoVectors
 
-    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+            self.elmo = ElmoVectors(pretrained, self.words, probability(elmo_dropout, "model.elmo_dropout"))
+        self.output_dim = dim * (2 if mode == "multichannel" else 1) + (self.elmo.output_dim if self.elmo else 0)
+
+    def forward(self, ids: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        if self.elmo is not None:
+            if mask is None:
+                raise UserError("model.embedding=elmo reads whole sentences: use it with bow, textcnn or birnn.")
+            return torch.cat([self.elmo(ids, mask), self.vectors(ids)], dim=-1)
         if self.frozen_copy is None:
             return self.vectors(ids)
         return torch.cat([self.frozen_copy(ids), self.vectors(ids)], dim=-1)
@@ -59,7 +75,7 @@ class SentenceEmbedding(nn.Module):
     def load_pretrained(self, generator: torch.Generator | None = None) -> dict[str, float]:
         """Copy the pretrained rows in (missing words: Kim's variance-matched uniform rows); returns how much
         of the vocabulary they covered, for the run's metrics. Nothing to do in `rand` mode."""
-        if self.mode == "rand":
+        if self.mode in ("rand", "elmo"):
             return {}
         rows = read_pretrained(self.pretrained, self.words)
         if rows.dim != self.dim:
@@ -90,5 +106,5 @@ class SentenceEmbedding(nn.Module):
 
 def masked_embeddings(embedding: SentenceEmbedding, tokens: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """(B, T) ids, (B, T) mask -> (B, T, d) vectors, zero at padding (Kim pads sentences with zero vectors)."""
-    return embedding(tokens) * mask[..., None].to(embedding.vectors.weight.dtype)
+    return embedding(tokens, mask) * mask[..., None].to(embedding.vectors.weight.dtype)
 

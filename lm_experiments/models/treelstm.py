@@ -70,6 +70,9 @@ class TreeLSTM(SentenceEncoder):
         super().__init__()
         if variant not in VARIANTS:
             raise UserError(f"model.variant must be one of {', '.join(VARIANTS)}; got {variant!r}.")
+        if embedding == "elmo":
+            raise UserError("model.embedding=elmo feeds sequence encoders (bow, textcnn, birnn); the Tree-LSTM reads "
+                            "static vectors (rand, static, non_static, multichannel).")
         self.embedding = SentenceEmbedding(vocab, embedding_dim, embedding, pretrained, init_range)
         self.dropout = nn.Dropout(probability(dropout, "model.dropout"))
         hidden_dim = positive_int(hidden_dim, "model.hidden_dim")
