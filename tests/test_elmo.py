@@ -197,3 +197,55 @@ def test_elmo_vectors_refuse_a_tree_lstm_and_runs_of_other_models(make_lm_cfg, t
 
     with pytest.raises(UserError, match="model.embedding=elmo reads a model=elmo run; .* is a RecurrentEncoder run"):
         SentenceEmbedding(VOCAB, 4, "elmo", str(tmp_path / "run"))
+
+
+def write_polysemy_corpus(folder, sentences: int = 1200, seed: int = 0):
+    """One word form, `bank`, with two senses whose contexts share no word: rivers and money."""
+    import random
+
+    rng = random.Random(seed)
+    senses = {"river": (["river", "water", "fish", "shore", "boat", "mud"], ["flows", "floods", "erodes"]),
+              "money": (["money", "loan", "cash", "credit", "teller", "vault"], ["lends", "pays", "charges"])}
+    lines = []
+    for _ in range(sentences):
+        nouns, verbs = senses[rng.choice(list(senses))]
+        lines.append(" ".join([rng.choice(nouns), "bank", rng.choice(verbs), rng.choice(nouns)]))
+    folder.mkdir(parents=True, exist_ok=True)
+    for split, part in (("train", lines[:1000]), ("valid", lines[1000:1100]), ("test", lines[1100:])):
+        (folder / f"{split}.txt").write_text("\n".join(part) + "\n")
+    return folder, senses
+
+
+@pytest.mark.slow
+def test_contextual_vectors_separate_the_two_senses_of_a_word_that_a_static_vector_cannot(tmp_path):
+    from conftest import LM_FAST, LM_SMALL, compose_config
+
+    from lm_experiments.embed import ElmoEmbedder
+
+    torch.manual_seed(0)
+    folder, senses = write_polysemy_corpus(tmp_path / "polysemy")
+    cfg = compose_config([*LM_FAST, f"data.path={folder}", "model=elmo", *LM_SMALL["elmo"],
+                          "trainer.max_epochs=6", "data.view.block_size=8", "optimizer.lr=0.01"],
+                         tmp_path / "run", tmp_path / "cache")
+    train(cfg)
+    embedder = ElmoEmbedder(tmp_path / "run")
+    rng = np.random.default_rng(1)
+
+    def occurrences(count: int):
+        """`count` new sentences per sense -> (bank's contextual vector, its token vector, is it the river sense)"""
+        sentences, river = [], []
+        for sense, (nouns, verbs) in senses.items():
+            for _ in range(count):
+                sentences.append([str(rng.choice(nouns)), "bank", str(rng.choice(verbs)), str(rng.choice(nouns))])
+                river.append(sense == "river")
+        layers = embedder.embed(sentences).layers[:, 1]                               # "bank": (S, L + 1, 2p)
+        return layers[:, 1:].flatten(1).numpy(), layers[:, 0].numpy(), np.array(river)
+
+    from sklearn.linear_model import LogisticRegression
+
+    fit_contextual, fit_static, fit_river = occurrences(30)
+    test_contextual, test_static, test_river = occurrences(30)
+    assert np.allclose(test_static, test_static[:1]), "a static vector is one vector for both senses"
+    contextual = LogisticRegression(max_iter=2000).fit(fit_contextual, fit_river).score(test_contextual, test_river)
+    static = LogisticRegression(max_iter=2000).fit(fit_static, fit_river).score(test_static, test_river)
+    assert contextual >= 0.9 and static == 0.5, (contextual, static)   # a linear probe on new sentences
