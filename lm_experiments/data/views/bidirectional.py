@@ -54,6 +54,8 @@ def covering_windows(count: int, length: int) -> tuple[np.ndarray, np.ndarray, n
 
 
 class BiWindowView(View):
+    """`BiWindows` of `block_size` tokens (`data.view.block_size`); see the module docstring."""
+
     batch_type = BiWindows
     scores_held_out = True
 
