@@ -5,6 +5,7 @@ folder (generation), so both build the same objects in the same order (and so dr
 the same initial weights from the same seed).
 """
 
+import functools
 import inspect
 
 from hydra.utils import get_class, get_method, instantiate
@@ -22,6 +23,11 @@ def _target(path: str):
         return get_class(path)
     except Exception:
         return get_method(path)
+
+
+def built_class(factory):
+    """The class a config partial (`_partial_: true`) builds, or `factory` itself when it is not a partial."""
+    return factory.func if isinstance(factory, functools.partial) else factory
 
 
 def check_options(node, name: str, given: tuple[str, ...] = (), hint: str = "") -> None:

@@ -9,9 +9,9 @@ import pytest
 import torch
 from sklearn.metrics import accuracy_score, f1_score
 
-from lm_experiments.data.batches import SentenceBatch
+from lm_experiments.data.batches import IGNORE, SentenceBatch
 from lm_experiments.data.labelled import Example, LabelledFile, MovieReviews, SentimentTreebank, fold_of
-from lm_experiments.data.labelled_split import IGNORE, encode_split
+from lm_experiments.data.labelled_split import encode_split
 from lm_experiments.data.trees import parse_tree
 from lm_experiments.data.views.sentences import LabelledViewOptions, SentenceView, TreeView
 from lm_experiments.data.vocab import Vocabulary

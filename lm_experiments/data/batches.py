@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import torch
 
+IGNORE = -100  # a target, label or node that is not scored (F.cross_entropy's ignore_index)
+
 
 @dataclass
 class TokenChunk:

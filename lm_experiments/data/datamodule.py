@@ -1,12 +1,12 @@
 """The Lightning DataModule: corpus -> cached id stream -> the view's batches (expanded on the device)."""
 
-import functools
 import logging
 from pathlib import Path
 
 import lightning as L
 from torch.utils.data import DataLoader
 
+from lm_experiments.assembly import built_class
 from lm_experiments.data.corpora import Corpus
 from lm_experiments.data.sharding import Shard
 from lm_experiments.data.stream import EncodedCorpus, load_encoded
@@ -55,7 +55,7 @@ class CorpusDataModule(L.LightningDataModule):
                  eval_batch_size: int = 10, shuffle: bool = True, num_workers: int = 0, seed: int = 0,
                  holdout: float = 0.05, path: str | None = None, epochs: int | None = None):
         super().__init__()
-        view_class = view.func if isinstance(view, functools.partial) else view
+        view_class = built_class(view)
         if issubclass(view_class, LabelledView):
             raise UserError(f"This model classifies labelled sentences (its data view is {view_class.__name__}), "
                             f"and data={corpus.name} is running text: pick data=mr, sst or labelled_file.")

@@ -1,7 +1,6 @@
 """The Lightning DataModule of labelled sentences: source -> vocabulary and label set (training split only)
 -> encoded splits -> the view's batches."""
 
-import functools
 import logging
 from pathlib import Path
 
@@ -9,6 +8,7 @@ import lightning as L
 import numpy as np
 from torch.utils.data import DataLoader
 
+from lm_experiments.assembly import built_class
 from lm_experiments.data.labelled import LabelledSource
 from lm_experiments.data.labelled_split import LabelledSplit, encode_split, retokenized
 from lm_experiments.data.tokenize import make_tokenizer
@@ -33,11 +33,11 @@ class LabelledDataModule(L.LightningDataModule):
     def __init__(self, source: LabelledSource, view, cache_dir: str = "~/.cache/lm_experiments",
                  tokenizer: str = "whitespace", lowercase: bool = False, min_count: int = 1,
                  max_size: int | None = None, batch_size: int = 50,
-                 eval_batch_size: int = 500, phrases: bool = False, num_workers: int = 0, seed: int = 0,
+                 eval_batch_size: int = 500, phrases: bool = False, num_workers: int = 0,
                  path: str | None = None, fold: int | None = None, labels: str | None = None,
                  holdout: float | None = None, epochs: int | None = None):
         super().__init__()
-        view_class = view.func if isinstance(view, functools.partial) else view
+        view_class = built_class(view)
         if not issubclass(view_class, LabelledView):
             raise UserError(f"data={source.name} holds labelled sentences, but this model reads running text "
                             f"(its data view is {view_class.__name__}): train a sentence classifier on it "
@@ -49,7 +49,7 @@ class LabelledDataModule(L.LightningDataModule):
         self.min_count = positive_int(min_count, "data.min_count")
         self.max_size = None if max_size is None else positive_int(max_size, "data.max_size")
         self.options = LabelledViewOptions(batch_size=batch_size, eval_batch_size=eval_batch_size,
-                                           phrases=bool(phrases), seed=seed)
+                                           phrases=bool(phrases))
         self.num_workers = num_workers
         self.splits: dict[str, LabelledSplit] = {}
         self._vocab: Vocabulary | None = None

@@ -9,12 +9,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lm_experiments.data.batches import IGNORE
 from lm_experiments.data.labelled import Example
 from lm_experiments.data.tokenize import make_tokenizer
 from lm_experiments.data.vocab import Vocabulary
 from lm_experiments.errors import UserError
-
-IGNORE = -100  # a node or sentence that is not scored (F.cross_entropy's ignore_index)
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,6 @@ encoder, its metrics, and the files it hands to other tools. The declarations:
 """
 
 import enum
-import functools
 import math
 from pathlib import Path
 from typing import ClassVar
@@ -30,6 +29,7 @@ from lightning.pytorch.strategies import FSDPStrategy
 from torch.optim.lr_scheduler import ReduceLROnPlateau
 
 from lm_experiments import random_state
+from lm_experiments.assembly import built_class
 from lm_experiments.data.vocab import Vocabulary
 from lm_experiments.errors import UserError, require
 from lm_experiments.objectives.base import Objective
@@ -96,7 +96,7 @@ class Task(L.LightningModule):
         through another `kind` (a classifier's label softmax): `objective` is the `sampler` partial."""
         over = "the vocabulary: pick one with sampler=negative, hierarchical, nce, full, sampled or adaptive" \
             if kind is Objective else "the classes: sampler=label_softmax"
-        built = objective.func if isinstance(objective, functools.partial) else objective
+        built = built_class(objective)
         require(objective is not None and (not isinstance(built, type) or issubclass(built, kind)),
                 f"{self.name} needs an output layer over {over}"
                 f"{f' ({built.__name__} is not one)' if isinstance(built, type) else ''}.")

@@ -38,20 +38,20 @@ class BidirectionalLMTask(Task):
     def name(self) -> str:
         return type(self.encoder).__name__
 
-    def direction_nll(self, batch) -> dict[str, torch.Tensor]:
-        """-log p of each scored prediction, per direction: forward state t -> token t + 1, backward t -> t - 1."""
+    def scored_predictions(self, batch) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+        """Per direction, the scored states (P, p) and the tokens they predict (P,): the forward state at t
+        predicts token t + 1, the backward state at t token t - 1."""
         forward, backward = self.encoder(batch.tokens)                                  # (B, T, p) each
         tokens = batch.tokens
-        targets = {"forward": torch.roll(tokens, -1, dims=1), "backward": torch.roll(tokens, 1, dims=1)}
-        states = {"forward": (forward, batch.forward_scored), "backward": (backward, batch.backward_scored)}
-        return {d: self.objective.nll(states[d][0][states[d][1]], targets[d][states[d][1]]) for d in DIRECTIONS}
+        return {"forward": (forward[batch.forward_scored], torch.roll(tokens, -1, 1)[batch.forward_scored]),
+                "backward": (backward[batch.backward_scored], torch.roll(tokens, 1, 1)[batch.backward_scored])}
+
+    def direction_nll(self, batch) -> dict[str, torch.Tensor]:
+        """-log p of each scored prediction, per direction."""
+        return {d: self.objective.nll(*pair) for d, pair in self.scored_predictions(batch).items()}
 
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
-        forward, backward = self.encoder(batch.tokens)
-        tokens = batch.tokens
-        loss = (self.objective(forward[batch.forward_scored], torch.roll(tokens, -1, 1)[batch.forward_scored]).mean()
-                + self.objective(backward[batch.backward_scored],
-                                 torch.roll(tokens, 1, 1)[batch.backward_scored]).mean())
+        loss = sum(self.objective(*pair).mean() for pair in self.scored_predictions(batch).values())
         self.log_train_loss(loss, int(batch.forward_scored.sum()))
         return loss
 

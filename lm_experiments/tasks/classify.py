@@ -6,7 +6,7 @@ from pathlib import Path
 
 import torch
 
-from lm_experiments.data.labelled_split import IGNORE
+from lm_experiments.data.batches import IGNORE
 from lm_experiments.data.vocab import Vocabulary
 from lm_experiments.errors import UserError
 from lm_experiments.evaluation.classification import ClassificationScores, draw_confusion

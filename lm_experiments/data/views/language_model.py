@@ -21,12 +21,10 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from lm_experiments.data.batches import BPTTBlock, ContextWindows, TokenChunk, TokenWindows
+from lm_experiments.data.batches import IGNORE, BPTTBlock, ContextWindows, TokenChunk, TokenWindows
 from lm_experiments.data.views.base import LoaderSettings, View, ViewOptions
 from lm_experiments.data.vocab import Vocabulary
 from lm_experiments.errors import UserError, positive_int
-
-IGNORE = -100
 
 
 def _as_tensor(stream) -> torch.Tensor:

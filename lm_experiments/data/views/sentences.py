@@ -14,8 +14,8 @@ import numpy as np
 import torch
 from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler
 
-from lm_experiments.data.batches import SentenceBatch, TreeBatch
-from lm_experiments.data.labelled_split import IGNORE, LabelledSplit
+from lm_experiments.data.batches import IGNORE, SentenceBatch, TreeBatch
+from lm_experiments.data.labelled_split import LabelledSplit
 from lm_experiments.data.vocab import Vocabulary
 from lm_experiments.errors import UserError, positive_int
 
@@ -27,7 +27,6 @@ class LabelledViewOptions:
     batch_size: int = 50        # examples per training step (Kim: 50; Tai et al.: 25)
     eval_batch_size: int = 500  # sentences per batch when scoring valid and test
     phrases: bool = False       # treebanks: train on every labelled node, not only whole sentences
-    seed: int = 0
 
     def __post_init__(self):
         positive_int(self.batch_size, "data.batch_size")
