@@ -37,6 +37,20 @@ def test_any_word_gets_a_vector_from_its_characters_and_a_known_word_the_same_as
     assert by_word.shape == (4, 6) and not torch.allclose(by_word[2], by_word[0]) and torch.isfinite(by_word).all()
 
 
+
+def test_encoding_distinct_words_over_trimmed_characters_equals_the_full_width_convolution():
+    torch.manual_seed(0)
+    vocab = Vocabulary(["<unk>", "<eos>", "a", "ab", "abcdefghijklmnop", "xyz"], np.array([0, 1, 5, 4, 3, 2]))
+    encoder = CharacterEncoder(vocab, output_dim=6, char_dim=4, filters=((1, 3), (4, 5)), max_chars=20).eval()
+    ids = torch.tensor([[2, 3, 2, 5], [3, 3, 2, 2]])                  # short words only, repeated
+    characters = encoder.vocab_characters[ids].reshape(-1, 20)        # all 20 positions, every occurrence
+    x = encoder.embedding(characters).transpose(1, 2)
+    pooled = torch.cat([torch.tanh(conv(x)).amax(dim=-1) for conv in encoder.convolutions], dim=-1)
+    full_width = encoder.projection(encoder.highway(pooled)).reshape(2, 4, 6)
+    torch.testing.assert_close(encoder(ids), full_width)
+    long_word = encoder.vectors_for(["abcdefghijklmnop", "a"])        # the longest leaves no padding window
+    torch.testing.assert_close(long_word[1], full_width[0, 0])
+
 @pytest.mark.parametrize("token_encoder", ["chars", "words"])
 def test_each_direction_sees_only_its_own_side_of_a_token(token_encoder):
     """Change the token at j: forward states before j and backward states after j must not move."""

@@ -59,7 +59,8 @@ class CharacterEncoder(nn.Module):
         if not filters or any(len(pair) != 2 for pair in filters):
             raise UserError("model.filters must be a list of [width, maps] pairs, e.g. [[1, 32], [2, 32], [3, 64]].")
         self.max_chars = positive_int(max_chars, "model.max_chars")
-        if self.max_chars < 3 or max(width for width, _ in filters) > self.max_chars:
+        self.widest = max(width for width, _ in filters)
+        if self.max_chars < 3 or self.widest > self.max_chars:
             raise UserError(f"model.max_chars={max_chars} must hold the begin and end marks and be at least the "
                             f"widest filter.")
         self.embedding = nn.Embedding(CHARACTERS, positive_int(char_dim, "model.char_dim"), padding_idx=PAD)
@@ -73,14 +74,25 @@ class CharacterEncoder(nn.Module):
         self.register_buffer("vocab_characters", characters_of(vocab.itos, self.max_chars), persistent=False)
 
     def encode(self, characters: torch.Tensor) -> torch.Tensor:
-        """(..., max_chars) character ids -> (..., output_dim)."""
+        """(..., max_chars) character ids -> (..., output_dim).
+
+        Only the first `longest word + widest filter` positions are convolved: beyond them every window
+        reads padding alone, whose value (tanh of the bias) the kept positions already include for every
+        word short enough to have such a window, so the result equals the full-width one at a fraction of
+        the cost (most words are far shorter than max_chars).
+        """
         shape = characters.shape[:-1]
-        x = self.embedding(characters.reshape(-1, self.max_chars)).transpose(1, 2)        # (n, char_dim, L)
+        characters = characters.reshape(-1, self.max_chars)
+        longest = int((characters != PAD).sum(dim=-1).max()) if characters.numel() else 0
+        characters = characters[:, : min(self.max_chars, longest + self.widest)]
+        x = self.embedding(characters).transpose(1, 2)                                     # (n, char_dim, L)
         pooled = torch.cat([torch.tanh(conv(x)).amax(dim=-1) for conv in self.convolutions], dim=-1)
         return self.projection(self.highway(pooled)).reshape(*shape, self.output_dim)
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        return self.encode(self.vocab_characters[ids])
+        """Each distinct word of the batch is encoded once and copied to its positions."""
+        distinct, positions = ids.unique(return_inverse=True)
+        return self.encode(self.vocab_characters[distinct])[positions]
 
     def vectors_for(self, words: list[str]) -> torch.Tensor:
         """(len(words), output_dim) for any words, in the vocabulary or not."""
