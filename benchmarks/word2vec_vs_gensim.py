@@ -25,13 +25,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-
 
 def run_ours(args, out: Path) -> dict:
     from hydra import compose, initialize_config_dir
     from omegaconf import open_dict
 
+    from lm_experiments import CONFIG_DIR
     from lm_experiments.run import train
 
     overrides = ["data=file", f"data.path={args.corpus}", "data.tokenizer=whitespace",
@@ -43,7 +42,7 @@ def run_ours(args, out: Path) -> dict:
                   f"trainer.accelerator={args.device}", f"task/updater={args.updater}"]
     overrides += [f"task.updater.threads={args.threads}"] if args.updater != "autograd" else []
     overrides += args.ours
-    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
         cfg = compose("train", overrides=overrides)
     with open_dict(cfg):
         cfg.paths.output_dir = str(out / "ours")

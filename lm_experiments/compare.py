@@ -20,13 +20,13 @@ from rich.console import Console
 from rich.table import Table
 
 from lm_experiments.errors import UserError
+from lm_experiments.metric_direction import lower_is_better
 from lm_experiments.runs import METRICS_FILE, is_finished, read_config, read_metrics, read_overrides
 
 # Shown when present and no --metrics are named: the quality, perplexity and speed figures.
 DEFAULT_METRICS = ("val/analogy", "val/ws353", "val/simlex", "val/ppl", "test/ppl", "val/pseudo_ppl",
                    "test/pseudo_ppl", "test/acc", "val/acc_best", "test/macro_f1", "train/words_per_sec_mean",
                    "time/total_sec")
-LOWER_IS_BETTER = ("ppl", "loss", "time/", "oov")
 
 
 @dataclass
@@ -98,10 +98,6 @@ def varying_settings(runs: list[Run]) -> list[str]:
     """Setting keys whose values are not the same in every run, in first-seen order."""
     keys = list(dict.fromkeys(k for run in runs for k in run.settings))
     return [k for k in keys if len({run.settings.get(k) for run in runs}) > 1]
-
-
-def lower_is_better(metric: str) -> bool:
-    return any(marker in metric for marker in LOWER_IS_BETTER)
 
 
 def sort_runs(runs: list[Run], metric: str | None, ascending: bool | None = None) -> list[Run]:

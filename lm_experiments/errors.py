@@ -4,6 +4,8 @@
 traceback, so every check of user input raises this and nothing else.
 """
 
+import sys
+
 
 class UserError(Exception):
     """Bad input from the command line, a config value or a data file."""
@@ -54,3 +56,13 @@ def user_error_in(error: BaseException) -> "UserError | None":
         seen.add(id(error))
         error = error.__cause__ or error.__context__
     return None
+
+
+def exit_status(error: BaseException) -> int:
+    """For a command's `except`: print the UserError behind `error` as one `error:` line and return 2, the exit
+    status; any other error is raised again, with its traceback."""
+    cause = user_error_in(error)
+    if cause is None:
+        raise error
+    print(f"error: {cause}", file=sys.stderr)
+    return 2

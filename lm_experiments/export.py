@@ -1,11 +1,17 @@
-"""Artefacts other tools read: word2vec-format vectors (gensim's KeyedVectors loads them), fastText's rows."""
+"""Artefacts other tools read: word2vec-format vectors (gensim's KeyedVectors loads them), and fastText's word
+and n-gram rows as gensim's `FastTextKeyedVectors`."""
 
+import logging
+import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from lm_experiments.io import atomic_write
-from lm_experiments.runs import SUBWORDS_FILE, VECTORS_BINARY_FILE, VECTORS_TEXT_FILE
+from lm_experiments.runs import FASTTEXT_VECTORS_FILE, SUBWORDS_FILE, VECTORS_BINARY_FILE, VECTORS_TEXT_FILE
+
+log = logging.getLogger(__name__)
 
 
 def save_word2vec_format(words: list[str], vectors: np.ndarray, path: Path, binary: bool) -> Path:
@@ -38,32 +44,63 @@ def export_word_vectors(words: list[str], vectors, out_dir: Path) -> list[Path]:
             save_word2vec_format(words, array, Path(out_dir) / VECTORS_BINARY_FILE, binary=True)]
 
 
-def save_subwords(state: dict, path: Path) -> Path:
-    """The raw word rows, the n-gram rows and the n-gram settings, so any word's vector can be rebuilt."""
-    with atomic_write(path, "wb") as out:
-        np.savez(out, **state)
-    return Path(path)
+def keyed_vectors(words: list[str], vectors):
+    """gensim KeyedVectors of `words` and their (n, d) `vectors` (a tensor): what `vectors.bin` loads as."""
+    from gensim.models import KeyedVectors
+
+    array = vectors.detach().float().cpu().numpy()
+    kv = KeyedVectors(array.shape[1])
+    kv.add_vectors(words, array)
+    return kv
 
 
-def load_fasttext_vectors(run_dir):
-    """A run's fastText vectors as gensim's `FastTextKeyedVectors`: `kv[word]` works for any word.
-
-    gensim hashes and averages n-grams exactly as our model does (tested), so its
-    out-of-vocabulary vectors are the ones our evaluation used.
-    """
+def fasttext_keyed_vectors(words: list[str], state: dict):
+    """gensim's `FastTextKeyedVectors` holding a fastText model's word rows and n-gram rows (`subword_state()`):
+    `kv[word]` works for any word, and gives the vectors our model composes (gensim hashes and averages
+    n-grams as ours does: tested)."""
     from gensim.models.fasttext import FastTextKeyedVectors
 
-    run_dir = Path(run_dir)
-    state = np.load(run_dir / SUBWORDS_FILE)
     if str(state["subword_reduce"]) != "mean":
         raise ValueError("gensim's FastTextKeyedVectors averages n-grams; this run summed them (subword_reduce=sum)")
-    lines = (run_dir / VECTORS_TEXT_FILE).read_text(encoding="utf-8").splitlines()[1:]
-    words = [line.split(" ", 1)[0] for line in lines]
     kv = FastTextKeyedVectors(int(state["word_rows"].shape[1]), int(state["min_n"]), int(state["max_n"]),
                               int(state["bucket"]))
     kv.add_vectors(words, state["word_rows"])
-    kv.vectors_vocab = state["word_rows"].copy()
-    kv.vectors_ngrams = state["ngram_rows"]
+    kv.vectors_vocab = np.array(state["word_rows"], copy=True)
+    kv.vectors_ngrams = np.asarray(state["ngram_rows"])
     kv.recalc_char_ngram_buckets()
     kv.adjust_vectors()
     return kv
+
+
+def export_fasttext_vectors(words: list[str], state: dict, out_dir: Path) -> list[Path]:
+    """`vectors.kv` (gensim's `FastTextKeyedVectors.save`, its big arrays in `vectors.kv.*.npy` beside it),
+    which `FastTextKeyedVectors.load` and `lm_experiments.load_run` read. Written in a temporary folder and
+    moved into place, so a run stopped while saving leaves no partial file. A run that summed its n-grams
+    (`model.subword_reduce=sum`) writes none: gensim's class can only average them."""
+    if str(state["subword_reduce"]) != "mean":
+        log.warning("model.subword_reduce=sum: no %s written (gensim's FastTextKeyedVectors averages n-grams); "
+                    "vectors.txt/bin hold the vocabulary's vectors", FASTTEXT_VECTORS_FILE)
+        return []
+    out_dir = Path(out_dir)
+    with tempfile.TemporaryDirectory(dir=out_dir, prefix=".fasttext-") as scratch:
+        fasttext_keyed_vectors(words, state).save(str(Path(scratch) / FASTTEXT_VECTORS_FILE))
+        written = []
+        for part in sorted(Path(scratch).iterdir()):
+            os.replace(part, out_dir / part.name)
+            written.append(out_dir / part.name)
+    return written
+
+
+def load_fasttext_vectors(run_dir):
+    """A fastText run's vectors as gensim's `FastTextKeyedVectors`: `kv[word]` works for any word.
+
+    Reads `vectors.kv`; run folders written before it (with `subwords.npz`, our earlier format) are
+    still read."""
+    from gensim.models.fasttext import FastTextKeyedVectors
+
+    run_dir = Path(run_dir)
+    if (run_dir / FASTTEXT_VECTORS_FILE).is_file():
+        return FastTextKeyedVectors.load(str(run_dir / FASTTEXT_VECTORS_FILE))
+    state = np.load(run_dir / SUBWORDS_FILE)
+    lines = (run_dir / VECTORS_TEXT_FILE).read_text(encoding="utf-8").splitlines()[1:]
+    return fasttext_keyed_vectors([line.split(" ", 1)[0] for line in lines], state)

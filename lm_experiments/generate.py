@@ -17,7 +17,7 @@ import torch
 from lm_experiments import runs
 from lm_experiments.data.tokenize import make_tokenizer
 from lm_experiments.data.vocab import Vocabulary
-from lm_experiments.errors import UserError, user_error_in
+from lm_experiments.errors import UserError, exit_status
 from lm_experiments.sampling import detokenize, sample
 from lm_experiments.tasks.base import Provides
 
@@ -57,11 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         generator = torch.Generator(device=args.device).manual_seed(args.seed)
         drawn = sample(model, prompt, args.tokens, args.temperature, args.top_k, args.top_p, generator)
     except Exception as error:
-        cause = user_error_in(error)
-        if cause is None:
-            raise
-        print(f"error: {cause}", file=sys.stderr)
-        return 2
+        return exit_status(error)
     for row in drawn.tolist():
         print(detokenize(prompt_ids[1:] + row, model.vocab.itos))
         print("---")

@@ -9,19 +9,23 @@ from pathlib import Path
 import lightning as L
 import torch
 from hydra.utils import instantiate
+from lightning.pytorch.loggers import WandbLogger
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from lm_experiments import runs
 from lm_experiments.assembly import check_options, instantiate_task
 from lm_experiments.callbacks.base import TaskCallback
+from lm_experiments.console import quiet_third_party_noise
 from lm_experiments.data.views.base import VIEW_OPTIONS
 from lm_experiments.errors import UserError
+from lm_experiments.metric_direction import register_resolvers
 from lm_experiments.relaunch import launches_as_this_job
 from lm_experiments.summary import print_metrics
 from lm_experiments.tasks.base import Task
 from lm_experiments.tracking import fill_wandb_defaults, log_files_artifact
 
 log = logging.getLogger(__name__)
+register_resolvers()  # ${metric_mode:...} in the callback configs
 # The datamodule offers validation data to every task; embedding tasks evaluate in callbacks instead.
 warnings.filterwarnings("ignore", message=".*You passed in a `val_dataloader` but have no `validation_step`.*")
 
@@ -56,7 +60,7 @@ def check_strategy(task: Task, trainer: L.Trainer) -> None:
                         f"processes: {hint}.")
 
 
-def build(cfg: DictConfig):
+def build(cfg: DictConfig, resumed_from: str | None = None):
     """Compose the run's objects: datamodule (corpus, vocabulary, view), task (model x objective), trainer."""
     check_options(cfg.data, "data")
     check_options(cfg.data.get("view"), "data.view", given=("vocab", "options"),
@@ -65,7 +69,10 @@ def build(cfg: DictConfig):
     datamodule.setup("fit")
     task = instantiate_task(cfg, datamodule.vocab, labels=datamodule.labels)
     task.check_view(datamodule.view)
-    fill_wandb_defaults(cfg)
+    if cfg.get("optimized_metric") is None:  # before the callbacks: the checkpoint monitors it
+        with open_dict(cfg):
+            cfg.optimized_metric = task.optimized_metric
+    fill_wandb_defaults(cfg, resumed_from)
     loggers = _instantiate_group(cfg.get("logger"))
     callbacks = callbacks_for(task, _instantiate_group(cfg.get("callbacks")))
     trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
@@ -77,7 +84,7 @@ def _finish_loggers(trainer: L.Trainer, metrics: dict[str, float], exported: lis
     """W&B: final metrics into the run summary, exported pictures as images, exported files as an artifact,
     then close the run."""
     for logger in trainer.loggers:
-        if type(logger).__name__ == "WandbLogger":
+        if isinstance(logger, WandbLogger):
             import wandb
 
             if trainer.is_global_zero:
@@ -105,23 +112,37 @@ def check_trained(trainer: L.Trainer) -> None:
                         f"exported. Train for at least one batch.")
 
 
+def tested_checkpoint(test_ckpt: str, trainer: L.Trainer) -> str | None:
+    """`test_ckpt=last` -> None (the weights in memory at the end, as the papers report); `best` -> Lightning's
+    "best" (the checkpoint callback's best epoch by optimized_metric), checked before training starts."""
+    if test_ckpt == "last":
+        return None
+    if test_ckpt != "best":
+        raise UserError(f"test_ckpt must be last or best, got {test_ckpt!r}.")
+    checkpoint = trainer.checkpoint_callback
+    if checkpoint is None or checkpoint.monitor is None:
+        raise UserError("test_ckpt=best tests the best epoch that callbacks.model_checkpoint keeps, but this run "
+                        "keeps none (callbacks.model_checkpoint is null or monitors nothing): set test_ckpt=last.")
+    return "best"
+
+
 def train(cfg: DictConfig) -> dict[str, float]:
     """Fit, evaluate, export; return the final metrics. `cfg.optimized_metric` left null becomes the task's."""
     started = time.perf_counter()
+    quiet_third_party_noise()
     if cfg.get("seed") is not None:
         L.seed_everything(cfg.seed, workers=True)
     out_dir = Path(cfg.paths.output_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     checkpoint = runs.resume_checkpoint(cfg.get("ckpt_path"), out_dir)
-    datamodule, task, trainer = build(cfg)
-    if cfg.get("optimized_metric") is None:
-        with open_dict(cfg):
-            cfg.optimized_metric = task.optimized_metric
+    datamodule, task, trainer = build(cfg, resumed_from=checkpoint)
+    test_checkpoint = tested_checkpoint(cfg.get("test_ckpt", "last"), trainer)
     log.info("%s", task.describe())
     resolved = OmegaConf.to_container(cfg, resolve=True)
     for logger in trainer.loggers:
-        _ = logger.experiment  # start it before our files land in the run folder (the CSV logger checks)
         logger.log_hyperparams(resolved)
+        if isinstance(logger, WandbLogger) and trainer.is_global_zero:
+            runs.write_wandb_id(logger.experiment.id, out_dir)
     if trainer.is_global_zero:
         runs.write_config(cfg, out_dir, resuming=checkpoint is not None)
         datamodule.vocab.save(out_dir / runs.VOCAB_FILE)
@@ -133,7 +154,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
         check_trained(trainer)
         metrics = _scalar_metrics(trainer)
         if datamodule.has_split("test") and not trainer.fast_dev_run:
-            trainer.test(task, datamodule=datamodule, verbose=False)  # the last weights, as the papers report
+            trainer.test(task, datamodule=datamodule, verbose=False, ckpt_path=test_checkpoint)
             metrics.update(_scalar_metrics(trainer))
     metrics["time/total_sec"] = time.perf_counter() - started
     exported = task.export(out_dir) if trainer.is_global_zero else []

@@ -10,8 +10,9 @@ bad input) agree on one layout:
     <run>/metrics.json           the final metrics
     <run>/metrics.csv            every logged metric (CSV logger)
     <run>/checkpoints/last.ckpt  Lightning checkpoints (the vocabulary inside)
+    <run>/wandb_id.txt           the W&B run's id (logger=wandb), so that resuming continues that W&B run
     <run>/.hydra/overrides.yaml  the command line's overrides (Hydra)
-    <run>/vectors.txt|bin, subwords.npz, model.arpa, samples.txt, embedding_map.png, confusion_matrix.png
+    <run>/vectors.txt|bin, vectors.kv (fastText), model.arpa, samples.txt, embedding_map.png, confusion_matrix.png
                                  exports
 """
 
@@ -37,18 +38,22 @@ CSV_METRICS_FILE = "metrics.csv"
 HPARAMS_FILE = "hparams.yaml"
 CHECKPOINTS_DIR = "checkpoints"
 LAST_CHECKPOINT = "last"
+BEST_CHECKPOINT = "best"
 VECTORS_TEXT_FILE = "vectors.txt"
 VECTORS_BINARY_FILE = "vectors.bin"
-SUBWORDS_FILE = "subwords.npz"
+SUBWORDS_FILE = "subwords.npz"      # fastText rows in our earlier format (still read)
+FASTTEXT_VECTORS_FILE = "vectors.kv"  # fastText: gensim's FastTextKeyedVectors (+ vectors.kv.*.npy)
 ARPA_FILE = "model.arpa"
 SAMPLES_FILE = "samples.txt"
 EMBEDDING_MAP_FILE = "embedding_map.png"
 CONFUSION_MATRIX_FILE = "confusion_matrix.png"
+WANDB_ID_FILE = "wandb_id.txt"
 HYDRA_DIR = ".hydra"
 LOG_FILE = "train.log"
 
 # What a run writes before its first result; a run refused for bad input removes only these.
-SET_UP_FILES = (HYDRA_DIR, LOG_FILE, CONFIG_FILE, VOCAB_FILE, LABELS_FILE, HPARAMS_FILE, CSV_METRICS_FILE)
+SET_UP_FILES = (HYDRA_DIR, LOG_FILE, CONFIG_FILE, VOCAB_FILE, LABELS_FILE, HPARAMS_FILE, CSV_METRICS_FILE,
+                WANDB_ID_FILE)
 
 
 def write_config(cfg: DictConfig, out_dir: Path, resuming: bool = False) -> Path:
@@ -107,11 +112,60 @@ def read_config(folder: Path) -> dict:
     return (yaml.safe_load(path.read_text()) or {}) if path.is_file() else {}
 
 
+def write_wandb_id(run_id: str, out_dir: Path) -> Path:
+    path = Path(out_dir) / WANDB_ID_FILE
+    with atomic_write(path) as handle:
+        handle.write(f"{run_id}\n")
+    return path
+
+
+def read_wandb_id(folder: Path) -> str | None:
+    """The W&B run id a run folder recorded (None if it logged to no W&B run)."""
+    path = Path(folder) / WANDB_ID_FILE
+    return path.read_text(encoding="utf-8").strip() or None if path.is_file() else None
+
+
+def run_folder_of(checkpoint: str | Path) -> Path:
+    """The run folder a checkpoint was written in (`<run>/checkpoints/<name>.ckpt`)."""
+    return Path(checkpoint).resolve().parent.parent
+
+
 def checkpoint_path(folder: Path, checkpoint: str = LAST_CHECKPOINT) -> Path:
-    """`last` -> the run's last checkpoint; anything else is a path to a .ckpt file."""
+    """`last` -> the run's last checkpoint; `best` -> its best epoch's (`best_checkpoint`); anything else is a
+    path to a .ckpt file."""
     if checkpoint == LAST_CHECKPOINT:
         return Path(folder) / CHECKPOINTS_DIR / f"{LAST_CHECKPOINT}.ckpt"
+    if checkpoint == BEST_CHECKPOINT:
+        return best_checkpoint(folder)
     return Path(checkpoint)
+
+
+def best_checkpoint(folder: Path) -> Path:
+    """The checkpoint of the run's best epoch by its optimized_metric, as the monitoring checkpoint callback
+    (`callbacks.model_checkpoint`) recorded it in `last.ckpt` (read memory-mapped: the tables are not
+    loaded). Found by name under the folder's `checkpoints/`, so a moved or copied run folder finds its own."""
+    import torch
+
+    last = checkpoint_path(folder, LAST_CHECKPOINT)
+    if not last.is_file():
+        raise UserError(f"{folder} has no {CHECKPOINTS_DIR}/{LAST_CHECKPOINT}.ckpt, so no best checkpoint either.")
+    state = torch.load(last, map_location="cpu", weights_only=False, mmap=True)
+    recorded = [entry["best_model_path"] for key, entry in state.get("callbacks", {}).items()
+                if key.startswith("ModelCheckpoint") and entry.get("monitor") and entry.get("best_model_path")]
+    if not recorded:
+        raise UserError(f"{folder} kept no best checkpoint (its checkpoint callback monitored no metric): use "
+                        f"the last one.")
+    return Path(folder) / CHECKPOINTS_DIR / Path(recorded[0]).name
+
+
+def read_vectors(folder: Path):
+    """A run's exported word vectors as gensim `KeyedVectors` (`vectors.bin`, word2vec's binary format)."""
+    from gensim.models import KeyedVectors
+
+    path = Path(folder) / VECTORS_BINARY_FILE
+    if not path.is_file():
+        raise UserError(f"{folder} holds no word vectors ({VECTORS_BINARY_FILE}): it is not a finished embedding run.")
+    return KeyedVectors.load_word2vec_format(str(path), binary=True)
 
 
 def resume_checkpoint(ckpt_path: str | None, folder: Path) -> str | None:

@@ -14,6 +14,8 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, open_dict
 
+from lm_experiments.runs import read_wandb_id, run_folder_of
+
 
 def hydra_choices() -> dict[str, str]:
     """The option picked in each config group (`{"model": "lstm", ...}`); empty outside Hydra."""
@@ -54,12 +56,16 @@ def run_group(cfg: DictConfig) -> str | None:
     return None
 
 
-def fill_wandb_defaults(cfg: DictConfig) -> None:
-    """Set `logger.wandb.group` and `.tags` where the user left them null (so the saved config shows them)."""
+def fill_wandb_defaults(cfg: DictConfig, resumed_from: str | None = None) -> None:
+    """Set `logger.wandb.group` and `.tags` where the user left them null (so the saved config shows them),
+    and, for a run resumed from a checkpoint, `.id` to the W&B run of the checkpoint's folder: the resumed
+    training continues that W&B run (Lightning's WandbLogger resumes an id with `resume="allow"`)."""
     wandb_cfg = (cfg.get("logger") or {}).get("wandb")
     if not wandb_cfg:
         return
     with open_dict(wandb_cfg):
+        if wandb_cfg.get("id") is None and resumed_from is not None:
+            wandb_cfg.id = read_wandb_id(run_folder_of(resumed_from))
         if wandb_cfg.get("group") is None:
             wandb_cfg.group = run_group(cfg)
         if wandb_cfg.get("tags") is None:

@@ -9,8 +9,9 @@ from hydra import compose, initialize_config_dir
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, open_dict
 
+from lm_experiments import CONFIG_DIR as CONF
+
 ROOT = Path(__file__).resolve().parents[1]
-CONF = ROOT / "conf"
 SHARED_DATA = ROOT.parent / "shared" / "data"
 
 torch.set_num_threads(2)
@@ -29,6 +30,9 @@ def compose_config(overrides: list[str], output_dir: Path, cache_dir: Path) -> D
         cfg.paths.cache_dir = str(cache_dir)
     return cfg
 
+
+# Runs that need no checkpoint files (the best epoch's and last.ckpt): faster, and less disk for big tables.
+NO_CHECKPOINTS = ["callbacks.model_checkpoint=null", "callbacks.last_checkpoint=null"]
 
 # Small and fast, but the whole pipeline: corpus -> cache -> view -> model -> callbacks -> exports.
 FAST = ["trainer.max_epochs=1", "trainer.limit_train_batches=30", "trainer.accelerator=cpu",

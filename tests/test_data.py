@@ -128,6 +128,25 @@ def test_download_failure_names_data_path(tmp_path):
     assert not list((tmp_path / "downloads").glob("*")), "no partial download may be left behind"
 
 
+def test_a_download_is_checked_against_its_md5_and_cached(tmp_path):
+    import hashlib
+
+    from lm_experiments.data.download import fetch
+
+    source = tmp_path / "mirror" / "text8.zip"
+    source.parent.mkdir()
+    with zipfile.ZipFile(source, "w") as archive:
+        archive.writestr("text8", " anarchism originated as a term")
+    digest = hashlib.md5(source.read_bytes()).hexdigest()
+    dest = fetch(source.as_uri(), tmp_path / "downloads" / "text8.zip", digest, "text8")
+    assert dest.read_bytes() == source.read_bytes()
+    source.unlink()
+    assert fetch(source.as_uri(), dest, digest, "text8") == dest, "cached: not fetched again"
+    with pytest.raises(UserError, match="is corrupt"):
+        fetch((tmp_path / "downloads" / "text8.zip").as_uri(), tmp_path / "other" / "text8.zip", "0" * 32, "text8")
+    assert not list((tmp_path / "other").iterdir()), "nothing unverified is kept"
+
+
 def test_wikitext_hub_failure_names_data_path(tmp_path, monkeypatch):
     for name in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"):
         monkeypatch.setenv(name, "1")  # the hub client then fails at once, as it does with no network
@@ -202,6 +221,18 @@ def test_dynamic_window_and_seeding():
     assert not torch.equal(first.centers, other.centers)
     # span ~ U{1..4}: expected pairs per interior token = 2 * E[span] = 5
     assert first.centers.numel() / ids.numel() == pytest.approx(5.0, rel=0.03)
+
+
+def test_without_shrinking_every_center_uses_the_whole_window_as_gensim():
+    vocab = toy_vocab()
+    ids = torch.arange(2, 22)
+    batch = expand(skipgram_pairs, vocab, ids, window=3, sample=0, shrink_windows=False)
+    expected = sorted((i, j) for i in range(2, 22) for j in range(2, 22) if 1 <= abs(i - j) <= 3)
+    assert sorted(zip(batch.centers.tolist(), batch.contexts.tolist())) == expected
+    contexts = expand(cbow_contexts, vocab, ids, window=3, sample=0, shrink_windows=False)
+    assert contexts.mask.sum(1).tolist() == [min(3, i) + min(3, 19 - i) for i in range(20)]
+    with pytest.raises(UserError, match="data.shrink_windows"):
+        ViewOptions(shrink_windows="no")
 
 
 def test_subsampling_drops_frequent_words_at_the_expected_rate():

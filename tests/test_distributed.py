@@ -17,7 +17,7 @@ from test_lm_views import bptt_view, context_view, expected_pairs, scored_pairs,
 from lm_experiments.data.sharding import Shard
 from lm_experiments.data.views.base import LoaderSettings
 from lm_experiments.run import build
-from lm_experiments.tasks.replicas import summed_replica_updates
+from lm_experiments.tasks.replicas import changed_rows, summed_replica_updates
 
 
 @pytest.mark.parametrize("count, world", [(0, 2), (7, 3), (10, 2), (2, 4)])
@@ -71,10 +71,14 @@ def _replica_worker(rank: int, world: int, port: int, results):
     try:
         weights = torch.nn.Parameter(torch.arange(6.0).view(2, 3))
         bias = torch.nn.Parameter(torch.zeros(3))
-        with summed_replica_updates([weights, bias]), torch.no_grad():
+        table = torch.nn.Parameter(torch.arange(3000.0).view(1000, 3))   # a big table, few rows changed
+        crowded = torch.nn.Parameter(torch.zeros(10, 2))                  # most rows changed: the dense path
+        with summed_replica_updates([weights, bias, table, crowded]), torch.no_grad():
             weights[rank] += 10.0 * (rank + 1)  # each process changes its own rows, as two shards' steps would
             bias += rank + 1
-        results[rank] = (weights.detach().clone(), bias.detach().clone())
+            table[[rank, 500, 999 - rank]] += torch.tensor([[1.0], [2.0], [3.0]]) * (rank + 1)  # row 500: both
+            crowded[rank:] += 1.0
+        results[rank] = [p.detach().clone() for p in (weights, bias, table, crowded)]
     finally:
         dist.destroy_process_group()
 
@@ -83,10 +87,26 @@ def test_replicas_end_every_batch_with_the_sum_of_their_changes():
     results = mp.Manager().dict()
     mp.spawn(_replica_worker, args=(2, _free_port(), results), nprocs=2, join=True)
     expected = torch.arange(6.0).view(2, 3) + torch.tensor([[10.0], [20.0]])
+    table = torch.arange(3000.0).view(1000, 3)
+    for rank in (0, 1):  # the dense sum of both processes' changes, by hand
+        table[[rank, 500, 999 - rank]] += torch.tensor([[1.0], [2.0], [3.0]]) * (rank + 1)
+    crowded = torch.zeros(10, 2)
+    crowded[0:] += 1.0
+    crowded[1:] += 1.0
     for rank in range(2):
-        weights, bias = results[rank]
+        weights, bias, summed_table, summed_crowded = results[rank]
         assert torch.equal(weights, expected)
         assert torch.equal(bias, torch.full((3,), 3.0))
+        assert torch.equal(summed_table, table) and summed_table[500, 0] == 1500.0 + 2 + 4
+        assert torch.equal(summed_crowded, crowded)
+
+
+def test_changed_rows_are_the_rows_with_any_nonzero_change():
+    change = torch.zeros(6, 2, 3)
+    change[1, 0, 2] = 0.5
+    change[4] = -1.0
+    assert changed_rows(change).tolist() == [1, 4]
+    assert changed_rows(torch.zeros(3, 2)).numel() == 0
 
 
 # --- end to end: `python train.py trainer=ddp_cpu trainer.devices=2` ---------------------------------

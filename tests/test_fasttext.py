@@ -6,6 +6,7 @@ from functools import partial
 import numpy as np
 import pytest
 import torch
+from conftest import NO_CHECKPOINTS
 from gensim.models import KeyedVectors
 from gensim.models.fasttext import FastTextKeyedVectors
 from gensim.models.fasttext_inner import compute_ngrams_bytes, ft_hash_bytes
@@ -14,7 +15,7 @@ from lm_experiments.data.batches import PairBatch
 from lm_experiments.data.vocab import Vocabulary
 from lm_experiments.errors import UserError
 from lm_experiments.models.fasttext import FastText, SubwordBag
-from lm_experiments.models.subwords import char_ngrams, fnv1a
+from lm_experiments.models.subwords import subword_table
 from lm_experiments.objectives.negative import NegativeSampling
 from lm_experiments.tasks.base import Provides
 from lm_experiments.tasks.embedding import WordEmbeddingTask
@@ -22,19 +23,53 @@ from lm_experiments.tasks.embedding import WordEmbeddingTask
 WORDS = ["where", "naïve", "café", "a", "übermäßig", "日本語", "<unk>"]
 
 
-@pytest.mark.parametrize("word", WORDS)
-def test_ngrams_and_hashes_match_gensim(word):
-    assert sorted(char_ngrams(word, 3, 6)) == sorted(compute_ngrams_bytes(word, 3, 6))
-    for gram in char_ngrams(word, 3, 6):
-        assert fnv1a(gram) == ft_hash_bytes(gram)
-    assert sorted(char_ngrams(word, 1, 2)) == sorted(compute_ngrams_bytes(word, 1, 2))
+def char_ngrams(word: str, min_n: int, max_n: int) -> list[bytes]:
+    """The reference: fastText's computeSubwords, written out. The UTF-8 n-grams of "<word>" with min_n..max_n
+    characters, never splitting a character, never the lone boundary marks."""
+    data = f"<{word}>".encode()
+    grams = []
+    for start in range(len(data)):
+        if data[start] & 0xC0 == 0x80:
+            continue  # a UTF-8 continuation byte: n-grams start at characters
+        end, n = start, 1
+        while end < len(data) and n <= max_n:
+            end += 1
+            while end < len(data) and data[end] & 0xC0 == 0x80:
+                end += 1
+            if n >= min_n and not (n == 1 and (start == 0 or end == len(data))):
+                grams.append(data[start:end])
+            n += 1
+    return grams
 
 
-def test_known_hash_values():
+def fnv1a(data: bytes) -> int:
+    """The reference: fastText's 32-bit FNV-1a, including its sign extension of bytes >= 128 (it hashes int8_t)."""
+    value = 2166136261
+    for byte in data:
+        value = ((value ^ ((byte - 256 if byte > 127 else byte) & 0xFFFFFFFF)) * 16777619) & 0xFFFFFFFF
+    return value
+
+
+def test_the_reference_hash_gives_fasttexts_known_values():
     # fastText's FNV-1a: the offset basis for empty input, sign extension for non-ASCII bytes
     assert fnv1a(b"") == 2166136261
     assert fnv1a(b"<wh") == 1048167652
     assert fnv1a("naï".encode()) == 3249590546
+    assert sorted(char_ngrams("naï", 2, 3)) == sorted([b"<n", b"<na", b"na", b"na\xc3\xaf", "aï".encode(),
+                                                       "aï>".encode(), "ï>".encode()])
+
+
+@pytest.mark.parametrize("word", WORDS)
+def test_subword_rows_are_fasttexts_ngram_hashes_byte_for_byte(word):
+    assert sorted(char_ngrams(word, 3, 6)) == sorted(compute_ngrams_bytes(word, 3, 6))
+    for gram in char_ngrams(word, 3, 6):
+        assert fnv1a(gram) == ft_hash_bytes(gram)
+    bucket, offset, pad = 1000, 7, 99999
+    table = subword_table([word, word], [3, None], 3, 6, bucket, offset, pad)
+    expected = sorted(offset + fnv1a(gram) % bucket for gram in char_ngrams(word, 3, 6))
+    assert table[0, 0] == 3 and sorted(table[0, 1:][table[0, 1:] != pad].tolist()) == expected
+    assert sorted(table[1][table[1] != pad].tolist()) == expected, "an unseen word: its n-grams only"
+    assert subword_table([word], [None], 3, 6, 0, offset, pad).tolist() == [[pad]], "no buckets, no row"
 
 
 def tiny_fasttext(bucket=50, **kwargs) -> tuple[Vocabulary, WordEmbeddingTask, SubwordBag]:
@@ -105,8 +140,8 @@ def test_fasttext_run_answers_unseen_words_and_exports_a_loader(make_cfg, tmp_pa
     from lm_experiments.run import train
 
     metrics = train(make_cfg("model=fasttext", "model.bucket=20000", "trainer.limit_train_batches=3",
-                             "callbacks.model_checkpoint=null"))
-    plain = train(make_cfg("model=skipgram", "trainer.limit_train_batches=3", "callbacks.model_checkpoint=null",
+                             *NO_CHECKPOINTS))
+    plain = train(make_cfg("model=skipgram", "trainer.limit_train_batches=3", *NO_CHECKPOINTS,
                            run="plain"))
     # Lee's vocabulary misses most evaluation words; n-gram vectors answer them
     assert plain["val/ws353_oov"] > 80 and metrics["val/ws353_oov"] == 0.0

@@ -7,6 +7,7 @@ import numba
 import numpy as np
 import pytest
 import torch
+from conftest import NO_CHECKPOINTS
 from torch.utils.data import DataLoader
 
 from lm_experiments.data.batches import ContextBatch, PairBatch, WordWindows
@@ -187,7 +188,7 @@ def test_fused_refuses_what_it_cannot_train_and_auto_falls_back(sampler, optimiz
 @pytest.mark.slow
 def test_a_default_run_trains_with_the_fused_kernel_on_two_threads(make_cfg, caplog):
     metrics = train(make_cfg("trainer.limit_train_batches=null", "task.updater.threads=2", "logger=none",
-                             "callbacks.model_checkpoint=null"))
+                             *NO_CHECKPOINTS))
     assert "fused CPU kernel, 2 thread(s)" in caplog.text
     assert 0 < metrics["train/loss"] < 4.16 and metrics["train/words_per_sec"] > 0
 

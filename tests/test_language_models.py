@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import ROOT
+from conftest import NO_CHECKPOINTS, ROOT
 
+from lm_experiments import CONFIG_DIR
 from lm_experiments.data.views.base import LoaderSettings, ViewOptions
 from lm_experiments.data.views.language_model import BPTTView, ContextWindowView, TokenWindowView
 from lm_experiments.data.vocab import Vocabulary
@@ -202,7 +203,7 @@ def test_every_lm_trains_with_its_objectives_and_reports_perplexity(make_lm_cfg,
     extra += ["sampler.cutoffs=[8,16]"] if sampler == "adaptive" else []
     extra += ["model.tie_weights=false"] if (model, sampler) == ("transformer", "adaptive") else []
     metrics = train(make_lm_cfg(model, f"sampler={sampler}", "trainer.limit_train_batches=20",
-                                "callbacks.model_checkpoint=null", *extra, run=f"{model}-{sampler}"))
+                                *NO_CHECKPOINTS, *extra, run=f"{model}-{sampler}"))
     assert np.isfinite(metrics["val/ppl"]) and np.isfinite(metrics["test/ppl"])
     assert metrics["test/tokens"] > 1000, "the whole test split is scored"
 
@@ -211,7 +212,7 @@ def test_every_lm_trains_with_its_objectives_and_reports_perplexity(make_lm_cfg,
 def test_language_models_learn_the_grammar(make_lm_cfg, model):
     """The tiny grammar leaves about 4 choices per word on average: far below uniform over ~25 words."""
     windows = ["data.batch_size=64"] if model == "nnlm" else []  # one window per example: bigger batches
-    metrics = train(make_lm_cfg(model, "trainer.max_epochs=4", "callbacks.model_checkpoint=null",
+    metrics = train(make_lm_cfg(model, "trainer.max_epochs=4", *NO_CHECKPOINTS,
                                 "optimizer=adam", "optimizer.lr=0.01", "scheduler=constant", *windows, run=model))
     assert metrics["test/ppl"] < 6.0, metrics
     assert metrics["val/ppl_best"] <= metrics["val/ppl"] + 1e-9
@@ -268,7 +269,7 @@ def test_lm_wandb_offline_run_holds_perplexity_gradient_norms_and_samples(make_l
     monkeypatch.setenv("WANDB_MODE", "offline")
     monkeypatch.setenv("WANDB_SILENT", "true")
     metrics = train(make_lm_cfg("lstm", "logger=wandb", "trainer.limit_train_batches=10",
-                                "trainer.log_every_n_steps=1", "callbacks.model_checkpoint=null"))
+                                "trainer.log_every_n_steps=1", *NO_CHECKPOINTS))
     logs = list((tmp_path / "run" / "wandb").glob("offline-run-*/run-*.wandb"))
     assert len(logs) == 1
     run = read_run(logs[0])
@@ -277,13 +278,13 @@ def test_lm_wandb_offline_run_holds_perplexity_gradient_norms_and_samples(make_l
     assert run["summary"]["test/ppl"] == pytest.approx(metrics["test/ppl"])
 
 
-@pytest.mark.parametrize("preset", sorted(p.stem for p in (ROOT / "conf" / "experiment").glob("*.yaml")))
+@pytest.mark.parametrize("preset", sorted(p.stem for p in (CONFIG_DIR / "experiment").glob("*.yaml")))
 def test_every_preset_composes_and_starts_with_its_command(preset, tmp_path):
     from conftest import compose_config
 
     cfg = compose_config([f"experiment={preset}"], tmp_path / "run", tmp_path / "cache")
     assert cfg.task_name == preset
-    text = (ROOT / "conf" / "experiment" / f"{preset}.yaml").read_text().splitlines()
+    text = (CONFIG_DIR / "experiment" / f"{preset}.yaml").read_text().splitlines()
     commands = (f"# python train.py experiment={preset}", f"# python train.py -m experiment={preset}")  # -m: a sweep
     assert text[0] == "# @package _global_" and text[1].startswith(commands)
 
@@ -294,7 +295,7 @@ def test_compiled_encoder_trains_to_the_same_numbers_and_checkpoint_names(make_l
     generation) and must not change the arithmetic or the parameter names a checkpoint holds."""
     from lm_experiments.run import build
 
-    common = ["trainer.limit_train_batches=6", "callbacks.model_checkpoint=null", "trainer.max_epochs=1"]
+    common = ["trainer.limit_train_batches=6", *NO_CHECKPOINTS, "trainer.max_epochs=1"]
     plain = train(make_lm_cfg(model, *common, run="plain"))
     compiled = train(make_lm_cfg(model, *common, "task.compile=true", "task.compile_backend=aot_eager",
                                  run="compiled"))
@@ -314,7 +315,7 @@ def test_unknown_compile_backend_is_one_clear_error(make_lm_cfg):
 def test_bf16_mixed_precision_trains_a_language_model(make_lm_cfg):
     """trainer.precision=bf16-mixed (autocast; on a CPU here) keeps the loss and perplexity finite and
     close to the float32 run's after a few steps."""
-    common = ["trainer.limit_train_batches=6", "callbacks.model_checkpoint=null", "trainer.max_epochs=1"]
+    common = ["trainer.limit_train_batches=6", *NO_CHECKPOINTS, "trainer.max_epochs=1"]
     full_precision = train(make_lm_cfg("lstm", *common, run="fp32"))
     mixed = train(make_lm_cfg("lstm", *common, "trainer.precision=bf16-mixed", run="bf16"))
     assert np.isfinite(mixed["test/ppl"])
@@ -341,7 +342,7 @@ def test_a_language_model_on_one_file_scores_a_held_out_tail(make_lm_cfg, lm_cor
     """`model=lstm data=file data.path=my_text.txt` (no valid/test files): the plateau schedule has a
     val/loss to watch and the run reports validation and test perplexity on the file's last 5% each."""
     metrics = train(make_lm_cfg(model, f"data.path={lm_corpus / 'train.txt'}", "trainer.max_epochs=2",
-                                "trainer.limit_train_batches=5", "callbacks.model_checkpoint=null", run=model))
+                                "trainer.limit_train_batches=5", *NO_CHECKPOINTS, run=model))
     assert np.isfinite(metrics["val/ppl"]) and np.isfinite(metrics["test/ppl"])
     assert metrics["test/tokens"] == pytest.approx(metrics["val/tokens"], abs=1)
 

@@ -2,7 +2,6 @@
 
 import math
 from functools import partial
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,6 +11,7 @@ from gensim.models.word2vec import _assign_binary_codes
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
+from lm_experiments import CONFIG_DIR
 from lm_experiments.data.vocab import Vocabulary
 from lm_experiments.errors import UserError
 from lm_experiments.models.cbow import context_vector
@@ -233,7 +233,7 @@ def test_a_shared_pool_of_noise_words_is_weighed_to_stand_for_k_draws_per_exampl
 
 
 # over the vocabulary: every sampler but `none` and the classifiers' head over their classes (test_sentence_models)
-SAMPLERS = sorted(p.stem for p in (Path(__file__).resolve().parents[1] / "conf" / "sampler").glob("*.yaml")
+SAMPLERS = sorted(p.stem for p in (CONFIG_DIR / "sampler").glob("*.yaml")
                   if p.stem not in ("none", "label_softmax"))
 
 
@@ -241,7 +241,7 @@ SAMPLERS = sorted(p.stem for p in (Path(__file__).resolve().parents[1] / "conf" 
 @pytest.mark.parametrize("name", SAMPLERS)
 def test_every_sampler_config_builds_one_interface_for_every_task(name, sparse):
     """Tasks complete every `sampler` partial the same way; each objective then offers the same calls."""
-    node = OmegaConf.load(Path(__file__).resolve().parents[1] / "conf" / "sampler" / f"{name}.yaml")
+    node = OmegaConf.load(CONFIG_DIR / "sampler" / f"{name}.yaml")
     if name == "adaptive":
         node.cutoffs = [3, 6]
     if name == "sampled":

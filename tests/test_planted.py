@@ -2,6 +2,7 @@
 
 import pytest
 import torch
+from conftest import NO_CHECKPOINTS
 from planted import write_planted_corpus
 
 from lm_experiments.evaluation.analogy import AnalogyEvaluator
@@ -44,7 +45,7 @@ def test_each_model_learns_the_planted_analogies(make_cfg, planted, model, sampl
     metrics = train(make_cfg(
         "data=file", f"data.path={corpus}", "data.tokenizer=whitespace", "data.min_count=1", "data.sample=0",
         "data.window=3", "data.batch_words=1024", f"model={model}", f"sampler={sampler}", "model.vector_size=16",
-        *updater, "trainer.max_epochs=6", "logger=none", "callbacks.model_checkpoint=null",
+        *updater, "trainer.max_epochs=6", "logger=none", *NO_CHECKPOINTS,
         f"callbacks.embedding_eval.analogies={analogies}", "callbacks.embedding_eval.similarity={}",
         "callbacks.embedding_eval.every_n_epochs=100", *sampler_options,
         fast=False, run=f"{model}-{sampler}-{len(sampler_options)}-{updater[-1]}"))

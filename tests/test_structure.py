@@ -140,7 +140,7 @@ def test_every_model_and_corpus_compose_into_a_task_that_reads_its_views_batches
     (["model=ngram", "optimizer=sgd"], "is not trained by a gradient optimizer: drop the optimizer= choice"),
     (["+model.vector_sise=50"], "model has no option 'vector_sise'; SkipGram takes vector_size, embedder"),
     (["+data.view.windw=3"], "data.view has no option 'windw'; WordWindowView takes none. The options every view "
-                             "may read are data.window, data.sample, data.batch_words, data.batch_size"),
+                             "may read are data.window, data.shrink_windows, data.sample, data.batch_words"),
     (["+task.updater.steps=3"], "task.updater has no option 'steps'; Auto takes threads, loss_every, hot_rows, "
                                 "examples_per_step"),
     (["+sampler.negatives=3"], "sampler has no option 'negatives'"),

@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 import torch
+from conftest import NO_CHECKPOINTS
 from gensim.models import KeyedVectors
 from hydra.utils import instantiate
 from wandb_records import read_run
@@ -72,7 +73,7 @@ def test_default_run_writes_every_artefact(make_cfg, tmp_path):
 
 def test_training_lowers_the_loss_and_is_reproducible(make_cfg):
     overrides = ["trainer.max_epochs=2", "trainer.limit_train_batches=null", "callbacks.embedding_eval=null",
-                 "callbacks.model_checkpoint=null", "logger=none", "task.updater.threads=1"]  # 2+ threads: Hogwild
+                 *NO_CHECKPOINTS, "logger=none", "task.updater.threads=1"]  # 2+ threads: Hogwild
     first = train(make_cfg(*overrides, run="a"))
     again = train(make_cfg(*overrides, run="b"))
     assert first["train/loss"] == pytest.approx(again["train/loss"], rel=1e-6)
@@ -137,5 +138,5 @@ def test_bad_values_raise_one_clear_user_error(make_cfg, override, message):
 @pytest.mark.parametrize("sampler", ["negative", "full", "hierarchical", "nce"])
 def test_every_embedding_model_trains_with_every_objective(make_cfg, model, sampler):
     metrics = train(make_cfg(f"model={model}", f"sampler={sampler}", "trainer.limit_train_batches=4",
-                             "logger=none", "callbacks.model_checkpoint=null", run=f"{model}-{sampler}"))
+                             "logger=none", *NO_CHECKPOINTS, run=f"{model}-{sampler}"))
     assert np.isfinite(metrics["train/loss"]) and np.isfinite(metrics["val/ws353"])

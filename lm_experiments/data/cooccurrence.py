@@ -17,6 +17,7 @@ import torch
 from lm_experiments.data.cache_entry import open_entry
 from lm_experiments.data.vocab import Vocabulary
 from lm_experiments.errors import UserError, positive_int
+from lm_experiments.progress import ProgressLog
 
 log = logging.getLogger(__name__)
 WEIGHTINGS = ("harmonic", "none")
@@ -53,6 +54,7 @@ def count_cooccurrences(stream: np.ndarray, vocab: Vocabulary, window: int = 10,
     keep = stream >= vocab.num_specials  # drop <unk> (out of vocabulary) and <eos> (it ends a line)
     words, sentences = torch.from_numpy(stream[keep]), torch.from_numpy(sentences[keep])
     keys, values = torch.zeros(0, dtype=torch.long), torch.zeros(0, dtype=torch.float64)
+    progress = ProgressLog(log, f"counting co-occurrences (window {window})", len(words))
     # chunks of kept words overlap by `window` words; only pairs ending in the new part are counted
     for start in range(0, len(words), chunk_tokens):
         begin = max(start - window, 0)
@@ -66,6 +68,8 @@ def count_cooccurrences(stream: np.ndarray, vocab: Vocabulary, window: int = 10,
             chunk_keys += [left * size + right, right * size + left]
             chunk_values += [weight, weight]
         keys, values = _merge(torch.cat(chunk_keys), torch.cat(chunk_values))
+        progress.advance(len(ids) - (start - begin), f"{len(keys):,} distinct cells")
+    progress.finish(f"{len(keys):,} distinct cells")
     return Cooccurrences(keys // size, keys % size, values, size)
 
 

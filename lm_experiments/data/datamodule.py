@@ -41,19 +41,21 @@ class CorpusDataModule(L.LightningDataModule):
     """Owns the corpus, its vocabulary and the view that turns the id streams into batches.
 
     `view` is the `data.view` node, completed here with the vocabulary and the view
-    options (`window`, `sample`, `batch_words`, `batch_size`, `bptt`, `eval_batch_size`,
+    options (`window`, `shrink_windows`, `sample`, `batch_words`, `batch_size`, `bptt`, `eval_batch_size`,
     checked once in `ViewOptions`). The model's config picks the view, since it decides
     what examples the model reads. `path` and `epochs` are only the config's handles for
     `data.path` (the corpus node interpolates it) and for the corpus-sized default of
-    `trainer.max_epochs`.
+    `trainer.max_epochs`. `vocabulary` (a trained model's, given by `lm_experiments.evaluate`)
+    replaces the one built from the training split, so the model can score any corpus.
     """
 
     def __init__(self, corpus: Corpus, view, cache_dir: str = "~/.cache/lm_experiments",
                  tokenizer: str = "whitespace", lowercase: bool = False, add_eos: bool = True,
                  min_count: int = 5, max_size: int | None = None, batch_words: int = 4096,
-                 window: int = 5, sample: float = 1e-3, batch_size: int = 20, bptt: int = 35,
-                 eval_batch_size: int = 10, shuffle: bool = True, num_workers: int = 0, seed: int = 0,
-                 holdout: float = 0.05, path: str | None = None, epochs: int | None = None):
+                 window: int = 5, shrink_windows: bool = True, sample: float = 1e-3, batch_size: int = 20,
+                 bptt: int = 35, eval_batch_size: int = 10, shuffle: bool = True, num_workers: int = 0, seed: int = 0,
+                 holdout: float = 0.05, path: str | None = None, epochs: int | None = None,
+                 vocabulary=None):
         super().__init__()
         view_class = built_class(view)
         if issubclass(view_class, LabelledView):
@@ -67,13 +69,15 @@ class CorpusDataModule(L.LightningDataModule):
         self.max_size = max_size
         if max_size is not None:
             positive_int(max_size, "data.max_size")
-        self.view_options = ViewOptions(window=window, sample=sample, batch_words=batch_words,
-                                        batch_size=batch_size, bptt=bptt, eval_batch_size=eval_batch_size, seed=seed)
+        self.view_options = ViewOptions(window=window, shrink_windows=shrink_windows, sample=sample,
+                                        batch_words=batch_words, batch_size=batch_size, bptt=bptt,
+                                        eval_batch_size=eval_batch_size, seed=seed)
         self.shuffle, self.num_workers, self.seed = shuffle, num_workers, seed
         if not 0 <= holdout < 0.5:
             raise UserError(f"data.holdout={holdout} must be at least 0 and below 0.5 (a fraction of the "
                             f"training tokens held out for each missing split).")
         self.holdout = holdout
+        self.fixed_vocabulary = vocabulary
         self.encoded: EncodedCorpus | None = None
         self.splits: dict = {}
         self.view: View | None = None
@@ -94,7 +98,8 @@ class CorpusDataModule(L.LightningDataModule):
             return
         self.encoded = load_encoded(self.corpus, self.cache_dir, tokenizer=self.tokenizer,
                                     lowercase=self.lowercase, add_eos=self.add_eos,
-                                    min_count=self.min_count, max_size=self.max_size)
+                                    min_count=self.min_count, max_size=self.max_size,
+                                    vocabulary=self.fixed_vocabulary)
         self.view = self.view_factory(vocab=self.encoded.vocab, options=self.view_options)
         # only runs that score held-out text (language models) hold some out; embeddings train on all of it
         self.splits = held_out_splits(self.encoded.splits, self.holdout) if self.view.scores_held_out \

@@ -28,6 +28,8 @@ class LabelledDataModule(L.LightningDataModule):
     `data.view` partial the model's config picks (padded sentences or trees).
     `path`, `fold`, `labels`, `holdout` and `epochs` are only the config's handles for
     the source's options (its node interpolates them) and the default `trainer.max_epochs`.
+    `vocabulary` and `label_set` (a trained classifier's, given by `lm_experiments.evaluate`)
+    replace the ones built from the training split.
     """
 
     def __init__(self, source: LabelledSource, view, cache_dir: str = "~/.cache/lm_experiments",
@@ -35,7 +37,8 @@ class LabelledDataModule(L.LightningDataModule):
                  max_size: int | None = None, batch_size: int = 50,
                  eval_batch_size: int = 500, phrases: bool = False, num_workers: int = 0,
                  path: str | None = None, fold: int | None = None, labels: str | None = None,
-                 holdout: float | None = None, epochs: int | None = None):
+                 holdout: float | None = None, epochs: int | None = None, vocabulary: Vocabulary | None = None,
+                 label_set: list[str] | None = None):
         super().__init__()
         view_class = built_class(view)
         if not issubclass(view_class, LabelledView):
@@ -51,6 +54,7 @@ class LabelledDataModule(L.LightningDataModule):
         self.options = LabelledViewOptions(batch_size=batch_size, eval_batch_size=eval_batch_size,
                                            phrases=bool(phrases))
         self.num_workers = num_workers
+        self.fixed_vocabulary, self.fixed_labels = vocabulary, label_set
         self.splits: dict[str, LabelledSplit] = {}
         self._vocab: Vocabulary | None = None
         self._labels: list[str] | None = None
@@ -75,21 +79,26 @@ class LabelledDataModule(L.LightningDataModule):
         train = examples["train"]
         if not train:
             raise UserError(f"The training split of data={self.source.name} holds no labelled sentence.")
-        words, counts = np.unique([t for e in train for t in e.tokens], return_counts=True)
-        self._vocab = Vocabulary.build(words.tolist(), counts, min_count=self.min_count, max_size=self.max_size)
-        labels = {e.label for e in train if e.label is not None} | \
-                 {label for e in train if e.node_labels for label in e.node_labels if label is not None}
-        if len(labels) < 2:
-            raise UserError(f"The training split of data={self.source.name} has {len(labels)} label(s) "
-                            f"({', '.join(sorted(labels))}): a classifier needs at least two.")
-        self._labels = sorted(labels, key=lambda label: (not label.isdigit(), int(label) if label.isdigit()
-                                                         else 0, label))
+        self._vocab = self.fixed_vocabulary or self._build_vocabulary(train)
+        self._labels = list(self.fixed_labels) if self.fixed_labels is not None else self._label_set(train)
         self.splits = {split: encode_split(part, self._vocab, self._labels, split) for split, part in examples.items()}
         self.view = self.view_factory(vocab=self._vocab, options=self.options)
         self.view.check_split(self.splits["train"], self.source.name)
         log.info("%s: %s sentences, vocabulary %d, labels %s", self.source.name,
                  " / ".join(f"{len(s)} {name}" for name, s in self.splits.items()), len(self._vocab),
                  ", ".join(self._labels))
+
+    def _build_vocabulary(self, train) -> Vocabulary:
+        words, counts = np.unique([t for e in train for t in e.tokens], return_counts=True)
+        return Vocabulary.build(words.tolist(), counts, min_count=self.min_count, max_size=self.max_size)
+
+    def _label_set(self, train) -> list[str]:
+        labels = {e.label for e in train if e.label is not None} | \
+                 {label for e in train if e.node_labels for label in e.node_labels if label is not None}
+        if len(labels) < 2:
+            raise UserError(f"The training split of data={self.source.name} has {len(labels)} label(s) "
+                            f"({', '.join(sorted(labels))}): a classifier needs at least two.")
+        return sorted(labels, key=lambda label: (not label.isdigit(), int(label) if label.isdigit() else 0, label))
 
     def has_split(self, split: str) -> bool:
         self.setup()

@@ -32,6 +32,21 @@ def open_text(path: Path, member: str | None = None, encoding: str = "utf-8") ->
     return open(path, encoding=encoding, newline="\n")
 
 
+def text_size(path: Path, member: str | None = None) -> int:
+    """The uncompressed size in bytes of what `open_text` reads (for progress): the file's size, a zip
+    member's recorded size, or a gzip's ISIZE trailer (the size modulo 2^32: an estimate beyond 4 GiB)."""
+    path = Path(path)
+    if path.suffix == ".gz":
+        with open(path, "rb") as handle:
+            handle.seek(-4, 2)
+            return int.from_bytes(handle.read(4), "little")
+    if path.suffix == ".zip":
+        with zipfile.ZipFile(path) as archive:
+            infos = [i for i in archive.infolist() if not i.filename.endswith("/")]
+            return sum(i.file_size for i in infos if member is None or i.filename == member)
+    return path.stat().st_size
+
+
 def iter_line_pieces(handle: io.TextIOBase, piece_chars: int = PIECE_CHARS) -> Iterator[tuple[str, bool]]:
     """Yield `(text, ends_line)` pieces that never split a word.
 

@@ -24,10 +24,11 @@ import numpy as np
 
 from lm_experiments.data.cache_entry import open_entry
 from lm_experiments.data.corpora import Corpus
-from lm_experiments.data.reading import iter_line_pieces, open_text
+from lm_experiments.data.reading import iter_line_pieces, open_text, text_size
 from lm_experiments.data.tokenize import make_tokenizer
 from lm_experiments.data.vocab import EOS, SPECIALS, Vocabulary
 from lm_experiments.errors import UserError
+from lm_experiments.progress import ProgressLog
 
 log = logging.getLogger(__name__)
 FORMAT_VERSION = 2  # 2: entries carry a manifest of sizes and checksums
@@ -49,7 +50,11 @@ def _tokenize_to_dir(corpus: Corpus, cache_dir: Path, tokenizer: str, lowercase:
                      out: Path) -> None:
     split_text = make_tokenizer(tokenizer, lowercase)
     ids_of = defaultdict(itertools.count().__next__)  # word -> provisional id, in first-seen order
-    for split, source in corpus.files(cache_dir).items():
+    files = corpus.files(cache_dir)
+    progress = ProgressLog(log, f"tokenizing {corpus.name}",
+                           sum(text_size(source.path, source.member) for source in files.values()))
+    tokens_seen = 0
+    for split, source in files.items():
         chunks = []
         try:
             with open_text(source.path, source.member, source.encoding) as handle:
@@ -59,11 +64,14 @@ def _tokenize_to_dir(corpus: Corpus, cache_dir: Path, tokenizer: str, lowercase:
                         tokens.append(EOS)
                     if tokens:
                         chunks.append(np.fromiter((ids_of[t] for t in tokens), dtype=np.int32, count=len(tokens)))
+                        tokens_seen += len(tokens)
+                    progress.advance(len(text) + ends_line, f"{tokens_seen:,} tokens")
         except UnicodeDecodeError as error:
             raise UserError(f"{source.path} is not valid {source.encoding} text ({error}). Pass the file's "
                             f"encoding as data.corpus.encoding=latin-1 (or whatever it is).") from error
         ids = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int32)
         np.save(out / f"{split}.npy", ids)
+    progress.finish(f"{tokens_seen:,} tokens, {len(ids_of):,} distinct")
     words = list(ids_of)
     train = np.load(out / "train.npy")
     counts = np.bincount(train, minlength=len(words)).astype(np.int64)
@@ -72,8 +80,10 @@ def _tokenize_to_dir(corpus: Corpus, cache_dir: Path, tokenizer: str, lowercase:
 
 
 def load_encoded(corpus: Corpus, cache_dir, *, tokenizer: str = "whitespace", lowercase: bool = False,
-                 add_eos: bool = True, min_count: int = 5, max_size: int | None = None) -> EncodedCorpus:
-    """The corpus as id streams under a vocabulary built from its training split."""
+                 add_eos: bool = True, min_count: int = 5, max_size: int | None = None,
+                 vocabulary: Vocabulary | None = None) -> EncodedCorpus:
+    """The corpus as id streams under a vocabulary built from its training split, or under `vocabulary` (a
+    trained model's, to score another corpus with it: its words outside that vocabulary read `<unk>`)."""
     cache_dir = Path(cache_dir).expanduser()
     token_key = _key({"v": FORMAT_VERSION, "source": corpus.fingerprint(cache_dir), "tokenizer": tokenizer,
                       "lowercase": lowercase, "add_eos": add_eos})
@@ -91,10 +101,12 @@ def load_encoded(corpus: Corpus, cache_dir, *, tokenizer: str = "whitespace", lo
         raise UserError(f"The {corpus.name} training text has no words "
                         f"({corpus.files(cache_dir)['train'].path}). Check data.path and data.tokenizer.")
 
-    vocab_dir = token_dir / f"vocab-{_key({'min_count': min_count, 'max_size': max_size})}"
+    settings = {"min_count": min_count, "max_size": max_size} if vocabulary is None else \
+        {"vocabulary": hashlib.sha1("\n".join(vocabulary.itos).encode()).hexdigest()}
+    vocab_dir = token_dir / f"vocab-{_key(settings)}"
 
     def encode(tmp: Path) -> None:
-        vocab = Vocabulary.build(words, counts, min_count=min_count, max_size=max_size)
+        vocab = vocabulary or Vocabulary.build(words, counts, min_count=min_count, max_size=max_size)
         remap = vocab.lookup(words).astype(np.int32)  # provisional id -> final id
         for split in split_names:
             np.save(tmp / f"{split}.npy", remap[np.load(token_dir / f"{split}.npy")])

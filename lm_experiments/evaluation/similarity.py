@@ -2,36 +2,30 @@
 
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
+from scipy import stats
 
 from lm_experiments.evaluation.benchmarks import read_pairs, restricted_lookup
 
 
-def average_ranks(values: torch.Tensor) -> torch.Tensor:
-    """1-based ranks with ties given their average rank (scipy's `rankdata` default). (n,) -> (n,)"""
-    ordered, order = values.sort()
-    _, inverse, counts = torch.unique_consecutive(ordered, return_inverse=True, return_counts=True)
-    ends = counts.cumsum(0).to(torch.float64)
-    tied_rank = ends - (counts.to(torch.float64) - 1) / 2  # mean of start+1 .. end
-    ranks = torch.empty_like(tied_rank[inverse])
-    ranks[order] = tied_rank[inverse]
-    return ranks
+def _correlation(statistic, x: torch.Tensor, y: torch.Tensor) -> float:
+    """scipy's statistic of two (n,) tensors; NaN if either holds a non-finite value or is constant (as gensim,
+    which also calls scipy, reports)."""
+    a, b = x.double().cpu().numpy(), y.double().cpu().numpy()
+    if not (np.isfinite(a).all() and np.isfinite(b).all()) or np.ptp(a) == 0 or np.ptp(b) == 0:
+        return float("nan")
+    return float(statistic(a, b).statistic)
 
 
 def pearson(x: torch.Tensor, y: torch.Tensor) -> float:
-    if not (torch.isfinite(x).all() and torch.isfinite(y).all()):
-        return float("nan")
-    x, y = x.double() - x.double().mean(), y.double() - y.double().mean()
-    denominator = (x.norm() * y.norm()).item()
-    return float((x @ y).item() / denominator) if denominator > 0 else float("nan")
+    return _correlation(stats.pearsonr, x, y)
 
 
 def spearman(x: torch.Tensor, y: torch.Tensor) -> float:
-    """Spearman's rho; NaN if either input has a non-finite value (as scipy, and so gensim, report)."""
-    if not (torch.isfinite(x).all() and torch.isfinite(y).all()):
-        return float("nan")
-    return pearson(average_ranks(x), average_ranks(y))
+    """Spearman's rho (ties take their average rank): scipy's `spearmanr`, which gensim's evaluator uses."""
+    return _correlation(stats.spearmanr, x, y)
 
 
 class SimilarityEvaluator:

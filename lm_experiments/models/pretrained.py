@@ -29,8 +29,10 @@ class PretrainedRows:
         return self.vectors.shape[1]
 
 
-def _keyed_vectors(source: Path):
-    """gensim KeyedVectors from a run folder or a file (word2vec text or binary, GloVe text, gensim .kv)."""
+def load_keyed_vectors(source: Path, what: str = "model.pretrained"):
+    """gensim KeyedVectors from a run folder or a file: word2vec text or binary, GloVe text, gensim `.kv`
+    (`FastTextKeyedVectors` included), or fastText's own `.bin` model. `what` names the option (or argument)
+    that gave `source`, in the error messages."""
     from gensim.models import KeyedVectors
 
     from lm_experiments import runs
@@ -38,37 +40,49 @@ def _keyed_vectors(source: Path):
 
     if source.is_dir():
         runs.check_run_folder(source)
-        if (source / runs.SUBWORDS_FILE).is_file():
+        if (source / runs.FASTTEXT_VECTORS_FILE).is_file() or (source / runs.SUBWORDS_FILE).is_file():
             try:
                 return load_fasttext_vectors(source)
             except ValueError as error:
-                raise UserError(f"model.pretrained={source}: {error}.") from error
+                raise UserError(f"{what}={source}: {error}.") from error
         if not (source / runs.VECTORS_BINARY_FILE).is_file():
-            raise UserError(f"model.pretrained={source} is a run folder without {runs.VECTORS_BINARY_FILE}: pass "
+            raise UserError(f"{what}={source} is a run folder without {runs.VECTORS_BINARY_FILE}: pass "
                             f"a finished word-embedding run (skipgram, cbow, fasttext, glove, svd).")
         return KeyedVectors.load_word2vec_format(str(source / runs.VECTORS_BINARY_FILE), binary=True)
     if not source.is_file():
-        raise UserError(f"model.pretrained={source} does not exist: pass a run folder or a vectors file "
-                        f"(word2vec text or binary, GloVe text, gensim .kv).")
+        raise UserError(f"{what}={source} does not exist: pass a run folder or a vectors file "
+                        f"(word2vec text or binary, GloVe text, gensim .kv, fastText .bin).")
     try:
-        if source.suffix == ".kv":
-            return KeyedVectors.load(str(source))
-        binary = source.suffix == ".bin"
-        try:
-            return KeyedVectors.load_word2vec_format(str(source), binary=binary)
-        except ValueError:
-            if binary:
-                raise
-            return KeyedVectors.load_word2vec_format(str(source), binary=False, no_header=True)  # GloVe's text
+        return _read_vectors_file(source)
     except Exception as error:  # gensim raises ValueError, UnicodeDecodeError, EOFError, pickle errors, ...
-        raise UserError(f"model.pretrained={source} is not a vectors file gensim can read "
+        raise UserError(f"{what}={source} is not a vectors file gensim can read "
                         f"({type(error).__name__}: {error}).") from error
+
+
+def _read_vectors_file(source: Path):
+    from gensim.models import KeyedVectors
+    from gensim.models.fasttext import load_facebook_vectors
+
+    if source.suffix in (".kv", ".model"):
+        return KeyedVectors.load(str(source))
+    if source.suffix == ".bin":
+        try:
+            return KeyedVectors.load_word2vec_format(str(source), binary=True)
+        except Exception as word2vec_error:  # not word2vec's binary layout: fastText's own model file?
+            try:
+                return load_facebook_vectors(str(source))
+            except Exception:
+                raise word2vec_error from None
+    try:
+        return KeyedVectors.load_word2vec_format(str(source), binary=False)
+    except ValueError:
+        return KeyedVectors.load_word2vec_format(str(source), binary=False, no_header=True)  # GloVe's text
 
 
 def read_pretrained(source: str | Path, words: list[str]) -> PretrainedRows:
     from gensim.models.fasttext import FastTextKeyedVectors
 
-    kv = _keyed_vectors(Path(source).expanduser())
+    kv = load_keyed_vectors(Path(source).expanduser())
     found = np.array([word in kv.key_to_index for word in words], dtype=bool)
     vectors = np.zeros((len(words), kv.vector_size), dtype=np.float32)
     if found.any():

@@ -4,7 +4,7 @@ import torch
 
 from lm_experiments.data.batches import CellBatch
 from lm_experiments.data.vocab import Vocabulary
-from lm_experiments.errors import UserError, positive_int
+from lm_experiments.errors import UserError, non_negative_int, positive_int
 from lm_experiments.models.base import CountVectorModel
 
 
@@ -29,17 +29,24 @@ class PPMISVD(CountVectorModel):
 
     No gradient training: one fit builds the matrix from all cells (the view hands the
     whole matrix over as one batch) and factorises it with randomized SVD
-    (`torch.svd_lowrank`, on the sparse matrix).
+    (`torch.svd_lowrank`, on the sparse matrix), over `vector_size + oversample` random
+    directions (`oversample=None`: as many again, q = 2 x rank) with `niter` power
+    iterations, of which the top `vector_size` are kept. PPMI's spectrum is flat below its
+    first few values, and there q equal to the rank (no oversampling) finds a subspace only
+    about 75% aligned with the true one (Lee corpus, rank 20); q = 2 x rank finds 99%
+    (tested against scipy's `svds`).
     """
 
     def __init__(self, vocab: Vocabulary, vector_size: int = 100, cds: float = 0.75, eigenvalue_power: float = 0.5,
-                 niter: int = 4):
+                 niter: int = 4, oversample: int | None = None):
         super().__init__()
         self.size = len(vocab)
         self.vector_size = positive_int(vector_size, "model.vector_size")
         if not (isinstance(cds, int | float) and 0 < cds <= 1):
             raise UserError(f"model.cds must be in (0, 1], got {cds!r}.")
         self.cds, self.eigenvalue_power, self.niter = float(cds), float(eigenvalue_power), int(niter)
+        self.oversample = self.vector_size if oversample is None else non_negative_int(oversample,
+                                                                                         "model.oversample")
         self.register_buffer("vectors", torch.zeros(self.size, vector_size))
         self.nonzero = 0
 
@@ -47,9 +54,9 @@ class PPMISVD(CountVectorModel):
     def fit(self, cells: CellBatch) -> None:
         ppmi = ppmi_matrix(cells.rows, cells.cols, cells.values, self.size, self.cds)
         rank = min(self.vector_size, self.size)
-        left, singular, _ = torch.svd_lowrank(ppmi, q=rank, niter=self.niter)
+        left, singular, _ = torch.svd_lowrank(ppmi, q=min(rank + self.oversample, self.size), niter=self.niter)
         self.vectors.zero_()
-        self.vectors[:, :rank] = left * singular ** self.eigenvalue_power
+        self.vectors[:, :rank] = left[:, :rank] * singular[:rank] ** self.eigenvalue_power
         self.nonzero = ppmi._nnz()
         return None
 

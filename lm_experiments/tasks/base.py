@@ -13,6 +13,8 @@ encoder, its metrics, and the files it hands to other tools. The declarations:
   distributions, ...); a callback declares what it `requires`.
 - `export(out_dir)` and `artifact_type`: the files it writes for other tools.
 - `distributed_strategies`: the multi-process strategies it can train under.
+- `model_attribute`: where it keeps the model it trains (`trained_model`), and `keyed_vectors()`: its
+  word vectors as gensim KeyedVectors, for tasks that provide them (what `load_run` hands users).
 - `finite_metrics`: validation metrics that can only be non-finite when training has
   diverged (the divergence guard stops the run then); `step_loss` and `step_grad_norm`
   hold the last step's loss and gradient norm for the same guard.
@@ -33,6 +35,8 @@ from lm_experiments.assembly import built_class
 from lm_experiments.data.vocab import Vocabulary
 from lm_experiments.errors import UserError, require
 from lm_experiments.objectives.base import Objective
+
+LR_METRIC = "train/lr"  # what callbacks.lr_monitor (Lightning's LearningRateMonitor) logs the schedule's lr as
 
 
 class Provides(enum.Enum):
@@ -55,6 +59,7 @@ class Task(L.LightningModule):
     distributed_strategies: ClassVar[tuple[str, ...]] = ()
     artifact_type: ClassVar[str] = "model"
     finite_metrics: ClassVar[tuple[str, ...]] = ()
+    model_attribute: ClassVar[str] = "encoder"  # where the task keeps the `model=` part it trains
 
     def __init__(self, vocab: Vocabulary, optimizer=None, scheduler=None):
         super().__init__()
@@ -73,6 +78,15 @@ class Task(L.LightningModule):
     def name(self) -> str:
         """What the task trains, for titles and messages (subclasses name their model: `SkipGram`, ...)."""
         return type(self).__name__
+
+    @property
+    def trained_model(self) -> torch.nn.Module:
+        """The model this task trains (the `model=` part), for users who load a finished run."""
+        return getattr(self, self.model_attribute)
+
+    def keyed_vectors(self):
+        """The task's word vectors as gensim KeyedVectors, for tasks that provide word vectors; None otherwise."""
+        return None
 
     def describe(self) -> str:
         return f"{type(self).__name__} over {self.name}: {self.update_rule}"
@@ -184,6 +198,6 @@ class Task(L.LightningModule):
                 raise UserError("scheduler=plateau lowers the lr when val/loss stops improving, but this run has "
                                 "no validation split (a single file with data.holdout=0): set data.holdout, give a "
                                 "folder with a valid file, or pick another schedule (scheduler=constant).")
-            return {"optimizer": optimizer,
-                    "lr_scheduler": {"scheduler": scheduler, "monitor": "val/loss", "interval": "epoch"}}
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+            return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "monitor": "val/loss",
+                                                             "interval": "epoch", "name": LR_METRIC}}
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step", "name": LR_METRIC}}

@@ -7,7 +7,7 @@ import torch
 from lm_experiments.data.batches import CellBatch
 from lm_experiments.data.vocab import Vocabulary
 from lm_experiments.errors import positive_int
-from lm_experiments.export import export_word_vectors
+from lm_experiments.export import export_word_vectors, keyed_vectors
 from lm_experiments.models.base import CountVectorModel
 from lm_experiments.tasks.base import Provides, Task
 
@@ -25,6 +25,7 @@ class CountVectorsTask(Task):
     provides = frozenset({Provides.WORD_VECTORS})
     metrics = ("val/analogy", "val/ws353", "val/simlex")
     optimized_metric = "val/analogy"
+    model_attribute = "model"
 
     def __init__(self, vocab: Vocabulary, model: CountVectorModel, objective=None, optimizer=None, scheduler=None,
                  examples_per_step: int | None = None):
@@ -64,6 +65,9 @@ class CountVectorsTask(Task):
 
     def word_vectors(self) -> tuple[list[str], torch.Tensor]:
         return self.vocab.words, self.model.word_vectors()[self.vocab.num_specials:]
+
+    def keyed_vectors(self):
+        return keyed_vectors(*self.word_vectors())
 
     def export(self, out_dir: Path) -> list[Path]:
         return export_word_vectors(*self.word_vectors(), out_dir)

@@ -6,7 +6,7 @@ import torch
 
 from lm_experiments.data.batches import WordWindows
 from lm_experiments.data.vocab import Vocabulary
-from lm_experiments.export import SUBWORDS_FILE, export_word_vectors, save_subwords
+from lm_experiments.export import export_fasttext_vectors, export_word_vectors, fasttext_keyed_vectors, keyed_vectors
 from lm_experiments.models.base import WordEmbeddingEncoder
 from lm_experiments.tasks.base import Provides, Task
 from lm_experiments.tasks.updaters import AutogradSGD, Updater
@@ -71,9 +71,16 @@ class WordEmbeddingTask(Task):
         """(len(words), d) vectors for any words (with `Provides.UNSEEN_WORD_VECTORS`)."""
         return self.encoder.embedder.vectors_for(words)
 
+    def keyed_vectors(self):
+        """gensim KeyedVectors of the vectors; for fastText, FastTextKeyedVectors that answer unseen words."""
+        if Provides.UNSEEN_WORD_VECTORS in self.provides:
+            return fasttext_keyed_vectors(self.vocab.words, self.encoder.embedder.subword_state())
+        return keyed_vectors(*self.word_vectors())
+
     def export(self, out_dir: Path) -> list[Path]:
-        """vectors.txt and vectors.bin (gensim's KeyedVectors reads both); subword models add their n-gram rows."""
+        """vectors.txt and vectors.bin (gensim's KeyedVectors reads both); subword models add vectors.kv, gensim's
+        FastTextKeyedVectors of their word and n-gram rows."""
         written = export_word_vectors(*self.word_vectors(), out_dir)
         if Provides.UNSEEN_WORD_VECTORS in self.provides:
-            written.append(save_subwords(self.encoder.embedder.subword_state(), Path(out_dir) / SUBWORDS_FILE))
+            written += export_fasttext_vectors(self.vocab.words, self.encoder.embedder.subword_state(), out_dir)
         return written

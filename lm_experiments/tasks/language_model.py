@@ -100,8 +100,6 @@ class LanguageModelTask(LanguageModelingTask):
         hidden, targets = self._hidden_and_targets(batch, "train")
         loss = self.objective(hidden, targets).mean()
         self.log_train_loss(loss, targets.numel())
-        self.log("train/lr", self.trainer.optimizers[0].param_groups[0]["lr"], on_step=True, on_epoch=False,
-                 batch_size=1)
         return loss
 
     def token_nll(self, batch, stage: str) -> torch.Tensor:
@@ -128,4 +126,4 @@ class LanguageModelTask(LanguageModelingTask):
         for parameter in self.parameters():
             if parameter.requires_grad:
                 (decay if parameter.dim() >= 2 else no_decay).append(parameter)
-        return [{"params": decay}, {"params": no_decay, "weight_decay": 0.0}]
+        return [{"params": decay, "name": "decay"}, {"params": no_decay, "weight_decay": 0.0, "name": "no_decay"}]

@@ -20,6 +20,7 @@ class NGramTask(LanguageModelingTask):
     batch_types = (TokenChunk,)
     update_rule = "counts every order once over the whole training split (more epochs change nothing)"
     distributed_strategies = ()  # counting, no gradients to share
+    model_attribute = "model"
 
     def __init__(self, vocab: Vocabulary, model: NGramModel, objective=None, optimizer=None, scheduler=None):
         self.check_part(model, NGramModel, "a counting n-gram model (model=ngram)")  # (its kind names the metric)

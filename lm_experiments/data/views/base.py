@@ -23,6 +23,7 @@ class ViewOptions:
     """
 
     window: int = 5            # word2vec's maximum window (each center draws 1..window)
+    shrink_windows: bool = True  # gensim's name: false gives every center the whole window
     sample: float = 1e-3       # word2vec's subsampling threshold (0: off)
     batch_words: int = 8192    # corpus words per chunk shipped to the device
     batch_size: int = 20       # language models: sequences per batch
@@ -35,6 +36,8 @@ class ViewOptions:
             positive_int(getattr(self, name), f"data.{name}")
         if isinstance(self.sample, bool) or not (isinstance(self.sample, int | float) and self.sample >= 0):
             raise UserError(f"data.sample must be a number >= 0 (0 turns subsampling off), got {self.sample!r}.")
+        if not isinstance(self.shrink_windows, bool):
+            raise UserError(f"data.shrink_windows must be true or false, got {self.shrink_windows!r}.")
 
 
 VIEW_OPTIONS = tuple(f.name for f in fields(ViewOptions) if f.name != "seed")

@@ -52,7 +52,8 @@ class WordWindowView(View):
 
     As in word2vec: discarded words (subsampled, out of vocabulary) are removed
     *before* windows are formed; each center draws its window uniformly from
-    1..`window`; windows never cross an `<eos>` (a line or document end).
+    1..`window` (gensim's `shrink_windows`; `data.shrink_windows=false` gives every center
+    the whole window); windows never cross an `<eos>` (a line or document end).
     """
 
     batch_type = WordWindows
@@ -60,6 +61,7 @@ class WordWindowView(View):
     def __init__(self, vocab: Vocabulary, options: ViewOptions):
         super().__init__(vocab, options)
         self.window = options.window
+        self.shrink_windows = options.shrink_windows
         self.keep_prob = keep_probabilities(vocab, options.sample)
         self.eos_index = vocab.eos_index
         self.seed = options.seed
@@ -92,7 +94,10 @@ class WordWindowView(View):
 
     def on_device(self, chunk: TokenChunk) -> WordWindows:
         ids, sentence = self.kept_tokens(chunk.ids.long())  # (n,)
-        span = torch.randint(1, self.window + 1, ids.shape, generator=self._rng(ids.device), device=ids.device)
+        if self.shrink_windows:
+            span = torch.randint(1, self.window + 1, ids.shape, generator=self._rng(ids.device), device=ids.device)
+        else:
+            span = torch.full_like(ids, self.window)
         return WordWindows(ids=ids, sentence=sentence, span=span, window=self.window, n_words=chunk.n_words)
 
 

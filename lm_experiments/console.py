@@ -1,0 +1,36 @@
+"""A clean first screen: our log lines, the progress bar and the result table, not third-party noise.
+
+Each filter names one message and where it comes from; every other warning still shows.
+- Lightning's advertisement for its cloud logger ("💡 Tip: ... litlogger"), logged at INFO on every run.
+- PyTorch's FutureWarning about `LeafSpec`, raised inside Lightning's own `_pytree` helper on every fit:
+  nothing a user of Lightning can change.
+- PyTorch's note that LSTMs with projections (ELMo's) fall back from oneDNN to the default CPU kernel: the
+  same numbers, and nothing to act on.
+The CSV logger's "directory exists and is not empty" warning is not filtered: its cause, our own files in
+the run folder, is handled in `csv_log.py`.
+"""
+
+import logging
+import warnings
+
+RANK_ZERO_LOGGERS = ("lightning.pytorch.utilities.rank_zero", "lightning.fabric.utilities.rank_zero")
+
+
+class _DropAdvertisement(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "litlogger" not in record.getMessage()
+
+
+_ADVERTISEMENT = _DropAdvertisement()
+
+
+def quiet_third_party_noise() -> None:
+    """Install the filters above (idempotent: safe for every run of a multirun or a notebook)."""
+    for name in RANK_ZERO_LOGGERS:
+        logger = logging.getLogger(name)
+        if _ADVERTISEMENT not in logger.filters:
+            logger.addFilter(_ADVERTISEMENT)
+    warnings.filterwarnings("ignore", message=r"`isinstance\(treespec, LeafSpec\)` is deprecated",
+                            category=FutureWarning, module=r"lightning\.pytorch\.utilities\._pytree")
+    warnings.filterwarnings("ignore", message=r"LSTM with projections is not supported with oneDNN",
+                            category=UserWarning, module=r"torch\.nn\.modules\.rnn")

@@ -1,0 +1,40 @@
+"""The training command: `python train.py model=... data=...`, or `lm-train ...` once the package is installed.
+
+The configs live inside the package (`lm_experiments/conf/`), so both commands find them
+from a checkout, an editable install or a wheel. The body is `lm_experiments.run.train`.
+"""
+
+import logging
+import sys
+
+import hydra
+from omegaconf import DictConfig
+
+from lm_experiments.errors import exit_status
+from lm_experiments.run import train
+from lm_experiments.runs import remove_failed_run
+
+log = logging.getLogger("train")
+
+
+def run_or_exit(cfg: DictConfig) -> dict[str, float]:
+    """Train; on any failure remove the run's stub folder, and turn bad input into one line and exit 2."""
+    try:
+        return train(cfg)
+    except BaseException as error:  # every failure, ours or not, Ctrl-C included, leaves no stub folder behind
+        remove_failed_run(cfg.paths.output_dir)  # (a run that wrote checkpoints or results keeps them)
+        sys.exit(exit_status(error))
+
+
+@hydra.main(config_path="conf", config_name="train", version_base="1.3")
+def main(cfg: DictConfig) -> float | None:
+    metrics = run_or_exit(cfg)
+    wanted = cfg.get("optimized_metric")  # the task's own unless the config names one
+    if wanted not in metrics:
+        log.warning("optimized_metric=%s is not among this run's metrics (%s): a sweeper gets None", wanted,
+                    ", ".join(sorted(metrics)))
+    return metrics.get(wanted)
+
+
+if __name__ == "__main__":
+    main()
