@@ -263,3 +263,21 @@ def test_contextual_vectors_separate_the_two_senses_of_a_word_that_a_static_vect
     contextual = LogisticRegression(max_iter=2000).fit(fit_contextual, fit_river).score(test_contextual, test_river)
     static = LogisticRegression(max_iter=2000).fit(fit_static, fit_river).score(test_static, test_river)
     assert contextual >= 0.9 and static == 0.5, (contextual, static)   # a linear probe on new sentences
+    # benchmarks/elmo_contexts.py (Peters et al.'s Table 4): the nearest corpus windows of each query share its sense
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "elmo_contexts.py"), str(tmp_path / "run"),
+                             "--corpus", str(folder / "train.txt"), "--word", "bank", "--windows", "200", "--half", "2",
+                             "--query", "river bank floods water", "--query", "cash bank lends money"],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    contextual_part = result.stdout.split("== static")[0]
+    river_block, money_block = contextual_part.split("query: cash")
+    for sense, block in (("river", river_block), ("money", money_block)):
+        windows = [line.split()[1:] for line in block.splitlines() if line.startswith("  ")]   # x noun bank verb noun
+        assert len(windows) == 5 and all(w[2] == "bank" and w[3] in senses[sense][1] for w in windows), (sense, windows)
+    assert "contextual (top biLSTM layer): the two queries share 0 of their top 5 windows" in result.stdout
+    assert "static (token layer): the two queries share 5 of their top 5 windows" in result.stdout
