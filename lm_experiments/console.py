@@ -6,6 +6,9 @@ Each filter names one message and where it comes from; every other warning still
   nothing a user of Lightning can change.
 - PyTorch's note that LSTMs with projections (ELMo's) fall back from oneDNN to the default CPU kernel: the
   same numbers, and nothing to act on.
+- Lightning's "Found N module(s) in eval mode at the start of training": a classifier reading ELMo keeps
+  the frozen biLM in eval mode on purpose (no dropout inside it, `models/elmo_vectors.py`); no other
+  model of ours leaves a module in eval mode.
 The CSV logger's "directory exists and is not empty" warning is not filtered: its cause, our own files in
 the run folder, is handled in `csv_log.py`.
 """
@@ -34,3 +37,5 @@ def quiet_third_party_noise() -> None:
                             category=FutureWarning, module=r"lightning\.pytorch\.utilities\._pytree")
     warnings.filterwarnings("ignore", message=r"LSTM with projections is not supported with oneDNN",
                             category=UserWarning, module=r"torch\.nn\.modules\.rnn")
+    warnings.filterwarnings("ignore", message=r"Found \d+ module\(s\) in eval mode at the start of training",
+                            category=UserWarning, module=r"lightning\.pytorch\.loops\.fit_loop")

@@ -1,6 +1,7 @@
 """Corpus reading, vocabulary, the on-disk cache and the skip-gram view."""
 
 import gzip
+import logging
 import zipfile
 
 import numpy as np
@@ -290,3 +291,32 @@ def test_the_encoding_advice_for_non_utf8_text_can_be_followed(tmp_path):
 
     encoded = load_encoded(instantiate(cfg.data.corpus), tmp_path / "cache", min_count=1)
     assert "café" in encoded.vocab and "très" in encoded.vocab
+
+
+def test_progress_lines_come_every_step_of_the_way_and_never_read_100_before_the_end(monkeypatch, caplog):
+    from lm_experiments import progress as progress_module
+
+    clock = iter(range(0, 1000, 5))                     # every reading 5 s after the last
+    monkeypatch.setattr(progress_module.time, "monotonic", lambda: next(clock))
+    logger = logging.getLogger("progress-test")
+    with caplog.at_level(logging.INFO, logger="progress-test"):
+        progress = progress_module.ProgressLog(logger, "tokenizing x", total=100, step=0.25)
+        for done in range(1, 111):                      # an estimated total, overrun by 10%
+            progress.advance(1, f"{done} tokens")
+        progress.finish("110 tokens")
+    lines = [record.getMessage() for record in caplog.records]
+    assert lines[:3] == ["tokenizing x: 25% (25 tokens)", "tokenizing x: 50% (50 tokens)",
+                         "tokenizing x: 75% (75 tokens)"]
+    assert len(lines) == 4 and lines[-1].startswith("tokenizing x: done in ") and lines[-1].endswith("(110 tokens)")
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="progress-test"):
+        progress_module.ProgressLog(logger, "counting", total=10).advance(20)   # twice the estimate at once
+    assert [record.getMessage() for record in caplog.records] == ["counting: 99%"]
+
+
+def test_tokenizing_a_corpus_reports_its_progress(tmp_path, caplog):
+    plain, _, _ = write_variants(tmp_path)
+    with caplog.at_level(logging.INFO, logger="lm_experiments.data.stream"):
+        load_encoded(TextFile(str(plain)), tmp_path / "cache", min_count=1)
+    assert any(record.getMessage().startswith("tokenizing ") and " done in " in record.getMessage()
+               for record in caplog.records), [record.getMessage() for record in caplog.records]

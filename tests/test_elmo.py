@@ -200,6 +200,39 @@ def test_a_classifier_reads_a_frozen_elmo_through_a_learned_scalar_mix(elmo_run,
     assert not embedding.elmo.bilm.training, "no dropout inside the frozen biLM"
 
 
+@pytest.mark.slow
+def test_model_elmo_puts_an_elmo_beside_pretrained_word_vectors_as_peters_et_al_do(elmo_run, make_cfg, tmp_path):
+    from test_sentence_models import polarity_file
+
+    from lm_experiments.errors import UserError
+    from lm_experiments.models.elmo_vectors import ElmoVectors
+    from lm_experiments.models.sentence_embedding import SentenceEmbedding
+    from lm_experiments.run import build
+
+    data = polarity_file(tmp_path / "polarity.tsv", count=60)
+    (tmp_path / "vectors.txt").write_text("2 8\ngood 1 2 3 4 5 6 7 8\nbad 8 7 6 5 4 3 2 1\n")
+    cfg = make_cfg("model=bow", "data=labelled_file", f"data.path={data}", "model.embedding=non_static",
+                   f"model.pretrained={tmp_path / 'vectors.txt'}", f"model.elmo={elmo_run}", "model.embedding_dim=8",
+                   "trainer.max_epochs=1", fast=False, run="glove-and-elmo")
+    datamodule, task, trainer = build(cfg)
+    embedding = task.encoder.embedding
+    assert embedding.output_dim == 2 * 16 + 8
+    datamodule.setup("fit")
+    embedding.load_pretrained()
+    ids = torch.tensor([[task.vocab.stoi[w] for w in ("the", "good", "film")], [task.vocab.stoi["bad"], 0, 0]])
+    mask = torch.tensor([[True, True, True], [True, False, False]])
+    embedding.eval()
+    vectors = embedding(ids, mask)                                                     # (2, 3, 2 x 16 + 8)
+    alone = ElmoVectors(str(elmo_run), embedding.words).eval()
+    torch.testing.assert_close(vectors[..., :32], alone(ids, mask))    # ELMo first (equal weights, gamma 1) ...
+    assert vectors[0, 1, 32:].tolist() == [1, 2, 3, 4, 5, 6, 7, 8]      # ... then the pretrained word vector
+    assert vectors[1, 0, 32:].tolist() == [8, 7, 6, 5, 4, 3, 2, 1]
+    assert embedding.vectors.weight.requires_grad and not any(p.requires_grad for p in embedding.elmo.bilm.parameters())
+    trainer.fit(task, datamodule=datamodule)
+    with pytest.raises(UserError, match="set one of the two"):
+        SentenceEmbedding(task.vocab, 8, "elmo", str(elmo_run), elmo=str(elmo_run))
+
+
 def test_elmo_vectors_refuse_a_tree_lstm_and_runs_of_other_models(make_lm_cfg, tmp_path):
     from lm_experiments.errors import UserError
     from lm_experiments.models.treelstm import TreeLSTM
@@ -209,7 +242,7 @@ def test_elmo_vectors_refuse_a_tree_lstm_and_runs_of_other_models(make_lm_cfg, t
     train(make_lm_cfg("lstm", "trainer.max_epochs=1", "trainer.limit_train_batches=2"))
     from lm_experiments.models.sentence_embedding import SentenceEmbedding
 
-    with pytest.raises(UserError, match="model.embedding=elmo reads a model=elmo run; .* is a RecurrentEncoder run"):
+    with pytest.raises(UserError, match="come from a model=elmo run; .* is a RecurrentEncoder run"):
         SentenceEmbedding(VOCAB, 4, "elmo", str(tmp_path / "run"))
 
 

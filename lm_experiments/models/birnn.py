@@ -28,14 +28,15 @@ class BiRNN(SentenceEncoder):
 
     def __init__(self, vocab: Vocabulary, embedding_dim: int = 300, embedding: str = "rand",
                  pretrained: str | None = None, init_range: float = 0.25, elmo_dropout: float = 0.5,
-                 cell: str = "lstm", hidden_dim: int = 150, num_layers: int = 1, bidirectional: bool = True,
-                 pooling: str = "last", dropout: float = 0.0):
+                 elmo: str | None = None, cell: str = "lstm", hidden_dim: int = 150, num_layers: int = 1,
+                 bidirectional: bool = True, pooling: str = "last", dropout: float = 0.0):
         super().__init__()
         if cell not in CELLS:
             raise UserError(f"model.cell must be one of {', '.join(CELLS)}; got {cell!r}.")
         if pooling not in POOLING:
             raise UserError(f"model.pooling must be one of {', '.join(POOLING)}; got {pooling!r}.")
-        self.embedding = SentenceEmbedding(vocab, embedding_dim, embedding, pretrained, init_range, elmo_dropout)
+        self.embedding = SentenceEmbedding(vocab, embedding_dim, embedding, pretrained, init_range, elmo_dropout,
+                                           elmo)
         self.dropout = nn.Dropout(probability(dropout, "model.dropout"))
         self.rnn = CELLS[cell](self.embedding.output_dim, positive_int(hidden_dim, "model.hidden_dim"),
                                num_layers=positive_int(num_layers, "model.num_layers"), batch_first=True,

@@ -19,13 +19,14 @@ class BagOfVectors(SentenceEncoder):
 
     def __init__(self, vocab: Vocabulary, embedding_dim: int = 300, embedding: str = "rand",
                  pretrained: str | None = None, init_range: float = 0.25, elmo_dropout: float = 0.5,
-                 reduce: str = "mean", hidden_dim: int = 0, activation: str = "tanh"):
+                 elmo: str | None = None, reduce: str = "mean", hidden_dim: int = 0, activation: str = "tanh"):
         super().__init__()
         if reduce not in ("mean", "sum"):
             raise UserError(f"model.reduce must be mean or sum; got {reduce!r}.")
         if activation not in ACTIVATIONS:
             raise UserError(f"model.activation must be one of {', '.join(ACTIVATIONS)}; got {activation!r}.")
-        self.embedding = SentenceEmbedding(vocab, embedding_dim, embedding, pretrained, init_range, elmo_dropout)
+        self.embedding = SentenceEmbedding(vocab, embedding_dim, embedding, pretrained, init_range, elmo_dropout,
+                                           elmo)
         self.reduce = reduce
         hidden = non_negative_int(hidden_dim, "model.hidden_dim", " (0: no hidden layer)")
         self.hidden = (nn.Sequential(nn.Linear(self.embedding.output_dim, hidden), ACTIVATIONS[activation]())

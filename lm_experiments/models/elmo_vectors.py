@@ -26,7 +26,8 @@ class ElmoVectors(nn.Module):
 
         task, _ = load_task(Path(run).expanduser())
         if not isinstance(task, BidirectionalLMTask):
-            raise UserError(f"model.embedding=elmo reads a model=elmo run; {run} is a {task.name} run.")
+            raise UserError(f"ELMo vectors (model.embedding=elmo, model.elmo) come from a model=elmo run; {run} is a "
+                            f"{task.name} run.")
         self.bilm = task.encoder.requires_grad_(False).eval()
         with torch.no_grad():
             self.register_buffer("token_vectors", self.bilm.tokens.vectors_for(words), persistent=False)  # (V, p)

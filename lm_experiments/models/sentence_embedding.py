@@ -7,6 +7,10 @@
   (output 2 x dim: a TextCNN's filters read both channels);
 - `elmo`: a trained ELMo's contextual vectors beside trained random word vectors (`SentenceEmbedding`).
 
+`elmo=<run>` puts a trained ELMo's vectors beside the word vectors of any of the first four modes,
+so `non_static` skip-gram vectors with ELMo beside them is Peters et al.'s GloVe + ELMo input;
+`mode="elmo"` is the same as `mode="rand"` with `elmo=pretrained`.
+
 Pretrained vectors are copied in when training starts (`load_pretrained`, called by the
 task's set-up, not when a finished run is rebuilt: its checkpoint holds them). Words the
 vectors lack start as Kim's do: uniform in [-a, a] with a chosen so that their variance
@@ -37,10 +41,14 @@ class SentenceEmbedding(nn.Module):
     """
 
     def __init__(self, vocab: Vocabulary, dim: int = 300, mode: str = "rand", pretrained: str | None = None,
-                 init_range: float = 0.25, elmo_dropout: float = 0.5):
+                 init_range: float = 0.25, elmo_dropout: float = 0.5, elmo: str | None = None):
         super().__init__()
         if mode not in MODES:
             raise UserError(f"model.embedding must be one of {', '.join(MODES)}; got {mode!r}.")
+        if mode == "elmo" and elmo:
+            raise UserError("model.embedding=elmo reads its ELMo run from model.pretrained, beside random word "
+                            "vectors; model.elmo puts an ELMo beside pretrained ones (model.embedding=non_static "
+                            "model.pretrained=<vectors> model.elmo=<elmo run>): set one of the two.")
         if mode == "rand" and pretrained:
             raise UserError("model.embedding=rand starts from random vectors and would ignore model.pretrained: "
                             "set model.embedding=non_static (or static, multichannel), or drop model.pretrained.")
@@ -56,20 +64,21 @@ class SentenceEmbedding(nn.Module):
         self.vectors.weight.requires_grad_(mode != "static")
         self.frozen_copy = nn.Embedding(len(vocab), dim).requires_grad_(False) if mode == "multichannel" else None
         self.elmo = None
-        if mode == "elmo":
+        elmo_run = pretrained if mode == "elmo" else elmo
+        if elmo_run:
             from lm_experiments.models.elmo_vectors import ElmoVectors
 
-            self.elmo = ElmoVectors(pretrained, self.words, probability(elmo_dropout, "model.elmo_dropout"))
+            self.elmo = ElmoVectors(elmo_run, self.words, probability(elmo_dropout, "model.elmo_dropout"))
         self.output_dim = dim * (2 if mode == "multichannel" else 1) + (self.elmo.output_dim if self.elmo else 0)
 
     def forward(self, ids: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
-        if self.elmo is not None:
-            if mask is None:
-                raise UserError("model.embedding=elmo reads whole sentences: use it with bow, textcnn or birnn.")
-            return torch.cat([self.elmo(ids, mask), self.vectors(ids)], dim=-1)
-        if self.frozen_copy is None:
-            return self.vectors(ids)
-        return torch.cat([self.frozen_copy(ids), self.vectors(ids)], dim=-1)
+        words = self.vectors(ids) if self.frozen_copy is None else torch.cat([self.frozen_copy(ids), self.vectors(ids)],
+                                                                             dim=-1)
+        if self.elmo is None:
+            return words
+        if mask is None:
+            raise UserError("ELMo vectors read whole sentences: use them with bow, textcnn or birnn.")
+        return torch.cat([self.elmo(ids, mask), words], dim=-1)
 
     @torch.no_grad()
     def load_pretrained(self, generator: torch.Generator | None = None) -> dict[str, float]:

@@ -26,14 +26,15 @@ class TextCNN(SentenceEncoder):
 
     def __init__(self, vocab: Vocabulary, embedding_dim: int = 300, embedding: str = "rand",
                  pretrained: str | None = None, init_range: float = 0.25, elmo_dropout: float = 0.5,
-                 widths: tuple[int, ...] = (3, 4, 5), maps: int = 100):
+                 elmo: str | None = None, widths: tuple[int, ...] = (3, 4, 5), maps: int = 100):
         super().__init__()
         widths = tuple(widths)
         if not widths:
             raise UserError("model.widths must list at least one filter width (Kim: [3, 4, 5]).")
         for width in widths:
             positive_int(width, "model.widths[...]")
-        self.embedding = SentenceEmbedding(vocab, embedding_dim, embedding, pretrained, init_range, elmo_dropout)
+        self.embedding = SentenceEmbedding(vocab, embedding_dim, embedding, pretrained, init_range, elmo_dropout,
+                                           elmo)
         self.widths = widths
         self.convolutions = nn.ModuleList(nn.Conv1d(self.embedding.output_dim, positive_int(maps, "model.maps"),
                                                     width, padding=width - 1) for width in widths)
