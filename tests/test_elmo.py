@@ -38,6 +38,19 @@ def test_any_word_gets_a_vector_from_its_characters_and_a_known_word_the_same_as
 
 
 
+def test_a_highway_layer_mixes_its_input_and_a_relu_transform_by_its_carry_gate():
+    from lm_experiments.models.char_cnn import Highway
+
+    highway = Highway(2, layers=1)
+    assert highway.layers[0].bias[2:].tolist() == [1.0, 1.0]       # the carry gate starts open (sigmoid(1) = 0.73)
+    with torch.no_grad():
+        highway.layers[0].weight.copy_(torch.tensor([[1.0, 0.0], [0.0, -1.0], [0.0, 0.0], [0.0, 0.0]]))
+        highway.layers[0].bias.copy_(torch.tensor([0.5, 0.0, 0.0, math.log(3.0)]))   # gates 0.5 and 0.75
+        y = highway(torch.tensor([[2.0, 4.0]]))
+    # by hand: g * x + (1 - g) * relu(W x + b)
+    assert y[0].tolist() == pytest.approx([0.5 * 2.0 + 0.5 * 2.5, 0.75 * 4.0 + 0.25 * 0.0])
+
+
 def test_encoding_distinct_words_over_trimmed_characters_equals_the_full_width_convolution():
     torch.manual_seed(0)
     vocab = Vocabulary(["<unk>", "<eos>", "a", "ab", "abcdefghijklmnop", "xyz"], np.array([0, 1, 5, 4, 3, 2]))
@@ -104,6 +117,26 @@ def test_perplexity_in_each_direction_equals_a_direct_computation():
     by_hand_backward = -sum(float(log_p_backward[t, tokens[0, t - 1]]) for t in range(1, 8)) / 7
     assert math.exp(float(nll["forward"].mean())) == pytest.approx(math.exp(by_hand_forward), rel=1e-5)
     assert math.exp(float(nll["backward"].mean())) == pytest.approx(math.exp(by_hand_backward), rel=1e-5)
+
+
+@pytest.mark.parametrize("objective", ["full", "sampled", "adaptive"])
+def test_the_output_layer_starts_random_so_both_lstm_stacks_learn_from_the_first_step(objective):
+    from lm_experiments.objectives.adaptive import AdaptiveSoftmax
+    from lm_experiments.objectives.sampled import SampledSoftmax
+
+    torch.manual_seed(0)
+    make = {"full": FullSoftmax, "sampled": lambda **kw: SampledSoftmax(num_sampled=3, **kw),
+            "adaptive": lambda **kw: AdaptiveSoftmax(cutoffs=[4], **kw)}[objective]
+    task = BidirectionalLMTask(VOCAB, BiLM(VOCAB, **SMALL), make, optimizer=None)
+    weights = [p for p in task.objective.parameters() if p.dim() == 2]
+    for weight in weights:   # N(0, 1/d), not word2vec's zeros: a zero softmax sends the LSTMs no gradient
+        assert float(weight.std()) == pytest.approx(weight.shape[-1] ** -0.5, rel=0.35)
+    tokens = torch.tensor([[2, 3, 4, 5, 2, 6, 1, 2]])
+    _, forward_mask, backward_mask = covering_windows(8, 8)
+    batch = BiWindows(tokens, torch.from_numpy(forward_mask), torch.from_numpy(backward_mask), 7)
+    sum(task.objective(*pair).mean() for pair in task.scored_predictions(batch).values()).backward()
+    for stack in (task.encoder.forward_lm, task.encoder.backward_lm):
+        assert all(float(p.grad.abs().sum()) > 0 for p in stack.parameters())
 
 
 @pytest.mark.slow

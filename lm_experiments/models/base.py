@@ -123,3 +123,7 @@ class BidirectionalLMEncoder(nn.Module):
 
     batch_type: ClassVar[type]
     output_dim: int
+
+    def init_weights(self, output: nn.Module) -> None:
+        """Initialise the output layer built for this encoder (the objectives start at zero, word2vec's
+        convention, which suits a language model badly: see `BiLM.init_weights`)."""

@@ -28,19 +28,20 @@ def characters_of(words: list[str], max_chars: int) -> torch.Tensor:
 
 
 class Highway(nn.Module):
-    """y = g * relu(W x) + (1 - g) * x with g = sigmoid(W_g x); the gate starts biased to carry x through."""
+    """y = g * x + (1 - g) * relu(W x) with g = sigmoid(W_g x + b_g), b_g starting at 1: each layer starts
+    close to carrying x through (Srivastava et al. 2015's negative transform-gate bias; AllenNLP's Highway)."""
 
     def __init__(self, dim: int, layers: int):
         super().__init__()
         self.layers = nn.ModuleList(nn.Linear(dim, 2 * dim) for _ in range(layers))
         for layer in self.layers:
-            nn.init.constant_(layer.bias[dim:], 1.0)  # carry gate bias: start close to the identity
+            nn.init.constant_(layer.bias[dim:], 1.0)  # the carry gate's bias
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         for layer in self.layers:
             transform, gate = layer(x).chunk(2, dim=-1)
             gate = torch.sigmoid(gate)
-            x = gate * F.relu(transform) + (1 - gate) * x
+            x = gate * x + (1 - gate) * F.relu(transform)
         return x
 
 

@@ -31,6 +31,7 @@ class BidirectionalLMTask(Task):
         self.encoder = model
         self.check_objective(objective)
         self.objective = objective(vocab=vocab, dim=model.output_dim, sparse=False)
+        model.init_weights(self.objective)
         self.batch_types = (model.batch_type,)
         self._nll = {stage: {d: NLLSum() for d in DIRECTIONS} for stage in ("val", "test")}
 
