@@ -52,6 +52,17 @@ def test_an_embedding_run_keeps_its_best_analogy_epoch_beside_last(make_cfg, tmp
     assert runs.best_checkpoint(run) == best
 
 
+def test_last_checkpoint_holds_the_final_weights_when_the_last_validation_comes_before_the_last_batch(
+        make_lm_cfg, tmp_path):
+    train(make_lm_cfg("lstm", "trainer.max_epochs=1", "trainer.limit_train_batches=5", "+trainer.val_check_interval=2",
+                      "logger=csv"))
+    with open(tmp_path / "run" / "metrics.csv") as handle:
+        steps = [int(float(row["step"])) for row in csv.DictReader(handle) if row.get("val/ppl")]
+    assert steps == [1, 3], "validations after batches 2 and 4 of 5"
+    state = torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
+    assert state["global_step"] == 5
+
+
 def test_test_ckpt_best_scores_the_kept_epoch_and_last_the_final_weights(make_lm_cfg, tmp_path):
     # monitoring val/ppl the wrong way round keeps the worst epoch, so "best" and "last" are different weights
     worst_kept = ["lstm", "trainer.max_epochs=3", "logger=csv", "callbacks.model_checkpoint.mode=max",
