@@ -14,34 +14,33 @@ the top windows the two queries share under each (contextual: few; static: all).
 """
 
 import argparse
-import gzip
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
 from lm_experiments.console import quiet_third_party_noise
+from lm_experiments.data.reading import open_text
 from lm_experiments.embed import ElmoEmbedder
 
 
 def occurrences(corpus: Path, word: str, limit: int, half: int = 10) -> list[list[str]]:
     """Windows of 2 * half + 1 tokens centred on `word`, from the corpus (one whitespace-separated stream)."""
-    opener = gzip.open if corpus.suffix == ".gz" else open
-    with opener(corpus, "rt", encoding="utf-8") as handle:
+    with open_text(corpus) as handle:
         tokens = handle.read().split()
     centres = [i for i, token in enumerate(tokens) if token == word and half <= i < len(tokens) - half]
     step = max(1, len(centres) // limit)
     return [tokens[i - half: i + half + 1] for i in centres[::step][:limit]]
 
 
-def word_vectors(embedder: ElmoEmbedder, sentences: list[list[str]], positions: list[int], layer: int) -> torch.Tensor:
-    """(n, 2p): the chosen layer's vector of the token at `positions[i]` of sentence i."""
+def word_vectors(embedder: ElmoEmbedder, sentences: list[list[str]], positions: list[int]) -> torch.Tensor:
+    """(n, L + 1, 2p): every layer's unit-length vector of the token at `positions[i]` of sentence i."""
     rows = []
     for start in range(0, len(sentences), 64):
         batch = sentences[start: start + 64]
         out = embedder.embed(batch)
-        rows.append(out.layers[torch.arange(len(batch)), torch.tensor(positions[start: start + 64]), layer])
-    return F.normalize(torch.cat(rows), dim=1)
+        rows.append(out.layers[torch.arange(len(batch)), torch.tensor(positions[start: start + 64])])
+    return F.normalize(torch.cat(rows), dim=-1)
 
 
 def main() -> None:
@@ -61,11 +60,11 @@ def main() -> None:
     queries = [q.split() for q in args.query]
     top_layer = embedder.model.num_layers
     print(f"{len(windows)} windows of the corpus around '{args.word}'")
+    found = word_vectors(embedder, windows, [args.half] * len(windows))                   # (n, L + 1, 2p): centres
+    asked = word_vectors(embedder, queries, [q.index(args.word) for q in queries])       # (q, L + 1, 2p)
     shared = {}
     for name, layer in (("contextual (top biLSTM layer)", top_layer), ("static (token layer)", 0)):
-        found = word_vectors(embedder, windows, [args.half] * len(windows), layer)         # (n, 2p): the centres
-        asked = word_vectors(embedder, queries, [q.index(args.word) for q in queries], layer)  # (q, 2p)
-        best = (asked @ found.T).topk(args.topn, dim=1)
+        best = (asked[:, layer] @ found[:, layer].T).topk(args.topn, dim=1)
         print(f"\n== {name}")
         for query, scores, rows in zip(args.query, best.values, best.indices):
             print(f"query: {query}")

@@ -72,8 +72,9 @@ class SentenceEmbedding(nn.Module):
         self.output_dim = dim * (2 if mode == "multichannel" else 1) + (self.elmo.output_dim if self.elmo else 0)
 
     def forward(self, ids: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
-        words = self.vectors(ids) if self.frozen_copy is None else torch.cat([self.frozen_copy(ids), self.vectors(ids)],
-                                                                             dim=-1)
+        words = self.vectors(ids)
+        if self.frozen_copy is not None:
+            words = torch.cat([self.frozen_copy(ids), words], dim=-1)
         if self.elmo is None:
             return words
         if mask is None:
