@@ -40,7 +40,7 @@ def run_ours(args, out: Path) -> dict:
     overrides += [f"model.bucket={args.bucket}"] if args.model.startswith("fasttext") else []
     overrides += [f"trainer.max_epochs={args.epochs}", "callbacks.progress_bar=null", "logger=csv",
                   f"trainer.accelerator={args.device}", f"task/updater={args.updater}"]
-    overrides += [f"task.updater.threads={args.threads}"] if args.updater != "autograd" else []
+    overrides += [f"task.updater.threads={args.threads}"] if args.updater in ("auto", "fused") else []
     overrides += args.ours
     with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
         cfg = compose("train", overrides=overrides)
@@ -105,7 +105,7 @@ def main():
     parser.add_argument("--device", "--accelerator", dest="device", default="cpu", help="cpu | gpu | auto (ours)")
     parser.add_argument("--threads", type=int, default=os.cpu_count(),
                         help="our fused kernel's threads and gensim's workers (default: every core)")
-    parser.add_argument("--updater", choices=["auto", "fused", "autograd"], default="auto",
+    parser.add_argument("--updater", choices=["auto", "fused", "fused_gpu", "autograd"], default="auto",
                         help="our embedding task's updater (task/updater=...)")
     parser.add_argument("--repeat", type=int, default=1,
                         help="run both this many times, alternating, and print the medians (shared machines)")

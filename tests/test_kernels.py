@@ -149,8 +149,8 @@ def test_noise_draws_follow_the_unigram_distribution_and_skip_zero_weight_words(
     assert not np.array_equal(words[:50], cpu.noise_sequence(cum, np.uint64(8), 50))
 
 
-def fit(task, batches) -> None:
-    trainer = L.Trainer(accelerator="cpu", max_epochs=1, logger=False, enable_checkpointing=False,
+def fit(task, batches, accelerator: str = "cpu") -> None:
+    trainer = L.Trainer(accelerator=accelerator, max_epochs=1, logger=False, enable_checkpointing=False,
                         enable_progress_bar=False, enable_model_summary=False)
     trainer.fit(task, train_dataloaders=DataLoader(batches, batch_size=None))
 

@@ -1,17 +1,26 @@
-"""Fused skip-gram steps on the GPU: one Triton launch per chunk, no Python per step, no host round trip.
+"""Fused word2vec-family training steps on the GPU: one Triton launch per chunk, no Python per step.
+
+The same examples and arithmetic as the CPU loops (`cpu.py`): skip-gram (the context
+word's input vector predicts the center, as in word2vec; fastText's center bag predicts
+each context word) and CBOW (the mean or sum of the context words' vectors predicts the
+center), scored with negative sampling or hierarchical softmax. Inputs are the same
+"row bags" (`InputRows`): a word's input vector is the mean (or sum) of
+`table[rows[w, :counts[w]]]`, its own row for a word lookup, its row and its n-gram rows
+for fastText, and every one of those rows takes the example's whole input update.
 
 Each program walks `centers_per_program` consecutive kept words of the chunk's
-`WordWindows`; for each (center, context) pair in the center's span and sentence it
-reads the context word's row, scores the center and that pair's noise words against
-their output rows, writes each output row back as it goes and adds the accumulated
-update to the context word's row after the example: word2vec's per-example
-arithmetic and orientation, the same as the CPU loop (`cpu.py`). Programs run concurrently and write the shared tables
-without locks (Hogwild), as word2vec's threads do.
+`WordWindows`; for each example it composes the input vector, scores the target against
+the output rows (`g = (label - sigmoid(h.v)) * lr`), writing every output row back as it
+goes, and adds the accumulated update to the input rows after the example. Programs run
+concurrently and write the shared tables without locks (Hogwild), as word2vec's threads
+do.
 
-The noise words are drawn for the whole chunk before the launch, on the device, from
-the objective's own unigram^0.75 sampler (one (n, 2 x window, negative) tensor: a set
-per center and window slot), so a seeded run draws the same noise and a test can hand
-the kernel and the autograd reference the same draws.
+Noise words are drawn for the whole chunk before the launch, on the device, from the
+objective's own unigram^0.75 sampler: (n, 2 x window, k) for skip-gram, a set per center
+and window slot, and (n, k) for CBOW, a set per center. A seeded run draws the same noise,
+and a test can hand the kernel and the autograd reference the same draws. The loss of
+every example is summed in the kernel (a softplus per score, small beside the row reads),
+with the number of examples, per program.
 
 Tested under Triton's interpreter (`TRITON_INTERPRET=1`, CPU tensors) against the
 autograd reference; its speed on a GPU has to be measured on one (benchmarks/README.md).
@@ -24,65 +33,192 @@ import triton.language as tl
 
 @triton.jit
 def _softplus(x):
-    """log(1 + e^x), without overflow: -log s(-x)."""
+    """log(1 + e^x), without overflow."""
     return tl.maximum(x, 0.0) + tl.log(1.0 + tl.exp(-tl.abs(x)))
 
 
 @triton.jit
-def _skipgram_negative(ids, sentence, span, n, syn0, syn1, noise, lr, loss, dim,
-                       WINDOW: tl.constexpr, NEGATIVE: tl.constexpr, CENTERS: tl.constexpr, BLOCK: tl.constexpr):
+def _compose(table, rows, counts, word, row_stride, dim, offsets, inside, BLOCK: tl.constexpr, MEAN: tl.constexpr):
+    """(BLOCK,) the input vector of `word`: the mean (or sum) of its rows."""
+    count = tl.load(counts + word)
+    h = tl.zeros([BLOCK], dtype=tl.float32)
+    for r in range(count):
+        row = tl.load(rows + word * row_stride + r).to(tl.int64)
+        h += tl.load(table + row * dim + offsets, mask=inside, other=0.0)
+    if MEAN:
+        h = h / count.to(tl.float32)
+    return h
+
+
+@triton.jit
+def _add_to_rows(table, rows, counts, word, row_stride, dim, work, offsets, inside):
+    """Every row of `word` takes the whole update `work` (a row listed twice takes it twice)."""
+    count = tl.load(counts + word)
+    for r in range(count):
+        row = tl.load(rows + word * row_stride + r).to(tl.int64)
+        at = table + row * dim + offsets
+        tl.store(at, tl.load(at, mask=inside, other=0.0) + work, mask=inside)
+
+
+@triton.jit
+def _logistic_step(h, out, row, label, lr, dim, offsets, inside):
+    """One score f = h . out[row]: writes out[row] += g h with g = (label - s(f)) lr; returns (g out[row], -log
+    likelihood)."""
+    at = out + row * dim + offsets
+    v = tl.load(at, mask=inside, other=0.0)
+    f = tl.sum(h * v)
+    g = (label - tl.sigmoid(f)) * lr
+    tl.store(at, v + g * h, mask=inside)
+    return g * v, _softplus(f) - label * f   # -log s(f) for label 1, -log s(-f) for label 0
+
+
+@triton.jit
+def _score_target(h, target, out, noise, codes, points, lengths, path_stride, lr, dim, offsets, inside,
+                  BLOCK: tl.constexpr, NEGATIVE: tl.constexpr, HIERARCHICAL: tl.constexpr):
+    """Score `target` from h (the example's noise words at `noise`); returns (input update, loss)."""
+    work = tl.zeros([BLOCK], dtype=tl.float32)
+    loss = 0.0
+    if HIERARCHICAL:
+        for step in range(tl.load(lengths + target)):
+            node = tl.load(points + target * path_stride + step).to(tl.int64)
+            label = 1.0 - tl.load(codes + target * path_stride + step).to(tl.float32)
+            update, cost = _logistic_step(h, out, node, label, lr, dim, offsets, inside)
+            work += update
+            loss += cost
+    else:
+        update, cost = _logistic_step(h, out, target, 1.0, lr, dim, offsets, inside)
+        work += update
+        loss += cost
+        for t in tl.static_range(NEGATIVE):
+            word = tl.load(noise + t).to(tl.int64)
+            if word != target:   # word2vec skips a draw of the target itself
+                update, cost = _logistic_step(h, out, word, 0.0, lr, dim, offsets, inside)
+                work += update
+                loss += cost
+    return work, loss
+
+
+@triton.jit
+def _context_at(ids, sentence, n, i, own, reach, slot, WINDOW: tl.constexpr):
+    """Window slot `slot` of center i: (position j, whether it is a context word of i)."""
+    offset = slot - WINDOW + (slot >= WINDOW)   # -W..-1, 1..W
+    j = i + offset
+    clamped = tl.minimum(tl.maximum(j, 0), n - 1)   # read in bounds; `valid` discards it when out
+    valid = (j >= 0) & (j < n) & (tl.abs(offset) <= reach) & (tl.load(sentence + clamped) == own)
+    return clamped, valid
+
+
+@triton.jit
+def _skipgram(ids, sentence, span, n, table, rows, counts, row_stride, out, noise, codes, points, lengths, path_stride,
+              lr, results, dim, WINDOW: tl.constexpr, NEGATIVE: tl.constexpr, HIERARCHICAL: tl.constexpr,
+              CONTEXT_INPUTS: tl.constexpr, MEAN: tl.constexpr, CENTERS: tl.constexpr, BLOCK: tl.constexpr):
     program = tl.program_id(0)
     offsets = tl.arange(0, BLOCK)
     inside = offsets < dim
     total = 0.0
+    examples = 0
     for c in range(CENTERS):
         i = program * CENTERS + c
         if i < n:
-            center = tl.load(ids + i).to(tl.int64)   # the word the window's context words predict
+            center = tl.load(ids + i).to(tl.int64)
             reach = tl.load(span + i)
             own = tl.load(sentence + i)
             for slot in tl.static_range(2 * WINDOW):
-                offset = slot - WINDOW + (slot >= WINDOW)   # -W..-1, 1..W
-                j = i + offset
-                clamped = tl.minimum(tl.maximum(j, 0), n - 1)    # read in bounds; `valid` discards it when out
-                valid = (j >= 0) & (j < n) & (tl.abs(offset) <= reach) & (tl.load(sentence + clamped) == own)
+                j, valid = _context_at(ids, sentence, n, i, own, reach, slot, WINDOW)
                 if valid:
                     context = tl.load(ids + j).to(tl.int64)
-                    target = center
-                    h = tl.load(syn0 + context * dim + offsets, mask=inside, other=0.0)
-                    v = tl.load(syn1 + target * dim + offsets, mask=inside, other=0.0)
-                    f = tl.sum(h * v)
-                    g = (1.0 - tl.sigmoid(f)) * lr
-                    work = g * v
-                    tl.store(syn1 + target * dim + offsets, v + g * h, mask=inside)
-                    total += _softplus(-f)       # -log s(f)
-                    for t in tl.static_range(NEGATIVE):
-                        word = tl.load(noise + (i * 2 * WINDOW + slot) * NEGATIVE + t).to(tl.int64)
-                        if word != target:
-                            v = tl.load(syn1 + word * dim + offsets, mask=inside, other=0.0)
-                            f = tl.sum(h * v)
-                            g = -tl.sigmoid(f) * lr
-                            work += g * v
-                            tl.store(syn1 + word * dim + offsets, v + g * h, mask=inside)
-                            total += _softplus(f)    # -log s(-f)
-                    tl.store(syn0 + context * dim + offsets, h + work, mask=inside)
-    tl.store(loss + program, total)
+                    if CONTEXT_INPUTS:   # word2vec: the context word predicts the center
+                        word = context
+                        target = center
+                    else:                # fastText: the center's bag predicts the context word
+                        word = center
+                        target = context
+                    h = _compose(table, rows, counts, word, row_stride, dim, offsets, inside, BLOCK, MEAN)
+                    work, loss = _score_target(h, target, out, noise + (i * 2 * WINDOW + slot) * NEGATIVE, codes,
+                                               points, lengths, path_stride, lr, dim, offsets, inside, BLOCK,
+                                               NEGATIVE, HIERARCHICAL)
+                    _add_to_rows(table, rows, counts, word, row_stride, dim, work, offsets, inside)
+                    total += loss
+                    examples += 1
+    tl.store(results + 2 * program, total)
+    tl.store(results + 2 * program + 1, examples.to(tl.float32))
 
 
-def train_skipgram_negative(ids: torch.Tensor, sentence: torch.Tensor, span: torch.Tensor, window: int,
-                            syn0: torch.Tensor, syn1: torch.Tensor, noise: torch.Tensor, lr: float,
-                            centers_per_program: int = 32) -> torch.Tensor:
-    """Train the tables in place on one chunk; returns the summed loss of the chunk's examples.
+@triton.jit
+def _cbow(ids, sentence, span, n, table, rows, counts, row_stride, out, noise, codes, points, lengths, path_stride,
+          lr, results, dim, WINDOW: tl.constexpr, NEGATIVE: tl.constexpr, HIERARCHICAL: tl.constexpr,
+          MEAN: tl.constexpr, CONTEXT_MEAN: tl.constexpr, CENTERS: tl.constexpr, BLOCK: tl.constexpr):
+    program = tl.program_id(0)
+    offsets = tl.arange(0, BLOCK)
+    inside = offsets < dim
+    total = 0.0
+    examples = 0
+    for c in range(CENTERS):
+        i = program * CENTERS + c
+        if i < n:
+            center = tl.load(ids + i).to(tl.int64)
+            reach = tl.load(span + i)
+            own = tl.load(sentence + i)
+            h = tl.zeros([BLOCK], dtype=tl.float32)
+            context = 0
+            for slot in tl.static_range(2 * WINDOW):
+                j, valid = _context_at(ids, sentence, n, i, own, reach, slot, WINDOW)
+                if valid:
+                    word = tl.load(ids + j).to(tl.int64)
+                    h += _compose(table, rows, counts, word, row_stride, dim, offsets, inside, BLOCK, MEAN)
+                    context += 1
+            if context > 0:
+                if CONTEXT_MEAN:
+                    h = h / context.to(tl.float32)
+                work, loss = _score_target(h, center, out, noise + i * NEGATIVE, codes, points, lengths,
+                                           path_stride, lr, dim, offsets, inside, BLOCK, NEGATIVE, HIERARCHICAL)
+                for slot in tl.static_range(2 * WINDOW):   # word2vec's neu1e: every context row takes it whole
+                    j, valid = _context_at(ids, sentence, n, i, own, reach, slot, WINDOW)
+                    if valid:
+                        word = tl.load(ids + j).to(tl.int64)
+                        _add_to_rows(table, rows, counts, word, row_stride, dim, work, offsets, inside)
+                total += loss
+                examples += 1
+    tl.store(results + 2 * program, total)
+    tl.store(results + 2 * program + 1, examples.to(tl.float32))
 
-    ids, sentence, span (n,): the kept words (`WordWindows`); syn0 (V, d) input rows,
-    syn1 (V, d) output rows; noise (n, 2 x window, k) noise words for every center and
-    window slot. All on one device.
+
+class OutputSide:
+    """What the kernel scores against: negative sampling (`noise` drawn for the chunk, k per example) or the
+    Huffman paths of hierarchical softmax (`codes`, `points` (V, L), `lengths` (V,))."""
+
+    def __init__(self, rows: torch.Tensor, negative: int = 0, codes: torch.Tensor | None = None,
+                 points: torch.Tensor | None = None, lengths: torch.Tensor | None = None):
+        self.rows, self.negative = rows, negative
+        self.hierarchical = codes is not None
+        empty = torch.zeros((1, 1), dtype=torch.long, device=rows.device)
+        self.codes = (codes if self.hierarchical else empty).contiguous()
+        self.points = (points if self.hierarchical else empty).contiguous()
+        self.lengths = (lengths if self.hierarchical else empty[0]).contiguous()
+
+
+def train_chunk(ids: torch.Tensor, sentence: torch.Tensor, span: torch.Tensor, window: int, cbow: bool,
+                table: torch.Tensor, rows: torch.Tensor, counts: torch.Tensor, mean: bool, output: OutputSide,
+                noise: torch.Tensor | None, lr: float, context_inputs: bool = True, context_mean: bool = True,
+                centers_per_program: int = 32) -> tuple[torch.Tensor, torch.Tensor]:
+    """Train the tables in place on one chunk; returns (summed loss, examples) as device scalars.
+
+    ids, sentence, span (n,): the kept words (`WordWindows`); table (R, d) the input rows, rows (V, S) and
+    counts (V,) each word's rows (`InputRows`); output.rows (O, d); noise (n, 2 x window, k) for skip-gram or
+    (n, k) for CBOW (None for hierarchical softmax). All on one device, contiguous.
     """
     count = ids.numel()
     programs = max(1, triton.cdiv(count, centers_per_program))
-    losses = torch.zeros(programs, dtype=torch.float32, device=syn0.device)
+    results = torch.zeros((programs, 2), dtype=torch.float32, device=table.device)
     if count:
-        _skipgram_negative[(programs,)](ids, sentence, span, count, syn0, syn1, noise, lr, losses, syn0.shape[1],
-                                        WINDOW=window, NEGATIVE=noise.shape[-1], CENTERS=centers_per_program,
-                                        BLOCK=triton.next_power_of_2(syn0.shape[1]))
-    return losses.sum()
+        noise = output.codes if noise is None else noise.contiguous()
+        common = (ids, sentence, span, count, table, rows, counts, rows.stride(0), output.rows, noise, output.codes,
+                  output.points, output.lengths, output.codes.stride(0), lr, results, table.shape[1])
+        constants = dict(WINDOW=window, NEGATIVE=output.negative, HIERARCHICAL=output.hierarchical, MEAN=mean,
+                         CENTERS=centers_per_program, BLOCK=triton.next_power_of_2(table.shape[1]))
+        if cbow:
+            _cbow[(programs,)](*common, CONTEXT_MEAN=context_mean, **constants)
+        else:
+            _skipgram[(programs,)](*common, CONTEXT_INPUTS=context_inputs, **constants)
+    totals = results.sum(0)
+    return totals[0], totals[1]

@@ -11,7 +11,6 @@ from lightning.pytorch.utilities import rank_zero_info
 from lm_experiments.data.batches import ContextBatch, PairBatch, WordWindows
 from lm_experiments.errors import UserError, non_negative_int, positive_int
 from lm_experiments.kernels import cpu
-from lm_experiments.models.embedders import WordLookup
 from lm_experiments.objectives.hierarchical import HierarchicalSoftmax
 from lm_experiments.objectives.negative import NegativeSampling
 from lm_experiments.tasks.replicas import summed_replica_updates
@@ -28,6 +27,23 @@ def plain_sgd(optimizer) -> bool:
         return False
     group = optimizer.param_groups[0]
     return not (group["momentum"] or group["weight_decay"] or group["nesterov"] or group["maximize"])
+
+
+def kernel_unsupported(task) -> str | None:
+    """Why neither fused kernel (CPU or GPU: the same examples and objectives) can train `task`, or None."""
+    if task.encoder.example_type not in (PairBatch, ContextBatch):
+        return f"there is no fused kernel for {task.name}'s examples"
+    if task.encoder.embedder.input_rows() is None:
+        return f"{type(task.encoder.embedder).__name__} is not a bag of rows a kernel can update"
+    objective = task.objective
+    if not (isinstance(objective, HierarchicalSoftmax) or
+            (isinstance(objective, NegativeSampling) and not objective.shared)):
+        return (f"there is no fused kernel for {type(objective).__name__}"
+                f"{' with shared negatives' if isinstance(objective, NegativeSampling) else ''} "
+                f"(sampler=negative or hierarchical have one)")
+    if not plain_sgd(task.optimizers().optimizer):
+        return "the fused kernel takes plain SGD steps (optimizer=sgd without momentum or weight decay)"
+    return None
 
 
 class FusedCPU(Updater):
@@ -57,19 +73,7 @@ class FusedCPU(Updater):
         """Why the kernel cannot train `task` as configured, or None when it can."""
         if task.device.type != "cpu":
             return f"the fused CPU kernel runs on the CPU, and this task is on {task.device}"
-        if task.encoder.example_type not in (PairBatch, ContextBatch):
-            return f"there is no fused kernel for {task.name}'s examples"
-        if task.encoder.embedder.input_rows() is None:
-            return f"{type(task.encoder.embedder).__name__} is not a bag of rows a kernel can update"
-        objective = task.objective
-        if not (isinstance(objective, HierarchicalSoftmax) or
-                (isinstance(objective, NegativeSampling) and not objective.shared)):
-            return (f"there is no fused kernel for {type(objective).__name__}"
-                    f"{' with shared negatives' if isinstance(objective, NegativeSampling) else ''} "
-                    f"(sampler=negative or hierarchical have one)")
-        if not plain_sgd(task.optimizers().optimizer):
-            return "the fused kernel takes plain SGD steps (optimizer=sgd without momentum or weight decay)"
-        return None
+        return kernel_unsupported(task)
 
     def prepare(self, task) -> None:
         reason = self.unsupported(task)
@@ -142,12 +146,14 @@ class FusedCPU(Updater):
 
 
 class FusedGPU(Updater):
-    """Skip-gram with negative sampling on a CUDA device: one Triton launch per chunk (`kernels/gpu.py`).
+    """word2vec's per-example steps on a CUDA device: one Triton launch per chunk (`kernels/gpu.py`).
 
-    Plain words (not fastText's bags), per-example noise (not `sampler.shared`), plain
-    SGD at the scheduler's current lr. Each program walks `centers_per_program` centers;
-    programs write the tables concurrently without locks. The noise words are drawn for
-    the chunk on the device by the objective's sampler before the launch.
+    Runs what the CPU kernel runs: skip-gram and CBOW (plain words or fastText's subword
+    bags) with per-example negative sampling (not `sampler.shared`) or hierarchical
+    softmax, with plain SGD at the scheduler's current lr. Each program walks
+    `centers_per_program` centers; programs write the tables concurrently without locks.
+    The noise words are drawn for the chunk on the device by the objective's sampler
+    before the launch.
     """
 
     def __init__(self, centers_per_program: int = 32):
@@ -160,13 +166,7 @@ class FusedGPU(Updater):
             return f"the fused GPU kernel runs on a CUDA device, and this task is on {task.device}"
         if importlib.util.find_spec("triton") is None:
             return "Triton is not installed (it comes with PyTorch's CUDA builds)"
-        if task.encoder.example_type is not PairBatch or not isinstance(task.encoder.embedder, WordLookup):
-            return f"the GPU kernel trains skip-gram over plain words, not {task.name}"
-        if not isinstance(task.objective, NegativeSampling) or task.objective.shared:
-            return f"the GPU kernel scores with per-example negative sampling, not {type(task.objective).__name__}"
-        if not plain_sgd(task.optimizers().optimizer):
-            return "the fused kernel takes plain SGD steps (optimizer=sgd without momentum or weight decay)"
-        return None
+        return kernel_unsupported(task)
 
     def prepare(self, task) -> None:
         reason = self.unsupported(task)
@@ -175,25 +175,36 @@ class FusedGPU(Updater):
         rank_zero_info("word-embedding updates: fused GPU kernel (Triton)")
 
     def train_batch(self, task, batch: WordWindows) -> tuple[torch.Tensor, int]:
+        optimizer = task.optimizers()
+        objective = task.objective
+        noise = None
+        if isinstance(objective, NegativeSampling):
+            per_center = () if task.encoder.example_type is ContextBatch else (2 * batch.window,)
+            noise = objective.sample_noise((batch.size, *per_center, objective.negative), batch.ids.device)
+        with summed_replica_updates(task.parameters(), task.trainer.strategy.model):
+            loss, examples = self.launch(task, batch, noise, float(optimizer.param_groups[0]["lr"]))
+        optimizer.step()  # Lightning counts one step per batch; no parameter has a gradient, so nothing moves
+        return loss, int(examples)  # the one scalar read per chunk: the count the loss is logged over
+
+    @torch.no_grad()
+    def launch(self, task, batch: WordWindows, noise: torch.Tensor | None, lr: float):
+        """One chunk through the kernel with the given noise words ((n, 2 x window, k) skip-gram, (n, k) CBOW,
+        None for hierarchical softmax): (summed loss, examples), device scalars."""
         from lm_experiments.kernels import gpu  # Triton is imported only where a GPU kernel runs
 
-        optimizer = task.optimizers()
-        lr = float(optimizer.param_groups[0]["lr"])
-        objective = task.objective
-        noise = objective.sample_noise((batch.size, 2 * batch.window, objective.negative), batch.ids.device)
-        with summed_replica_updates(task.parameters(), task.trainer.strategy.model), torch.no_grad():
-            loss = gpu.train_skipgram_negative(batch.ids, batch.sentence, batch.span, batch.window,
-                                               task.encoder.embedder.embedding.weight, objective.output.weight,
-                                               noise, lr, self.centers_per_program)
-        optimizer.step()  # Lightning counts one step per batch; no parameter has a gradient, so nothing moves
-        return loss.detach(), int(skipgram_pair_count(batch))
-
-
-def skipgram_pair_count(batch: WordWindows) -> torch.Tensor:
-    """How many (center, context) pairs the windows hold (what the kernel's summed loss is over)."""
-    return sum(((batch.sentence[:-o] == batch.sentence[o:]) & (batch.span[:-o] >= o)).sum()
-               + ((batch.sentence[:-o] == batch.sentence[o:]) & (batch.span[o:] >= o)).sum()
-               for o in range(1, min(batch.window, max(batch.size - 1, 0)) + 1))
+        objective, encoder = task.objective, task.encoder
+        if isinstance(objective, NegativeSampling):
+            output = gpu.OutputSide(objective.output.weight, negative=objective.negative)
+        else:
+            output = gpu.OutputSide(objective.nodes.weight, codes=objective.codes, points=objective.points,
+                                    lengths=objective.mask.sum(1))
+        cbow = encoder.example_type is ContextBatch
+        inputs = encoder.embedder.input_rows()
+        return gpu.train_chunk(batch.ids, batch.sentence, batch.span, batch.window, cbow, inputs.table,
+                               inputs.rows.contiguous(), inputs.counts.contiguous(), inputs.mean, output, noise, lr,
+                               context_inputs=not cbow and encoder.input_side == "context",
+                               context_mean=cbow and encoder.context_reduce == "mean",
+                               centers_per_program=self.centers_per_program)
 
 
 class Auto(Updater):
