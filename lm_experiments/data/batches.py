@@ -8,15 +8,25 @@ words/sec counts: before subsampling for the word2vec views, the scored tokens f
 language models).
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 
 import torch
 
 IGNORE = -100  # a target, label or node that is not scored (F.cross_entropy's ignore_index)
 
 
+class Batch:
+    """What every typed batch shares: a loader with `pin_memory=True` (the data module sets it for a CUDA device)
+    calls `pin_memory()`, which it cannot do for a dataclass by itself."""
+
+    def pin_memory(self):
+        """The same batch with its tensors in page-locked memory, so the copy to the GPU overlaps the host's work."""
+        tensors = {f.name: getattr(self, f.name) for f in fields(self) if torch.is_tensor(getattr(self, f.name))}
+        return replace(self, **{name: tensor.pin_memory() for name, tensor in tensors.items()})
+
+
 @dataclass
-class TokenChunk:
+class TokenChunk(Batch):
     """Consecutive corpus ids: a chunk the word2vec views expand into examples on the device, or a whole split
     (counting n-gram models read everything at once; sentences end at `<eos>`)."""
 
@@ -28,7 +38,7 @@ class TokenChunk:
 
 
 @dataclass
-class WordWindows:
+class WordWindows(Batch):
     """Kept corpus words with word2vec's random choices already drawn: the compact form of a chunk's examples.
 
     After frequent-word subsampling, `ids` are the words that stay, `sentence` numbers the
@@ -50,7 +60,7 @@ class WordWindows:
 
 
 @dataclass
-class PairBatch:
+class PairBatch(Batch):
     """Skip-gram examples: (center, context) word pairs within a window; the encoder says which side predicts."""
 
     centers: torch.Tensor   # (P,)
@@ -67,7 +77,7 @@ class PairBatch:
 
 
 @dataclass
-class ContextBatch:
+class ContextBatch(Batch):
     """CBOW examples: each center word is predicted from its window, padded to 2 x window with a mask."""
 
     centers: torch.Tensor   # (P,)
@@ -84,7 +94,7 @@ class ContextBatch:
 
 
 @dataclass
-class CellBatch:
+class CellBatch(Batch):
     """Cells of a co-occurrence matrix: (row word, column word, weighted count)."""
 
     rows: torch.Tensor    # (P,)
@@ -100,7 +110,7 @@ class CellBatch:
 
 
 @dataclass
-class BPTTBlock:
+class BPTTBlock(Batch):
     """`bptt` steps of every column of a split laid out in columns (truncated backpropagation through time).
 
     `starts_fresh` marks a column's first block: a recurrent model starts from a new hidden
@@ -115,7 +125,7 @@ class BPTTBlock:
 
 
 @dataclass
-class TokenWindows:
+class TokenWindows(Batch):
     """Independent windows of consecutive tokens, every position predicting the next (Transformer)."""
 
     inputs: torch.Tensor   # (B, T)
@@ -125,7 +135,7 @@ class TokenWindows:
 
 
 @dataclass
-class ContextWindows:
+class ContextWindows(Batch):
     """The n-1 tokens before each target (the feed-forward NNLM)."""
 
     inputs: torch.Tensor   # (B, n-1)
@@ -135,7 +145,7 @@ class ContextWindows:
 
 
 @dataclass
-class SentenceBatch:
+class SentenceBatch(Batch):
     """Labelled token sequences (sentences, or phrases of a treebank), right-padded; the mask is explicit."""
 
     tokens: torch.Tensor   # (B, T) ids; positions at or past `lengths` are padding
@@ -154,7 +164,7 @@ class SentenceBatch:
 
 
 @dataclass
-class TreeBatch:
+class TreeBatch(Batch):
     """Several parse trees as one forest whose nodes are sorted by height (leaves first), so every node's
     children come before it and each height is one contiguous slice: a Tree-LSTM takes one step per
     level for the whole batch. `labels` are IGNORE (-100) at nodes that are not scored (inner nodes
@@ -173,7 +183,7 @@ class TreeBatch:
 
 
 @dataclass
-class BiWindows:
+class BiWindows(Batch):
     """Windows of consecutive tokens for a bidirectional language model. `forward_scored[b, t]`: the forward
     state at t predicting token t + 1 is scored; `backward_scored[b, t]`: the backward state at t predicting
     token t - 1 is (evaluation scores each token once per direction; training every position)."""

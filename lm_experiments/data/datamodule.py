@@ -10,7 +10,7 @@ from lm_experiments.assembly import built_class
 from lm_experiments.data.corpora import Corpus
 from lm_experiments.data.sharding import Shard
 from lm_experiments.data.stream import EncodedCorpus, load_encoded
-from lm_experiments.data.views.base import LoaderSettings, View, ViewOptions
+from lm_experiments.data.views.base import LoaderSettings, View, ViewOptions, pins_memory
 from lm_experiments.data.views.sentences import LabelledView
 from lm_experiments.errors import UserError, positive_int
 
@@ -113,7 +113,7 @@ class CorpusDataModule(L.LightningDataModule):
         trainer = self.trainer
         shard = Shard(trainer.global_rank, trainer.world_size) if trainer is not None else Shard()
         return LoaderSettings(cache_dir=self.encoded.cache_dir, shuffle=self.shuffle, num_workers=self.num_workers,
-                              seed=self.seed, shard=shard)
+                              seed=self.seed, shard=shard, pin_memory=pins_memory(trainer))
 
     def train_dataloader(self) -> DataLoader:
         self.setup()

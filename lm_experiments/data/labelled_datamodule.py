@@ -12,6 +12,7 @@ from lm_experiments.assembly import built_class
 from lm_experiments.data.labelled import LabelledSource
 from lm_experiments.data.labelled_split import LabelledSplit, encode_split, retokenized
 from lm_experiments.data.tokenize import make_tokenizer
+from lm_experiments.data.views.base import LoaderSettings, pins_memory
 from lm_experiments.data.views.sentences import LabelledView, LabelledViewOptions
 from lm_experiments.data.vocab import Vocabulary
 from lm_experiments.errors import UserError, positive_int
@@ -104,12 +105,16 @@ class LabelledDataModule(L.LightningDataModule):
         self.setup()
         return split in self.splits and len(self.splits[split]) > 0
 
+    def loader_settings(self) -> LoaderSettings:
+        """Worker processes, and pinned batches where the trainer runs on a CUDA device."""
+        return LoaderSettings(num_workers=self.num_workers, pin_memory=pins_memory(self.trainer))
+
     def train_dataloader(self) -> DataLoader:
         self.setup()
-        return self.view.train_loader(self.splits["train"], self.num_workers)
+        return self.view.train_loader(self.splits["train"], self.loader_settings())
 
     def _eval_loader(self, split: str):
-        return self.view.eval_loader(self.splits[split], self.num_workers) if self.has_split(split) else []
+        return self.view.eval_loader(self.splits[split], self.loader_settings()) if self.has_split(split) else []
 
     def val_dataloader(self):
         return self._eval_loader("valid")

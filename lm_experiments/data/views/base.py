@@ -45,13 +45,24 @@ VIEW_OPTIONS = tuple(f.name for f in fields(ViewOptions) if f.name != "seed")
 
 @dataclass(frozen=True)
 class LoaderSettings:
-    """How the data module wants a view's loaders made: caching, order, worker processes, this process's shard."""
+    """How the data module wants a view's loaders made: caching, order, worker processes, pinning, this process's
+    shard."""
 
     cache_dir: Path | None = None  # beside the encoded stream: where a view caches what it derives (co-occurrences)
     shuffle: bool = True
     num_workers: int = 0
     seed: int = 0
     shard: Shard = field(default=WHOLE)
+    pin_memory: bool = False  # batches in page-locked memory: Lightning's copy to a CUDA device then does not block
+
+    def loader(self, dataset: Dataset, **options) -> DataLoader:
+        """A DataLoader over `dataset` with these worker and pinning settings (`options`: batching and order)."""
+        return DataLoader(dataset, num_workers=self.num_workers, pin_memory=self.pin_memory, **options)
+
+
+def pins_memory(trainer) -> bool:
+    """Whether batches should be pinned: only for a CUDA device (pinning for the CPU is a wasted copy)."""
+    return trainer is not None and trainer.strategy.root_device.type == "cuda"
 
 
 class View(ABC):
@@ -94,6 +105,5 @@ class View(ABC):
 def batches_loader(dataset: Dataset, settings: LoaderSettings) -> DataLoader:
     """A loader over a dataset whose items are whole batches: shuffled each epoch, this process's part only."""
     sampler = settings.shard.shuffled(dataset, settings.shuffle, settings.seed)
-    return DataLoader(dataset, batch_size=None, shuffle=settings.shuffle if sampler is None else None,
-                      sampler=sampler, num_workers=settings.num_workers,
-                      persistent_workers=settings.num_workers > 0)
+    return settings.loader(dataset, batch_size=None, shuffle=settings.shuffle if sampler is None else None,
+                           sampler=sampler, persistent_workers=settings.num_workers > 0)

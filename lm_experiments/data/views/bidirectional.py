@@ -80,8 +80,7 @@ class BiWindowView(View):
         windows = Windows(tokens, length, starts, forward, backward)
         per_epoch = max(tokens.numel() // length, 1)
         sampler = settings.shard.random_draws(windows, per_epoch) if settings.shuffle else None
-        return DataLoader(windows, batch_size=self.options.batch_size, sampler=sampler, collate_fn=_keep_batch,
-                          num_workers=settings.num_workers)
+        return settings.loader(windows, batch_size=self.options.batch_size, sampler=sampler, collate_fn=_keep_batch)
 
     def eval_loader(self, stream, settings: LoaderSettings) -> DataLoader:
         tokens = torch.from_numpy(np.asarray(stream, dtype=np.int64))
@@ -90,5 +89,4 @@ class BiWindowView(View):
         part = settings.shard.span(len(starts))
         windows = Windows(tokens, length, torch.from_numpy(starts[part]), torch.from_numpy(forward[part]),
                           torch.from_numpy(backward[part]))
-        return DataLoader(windows, batch_size=self.options.eval_batch_size, shuffle=False, collate_fn=_keep_batch,
-                          num_workers=settings.num_workers)
+        return settings.loader(windows, batch_size=self.options.eval_batch_size, shuffle=False, collate_fn=_keep_batch)

@@ -140,7 +140,7 @@ class BPTTView(View):
         tokens, shard, size = _as_tensor(stream), settings.shard, self.options.batch_size
         blocks = ColumnBlocks(tokens[:-1], tokens[1:], size * shard.world, self.options.bptt, pad=False,
                               pad_id=self.start_id, columns=slice(shard.rank * size, (shard.rank + 1) * size))
-        return DataLoader(blocks, batch_size=None, shuffle=False, num_workers=settings.num_workers)
+        return settings.loader(blocks, batch_size=None, shuffle=False)
 
     def eval_loader(self, stream, settings: LoaderSettings) -> DataLoader:
         """`eval_batch_size` columns (at least one per process), shared out between the processes."""
@@ -148,7 +148,7 @@ class BPTTView(View):
         columns = max(self.options.eval_batch_size, settings.shard.world)
         blocks = ColumnBlocks(inputs, targets, columns, self.options.bptt, pad=True, pad_id=self.start_id,
                               columns=settings.shard.span(columns))
-        return DataLoader(blocks, batch_size=None, shuffle=False, num_workers=settings.num_workers)
+        return settings.loader(blocks, batch_size=None, shuffle=False)
 
 
 class ContextWindowView(View):
@@ -172,14 +172,13 @@ class ContextWindowView(View):
     def train_loader(self, stream, settings: LoaderSettings) -> DataLoader:
         windows = self._windows(stream)
         sampler = settings.shard.shuffled(windows, settings.shuffle)
-        return DataLoader(windows, batch_size=self.options.batch_size,
-                          shuffle=settings.shuffle if sampler is None else None, sampler=sampler,
-                          collate_fn=_keep_batch, num_workers=settings.num_workers)
+        return settings.loader(windows, batch_size=self.options.batch_size,
+                               shuffle=settings.shuffle if sampler is None else None, sampler=sampler,
+                               collate_fn=_keep_batch)
 
     def eval_loader(self, stream, settings: LoaderSettings) -> DataLoader:
         windows = self._windows(stream, settings.shard.span(len(stream)))
-        return DataLoader(windows, batch_size=self.options.eval_batch_size, shuffle=False, collate_fn=_keep_batch,
-                          num_workers=settings.num_workers)
+        return settings.loader(windows, batch_size=self.options.eval_batch_size, shuffle=False, collate_fn=_keep_batch)
 
 
 def sliding_windows(inputs: torch.Tensor, targets: torch.Tensor, block_size: int, stride: int,
@@ -231,8 +230,7 @@ class TokenWindowView(View):
         windows = StreamWindows(tokens, span, torch.arange(tokens.numel() - span + 1), split_at=None)
         per_epoch = max(tokens.numel() // self.block_size, 1)
         sampler = settings.shard.random_draws(windows, per_epoch) if settings.shuffle else None
-        return DataLoader(windows, batch_size=self.options.batch_size, sampler=sampler, collate_fn=_keep_batch,
-                          num_workers=settings.num_workers)
+        return settings.loader(windows, batch_size=self.options.batch_size, sampler=sampler, collate_fn=_keep_batch)
 
     def eval_loader(self, stream, settings: LoaderSettings) -> DataLoader:
         inputs, targets = shifted_with_start(stream, self.start_id)
@@ -240,8 +238,7 @@ class TokenWindowView(View):
                                                         self.start_id)
         part = settings.shard.span(window_inputs.shape[0])
         windows = TensorBatches(window_inputs[part], window_targets[part])
-        return DataLoader(windows, batch_size=self.options.eval_batch_size, shuffle=False, collate_fn=_keep_batch,
-                          num_workers=settings.num_workers)
+        return settings.loader(windows, batch_size=self.options.eval_batch_size, shuffle=False, collate_fn=_keep_batch)
 
 
 class WholeSplit(Dataset):

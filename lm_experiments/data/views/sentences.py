@@ -16,6 +16,7 @@ from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, S
 
 from lm_experiments.data.batches import IGNORE, SentenceBatch, TreeBatch
 from lm_experiments.data.labelled_split import LabelledSplit
+from lm_experiments.data.views.base import LoaderSettings
 from lm_experiments.data.vocab import Vocabulary
 from lm_experiments.errors import UserError, positive_int
 
@@ -50,16 +51,16 @@ class LabelledView:
             raise UserError(f"{needs} needs parse trees, and data={corpus} has none: use data=sst, or a sequence "
                             f"encoder (model=bow, textcnn, birnn) with data.phrases=false.")
 
-    def train_loader(self, split: LabelledSplit, num_workers: int = 0) -> DataLoader:
+    def train_loader(self, split: LabelledSplit, settings: LoaderSettings) -> DataLoader:
         examples = self.examples(split, training=True)
         # the global generator (seeded by the run's seed, and checkpointed): a resumed run shuffles on as it would
         order = BatchSampler(RandomSampler(range(len(examples))), self.options.batch_size, drop_last=False)
-        return DataLoader(examples, sampler=order, batch_size=None, num_workers=num_workers)
+        return settings.loader(examples, sampler=order, batch_size=None)
 
-    def eval_loader(self, split: LabelledSplit, num_workers: int = 0) -> DataLoader:
+    def eval_loader(self, split: LabelledSplit, settings: LoaderSettings) -> DataLoader:
         examples = self.examples(split, training=False)
         order = BatchSampler(SequentialSampler(range(len(examples))), self.options.eval_batch_size, drop_last=False)
-        return DataLoader(examples, sampler=order, batch_size=None, num_workers=num_workers)
+        return settings.loader(examples, sampler=order, batch_size=None)
 
     def examples(self, split: LabelledSplit, training: bool) -> Dataset:
         raise NotImplementedError
