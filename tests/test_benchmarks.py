@@ -9,9 +9,8 @@ import pytest
 from conftest import ROOT
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("model", ["skipgram", "fasttext"])
-def test_word2vec_vs_gensim_prints_a_table(tmp_path, model):
+def lee_as_text8(tmp_path):
+    """Lee's corpus in text8's form: lower-case letters, one line."""
     from lm_experiments.data.corpora import gensim_test_file
 
     text = gensim_test_file("lee_background.cor").read_text(encoding="latin-1").lower()
@@ -19,6 +18,13 @@ def test_word2vec_vs_gensim_prints_a_table(tmp_path, model):
     corpus = tmp_path / "tiny.txt.gz"
     with gzip.open(corpus, "wt") as handle:
         handle.write(" " + " ".join(words))
+    return corpus
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("model", ["skipgram", "fasttext"])
+def test_word2vec_vs_gensim_prints_a_table(tmp_path, model):
+    corpus = lee_as_text8(tmp_path)
     env = dict(os.environ, LM_EXPERIMENTS_CACHE=str(tmp_path / "cache"))
     result = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "word2vec_vs_gensim.py"), "--corpus", str(corpus), "--epochs", "1",
@@ -28,6 +34,17 @@ def test_word2vec_vs_gensim_prints_a_table(tmp_path, model):
     table = result.stdout[result.stdout.index("lm_experiments"):]
     for row in ("analogy", "ws353", "simlex", "words/sec", "wall sec"):
         assert row in table
+
+
+def test_huffman_trees_trains_gensim_on_both_trees_both_ways(tmp_path):
+    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "huffman_trees.py"), "--corpus",
+                             str(lee_as_text8(tmp_path)), "--epochs", "1", "--dim", "8", "--seeds", "1"],
+                            capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = [line.split() for line in result.stdout.splitlines() if line.startswith(("as given", "reversed"))
+            and "tree:" not in line]
+    assert [" ".join(row[:-3]) for row in rows] == ["as given gensim's", "as given ours", "reversed gensim's",
+                                                    "reversed ours"]
 
 
 def test_ngram_vs_kenlm_prints_equal_perplexities(lm_corpus):
