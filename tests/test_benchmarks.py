@@ -55,3 +55,16 @@ def test_ngram_vs_kenlm_prints_equal_perplexities(lm_corpus):
     row = next(line for line in result.stdout.splitlines() if line.startswith("test perplexity"))
     ours, kenlm, ratio = (float(x) for x in row.split()[2:])
     assert ours == pytest.approx(kenlm, rel=1e-4) and ratio == pytest.approx(1.0, abs=1e-4)
+
+
+@pytest.mark.slow
+def test_the_gpu_session_script_runs_its_steps_on_the_cpu_without_what_the_device_lacks(tmp_path, shared_data):
+    """The dry run of a step: the same train.py command the device runs, on the CPU, for seconds, with wandb,
+    pooch, datasets and the Hydra plugins made unimportable as they are on the device image."""
+    env = dict(os.environ, GPU_SESSION_DRY="1", OUT=str(tmp_path / "out"),
+               LM_EXPERIMENTS_CACHE=str(tmp_path / "cache"))
+    result = subprocess.run(["bash", str(ROOT / "benchmarks" / "gpu_session.sh"), "zaremba"], capture_output=True,
+                            text=True, timeout=300, env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "zaremba: exit 0" in result.stdout, (tmp_path / "out" / "zaremba.log").read_text()[-3000:]
+    assert "test/ppl" in result.stdout
