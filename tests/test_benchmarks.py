@@ -68,3 +68,17 @@ def test_the_gpu_session_script_runs_its_steps_on_the_cpu_without_what_the_devic
     assert result.returncode == 0, result.stderr[-3000:]
     assert "zaremba: exit 0" in result.stdout, (tmp_path / "out" / "zaremba.log").read_text()[-3000:]
     assert "test/ppl" in result.stdout
+
+
+def test_the_gpu_kernel_sweep_times_the_kernel_on_a_real_chunk(tmp_path):
+    """Under Triton's interpreter on tiny inputs: a row per setting, with the programs a chunk makes."""
+    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "gpu_kernel_sweep.py"), "--corpus",
+                             str(lee_as_text8(tmp_path)), "--device", "cpu", "--dim", "8", "--words", "120",
+                             "--centers", "4", "64", "--warps", "1", "--repeat", "1", "--model", "cbow"],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = [line.split() for line in result.stdout.splitlines() if line.strip().startswith("120 ")]
+    assert [row[:3] for row in rows] == [["120", "4", "1"], ["120", "64", "1"]]
+    kept = int(rows[0][3]) * 4
+    assert int(rows[1][3]) == 1 and 0 < kept <= 124, "programs = kept words / centers per program, rounded up"
+    assert all(float(row[5].replace(",", "")) > 0 for row in rows)

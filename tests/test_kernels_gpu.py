@@ -5,13 +5,19 @@ TRITON_INTERPRET=1 before Triton is imported when no CUDA device is present.
 """
 
 import dataclasses
+import json
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 import torch
+from conftest import ROOT
 from test_kernels import ENCODERS, LR, OBJECTIVES, fit, kernel_order, make_task, reference_steps, windows
 
 from lm_experiments.data.batches import ContextBatch, WordWindows
+from lm_experiments.errors import UserError
 from lm_experiments.kernels.updater import FusedGPU, kernel_unsupported
 
 pytest.importorskip("triton")
@@ -121,3 +127,24 @@ def test_the_training_loop_drives_the_kernel_with_its_own_noise(encoder, objecti
         assert not torch.equal(start, trained.detach().cpu())
     loss = float(task.trainer.callback_metrics["train/loss"])
     assert 0 < loss < 10 and np.isfinite(loss)
+
+
+def test_the_kernel_compiles_for_hopper_without_spilling(tmp_path):
+    """The interpreter runs the kernel as Python, so it lets through what only the compiler checks (a value
+    whose type differs between branches, a constexpr misused): compile every loop x objective for sm_90, as a
+    GPU machine would, and check that no thread spills to local memory (a run-time-indexed array, or too many
+    registers, would)."""
+    env = {k: v for k, v in os.environ.items() if k != "TRITON_INTERPRET"}
+    env["TRITON_CACHE_DIR"] = str(tmp_path / "triton")
+    result = subprocess.run([sys.executable, str(ROOT / "tests" / "hopper_compile.py")], capture_output=True,
+                            text=True, timeout=300, env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    variants = json.loads(result.stdout)
+    assert sorted(variants) == ["cbow-hierarchical", "cbow-negative", "skipgram-hierarchical", "skipgram-negative"]
+    for name, usage in variants.items():
+        assert usage["local"] == 0 and 0 < usage["reg"] <= 255, (name, usage)
+
+
+def test_warps_must_be_a_power_of_two():
+    with pytest.raises(UserError, match="task.updater.warps must be a power of two"):
+        FusedGPU(warps=3)

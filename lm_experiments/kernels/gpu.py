@@ -109,45 +109,71 @@ def _context_at(ids, sentence, n, i, own, reach, slot, WINDOW: tl.constexpr):
 
 
 @triton.jit
-def _skipgram(ids, sentence, span, n, table, rows, counts, row_stride, out, noise, codes, points, lengths, path_stride,
-              lr, results, dim, WINDOW: tl.constexpr, NEGATIVE: tl.constexpr, HIERARCHICAL: tl.constexpr,
-              CONTEXT_INPUTS: tl.constexpr, MEAN: tl.constexpr, CENTERS: tl.constexpr, BLOCK: tl.constexpr):
-    program = tl.program_id(0)
-    offsets = tl.arange(0, BLOCK)
-    inside = offsets < dim
+def _skipgram_center(i, ids, sentence, span, n, table, rows, counts, row_stride, out, noise, codes, points, lengths,
+                     path_stride, lr, dim, offsets, inside, WINDOW: tl.constexpr, NEGATIVE: tl.constexpr,
+                     HIERARCHICAL: tl.constexpr, CONTEXT_INPUTS: tl.constexpr, MEAN: tl.constexpr,
+                     BLOCK: tl.constexpr):
+    """Center i's skip-gram examples, one per context word; returns (summed loss, examples)."""
+    center = tl.load(ids + i).to(tl.int64)
+    reach = tl.load(span + i)
+    own = tl.load(sentence + i)
     total = 0.0
     examples = 0
-    for c in range(CENTERS):
-        i = program * CENTERS + c
-        if i < n:
-            center = tl.load(ids + i).to(tl.int64)
-            reach = tl.load(span + i)
-            own = tl.load(sentence + i)
-            for slot in tl.static_range(2 * WINDOW):
-                j, valid = _context_at(ids, sentence, n, i, own, reach, slot, WINDOW)
-                if valid:
-                    context = tl.load(ids + j).to(tl.int64)
-                    if CONTEXT_INPUTS:   # word2vec: the context word predicts the center
-                        word = context
-                        target = center
-                    else:                # fastText: the center's bag predicts the context word
-                        word = center
-                        target = context
-                    h = _compose(table, rows, counts, word, row_stride, dim, offsets, inside, BLOCK, MEAN)
-                    work, loss = _score_target(h, target, out, noise + (i * 2 * WINDOW + slot) * NEGATIVE, codes,
-                                               points, lengths, path_stride, lr, dim, offsets, inside, BLOCK,
-                                               NEGATIVE, HIERARCHICAL)
-                    _add_to_rows(table, rows, counts, word, row_stride, dim, work, offsets, inside)
-                    total += loss
-                    examples += 1
-    tl.store(results + 2 * program, total)
-    tl.store(results + 2 * program + 1, examples.to(tl.float32))
+    for slot in tl.static_range(2 * WINDOW):
+        j, valid = _context_at(ids, sentence, n, i, own, reach, slot, WINDOW)
+        if valid:
+            context = tl.load(ids + j).to(tl.int64)
+            if CONTEXT_INPUTS:   # word2vec: the context word predicts the center
+                word = context
+                target = center
+            else:                # fastText: the center's bag predicts the context word
+                word = center
+                target = context
+            h = _compose(table, rows, counts, word, row_stride, dim, offsets, inside, BLOCK, MEAN)
+            work, loss = _score_target(h, target, out, noise + (i * 2 * WINDOW + slot) * NEGATIVE, codes, points,
+                                       lengths, path_stride, lr, dim, offsets, inside, BLOCK, NEGATIVE, HIERARCHICAL)
+            _add_to_rows(table, rows, counts, word, row_stride, dim, work, offsets, inside)
+            total += loss
+            examples += 1
+    return total, examples
 
 
 @triton.jit
-def _cbow(ids, sentence, span, n, table, rows, counts, row_stride, out, noise, codes, points, lengths, path_stride,
-          lr, results, dim, WINDOW: tl.constexpr, NEGATIVE: tl.constexpr, HIERARCHICAL: tl.constexpr,
-          MEAN: tl.constexpr, CONTEXT_MEAN: tl.constexpr, CENTERS: tl.constexpr, BLOCK: tl.constexpr):
+def _cbow_center(i, ids, sentence, span, n, table, rows, counts, row_stride, out, noise, codes, points, lengths,
+                 path_stride, lr, dim, offsets, inside, WINDOW: tl.constexpr, NEGATIVE: tl.constexpr,
+                 HIERARCHICAL: tl.constexpr, CONTEXT_MEAN: tl.constexpr, MEAN: tl.constexpr, BLOCK: tl.constexpr):
+    """Center i's CBOW example (none without a context word); returns (loss, examples)."""
+    center = tl.load(ids + i).to(tl.int64)
+    reach = tl.load(span + i)
+    own = tl.load(sentence + i)
+    h = tl.zeros([BLOCK], dtype=tl.float32)
+    context = 0
+    for slot in tl.static_range(2 * WINDOW):
+        j, valid = _context_at(ids, sentence, n, i, own, reach, slot, WINDOW)
+        if valid:
+            word = tl.load(ids + j).to(tl.int64)
+            h += _compose(table, rows, counts, word, row_stride, dim, offsets, inside, BLOCK, MEAN)
+            context += 1
+    total = 0.0
+    if context > 0:
+        if CONTEXT_MEAN:
+            h = h / context.to(tl.float32)
+        work, total = _score_target(h, center, out, noise + i * NEGATIVE, codes, points, lengths, path_stride, lr,
+                                    dim, offsets, inside, BLOCK, NEGATIVE, HIERARCHICAL)
+        for slot in tl.static_range(2 * WINDOW):   # word2vec's neu1e: every context row takes it whole
+            j, valid = _context_at(ids, sentence, n, i, own, reach, slot, WINDOW)
+            if valid:
+                word = tl.load(ids + j).to(tl.int64)
+                _add_to_rows(table, rows, counts, word, row_stride, dim, work, offsets, inside)
+    return total, (context > 0).to(tl.int32)
+
+
+@triton.jit
+def _train_chunk(ids, sentence, span, n, table, rows, counts, row_stride, out, noise, codes, points, lengths,
+                 path_stride, lr, results, dim, WINDOW: tl.constexpr, NEGATIVE: tl.constexpr,
+                 HIERARCHICAL: tl.constexpr, CBOW: tl.constexpr, CONTEXT_INPUTS: tl.constexpr,
+                 CONTEXT_MEAN: tl.constexpr, MEAN: tl.constexpr, CENTERS: tl.constexpr, BLOCK: tl.constexpr):
+    """Program p trains centers p x CENTERS .. (p + 1) x CENTERS - 1 and stores (summed loss, examples)."""
     program = tl.program_id(0)
     offsets = tl.arange(0, BLOCK)
     inside = offsets < dim
@@ -156,29 +182,16 @@ def _cbow(ids, sentence, span, n, table, rows, counts, row_stride, out, noise, c
     for c in range(CENTERS):
         i = program * CENTERS + c
         if i < n:
-            center = tl.load(ids + i).to(tl.int64)
-            reach = tl.load(span + i)
-            own = tl.load(sentence + i)
-            h = tl.zeros([BLOCK], dtype=tl.float32)
-            context = 0
-            for slot in tl.static_range(2 * WINDOW):
-                j, valid = _context_at(ids, sentence, n, i, own, reach, slot, WINDOW)
-                if valid:
-                    word = tl.load(ids + j).to(tl.int64)
-                    h += _compose(table, rows, counts, word, row_stride, dim, offsets, inside, BLOCK, MEAN)
-                    context += 1
-            if context > 0:
-                if CONTEXT_MEAN:
-                    h = h / context.to(tl.float32)
-                work, loss = _score_target(h, center, out, noise + i * NEGATIVE, codes, points, lengths,
-                                           path_stride, lr, dim, offsets, inside, BLOCK, NEGATIVE, HIERARCHICAL)
-                for slot in tl.static_range(2 * WINDOW):   # word2vec's neu1e: every context row takes it whole
-                    j, valid = _context_at(ids, sentence, n, i, own, reach, slot, WINDOW)
-                    if valid:
-                        word = tl.load(ids + j).to(tl.int64)
-                        _add_to_rows(table, rows, counts, word, row_stride, dim, work, offsets, inside)
-                total += loss
-                examples += 1
+            if CBOW:
+                loss, count = _cbow_center(i, ids, sentence, span, n, table, rows, counts, row_stride, out, noise,
+                                           codes, points, lengths, path_stride, lr, dim, offsets, inside, WINDOW,
+                                           NEGATIVE, HIERARCHICAL, CONTEXT_MEAN, MEAN, BLOCK)
+            else:
+                loss, count = _skipgram_center(i, ids, sentence, span, n, table, rows, counts, row_stride, out,
+                                               noise, codes, points, lengths, path_stride, lr, dim, offsets, inside,
+                                               WINDOW, NEGATIVE, HIERARCHICAL, CONTEXT_INPUTS, MEAN, BLOCK)
+            total += loss
+            examples += count
     tl.store(results + 2 * program, total)
     tl.store(results + 2 * program + 1, examples.to(tl.float32))
 
@@ -200,7 +213,7 @@ class OutputSide:
 def train_chunk(ids: torch.Tensor, sentence: torch.Tensor, span: torch.Tensor, window: int, cbow: bool,
                 table: torch.Tensor, rows: torch.Tensor, counts: torch.Tensor, mean: bool, output: OutputSide,
                 noise: torch.Tensor | None, lr: float, context_inputs: bool = True, context_mean: bool = True,
-                centers_per_program: int = 32) -> tuple[torch.Tensor, torch.Tensor]:
+                centers_per_program: int = 32, warps: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
     """Train the tables in place on one chunk; returns (summed loss, examples) as device scalars.
 
     ids, sentence, span (n,): the kept words (`WordWindows`); table (R, d) the input rows, rows (V, S) and
@@ -214,11 +227,9 @@ def train_chunk(ids: torch.Tensor, sentence: torch.Tensor, span: torch.Tensor, w
         noise = output.codes if noise is None else noise.contiguous()
         common = (ids, sentence, span, count, table, rows, counts, rows.stride(0), output.rows, noise, output.codes,
                   output.points, output.lengths, output.codes.stride(0), lr, results, table.shape[1])
-        constants = dict(WINDOW=window, NEGATIVE=output.negative, HIERARCHICAL=output.hierarchical, MEAN=mean,
-                         CENTERS=centers_per_program, BLOCK=triton.next_power_of_2(table.shape[1]))
-        if cbow:
-            _cbow[(programs,)](*common, CONTEXT_MEAN=context_mean, **constants)
-        else:
-            _skipgram[(programs,)](*common, CONTEXT_INPUTS=context_inputs, **constants)
+        _train_chunk[(programs,)](*common, WINDOW=window, NEGATIVE=output.negative, HIERARCHICAL=output.hierarchical,
+                                  CBOW=cbow, CONTEXT_INPUTS=context_inputs, CONTEXT_MEAN=context_mean, MEAN=mean,
+                                  CENTERS=centers_per_program, BLOCK=triton.next_power_of_2(table.shape[1]),
+                                  num_warps=warps)
     totals = results.sum(0)
     return totals[0], totals[1]

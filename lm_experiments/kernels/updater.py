@@ -151,13 +151,17 @@ class FusedGPU(Updater):
     Runs what the CPU kernel runs: skip-gram and CBOW (plain words or fastText's subword
     bags) with per-example negative sampling (not `sampler.shared`) or hierarchical
     softmax, with plain SGD at the scheduler's current lr. Each program walks
-    `centers_per_program` centers; programs write the tables concurrently without locks.
-    The noise words are drawn for the chunk on the device by the objective's sampler
-    before the launch.
+    `centers_per_program` centers with `warps` warps (one warp sums a 200-wide dot
+    product with shuffles alone, no barrier); programs write the tables concurrently
+    without locks. The noise words are drawn for the chunk on the device by the
+    objective's sampler before the launch.
     """
 
-    def __init__(self, centers_per_program: int = 32):
+    def __init__(self, centers_per_program: int = 32, warps: int = 1):
         self.centers_per_program = positive_int(centers_per_program, "task.updater.centers_per_program")
+        self.warps = positive_int(warps, "task.updater.warps")
+        if self.warps & (self.warps - 1):
+            raise UserError(f"task.updater.warps must be a power of two (Triton's num_warps), got {warps}.")
         self.description = "fused GPU kernel (Triton): word2vec's per-example SGD steps"
 
     @staticmethod
@@ -176,15 +180,21 @@ class FusedGPU(Updater):
 
     def train_batch(self, task, batch: WordWindows) -> tuple[torch.Tensor, int]:
         optimizer = task.optimizers()
-        objective = task.objective
-        noise = None
-        if isinstance(objective, NegativeSampling):
-            per_center = () if task.encoder.example_type is ContextBatch else (2 * batch.window,)
-            noise = objective.sample_noise((batch.size, *per_center, objective.negative), batch.ids.device)
         with summed_replica_updates(task.parameters(), task.trainer.strategy.model):
-            loss, examples = self.launch(task, batch, noise, float(optimizer.param_groups[0]["lr"]))
+            loss, examples = self.launch(task, batch, self.noise_for(task, batch),
+                                         float(optimizer.param_groups[0]["lr"]))
         optimizer.step()  # Lightning counts one step per batch; no parameter has a gradient, so nothing moves
         return loss, int(examples)  # the one scalar read per chunk: the count the loss is logged over
+
+    @staticmethod
+    def noise_for(task, batch: WordWindows) -> torch.Tensor | None:
+        """The chunk's noise words, drawn on its device: (n, 2 x window, k) for skip-gram, a set per center and
+        window slot; (n, k) for CBOW; None for hierarchical softmax."""
+        objective = task.objective
+        if not isinstance(objective, NegativeSampling):
+            return None
+        per_center = () if task.encoder.example_type is ContextBatch else (2 * batch.window,)
+        return objective.sample_noise((batch.size, *per_center, objective.negative), batch.ids.device)
 
     @torch.no_grad()
     def launch(self, task, batch: WordWindows, noise: torch.Tensor | None, lr: float):
@@ -204,16 +214,16 @@ class FusedGPU(Updater):
                                inputs.rows.contiguous(), inputs.counts.contiguous(), inputs.mean, output, noise, lr,
                                context_inputs=not cbow and encoder.input_side == "context",
                                context_mean=cbow and encoder.context_reduce == "mean",
-                               centers_per_program=self.centers_per_program)
+                               centers_per_program=self.centers_per_program, warps=self.warps)
 
 
 class Auto(Updater):
     """A fused kernel wherever one applies to the run (model, objective, device, optimizer), else autograd steps."""
 
     def __init__(self, threads: int | None = None, loss_every: int = 8, hot_rows: int = 64,
-                 examples_per_step: int = 1024, centers_per_program: int = 32):
+                 examples_per_step: int = 1024, centers_per_program: int = 32, warps: int = 1):
         self.fused_cpu = FusedCPU(threads, loss_every, hot_rows)
-        self.fused_gpu = FusedGPU(centers_per_program)
+        self.fused_gpu = FusedGPU(centers_per_program, warps)
         self.autograd = AutogradSGD(examples_per_step)
         self.chosen: Updater | None = None
         self.description = (f"a fused kernel where one applies, else {self.autograd.examples_per_step} examples "
