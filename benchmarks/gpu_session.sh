@@ -38,7 +38,7 @@ OUT=${OUT:-/tmp/gpu_session}
 mkdir -p "$OUT" && rm -f "$OUT/steps.txt"
 export PYTHONUNBUFFERED=1
 if [[ -n "${GPU_SESSION_DRY:-}" ]]; then   # the same commands on the CPU, a few seconds each
-    DEVICE=cpu UPDATER=fused EPOCHS=1 SHORT=00:00:00:20 LONG=00:00:00:20 LIMIT=120 THREADS=2
+    DEVICE=cpu UPDATER=fused EPOCHS=1 SHORT=00:00:00:05 LONG=00:00:00:05 LIMIT=120 THREADS=2
     EXTRA="trainer.limit_val_batches=20 trainer.limit_test_batches=20 hydra.run.dir=$OUT/runs/"'${now:%H%M%S%f}'
     KERNEL_TESTS="tests/test_kernels_gpu.py -k one_program -x"
     SWEEP="--device cpu --dim 8 --words 200 --centers 4 --warps 1 --repeat 1"

@@ -1,5 +1,6 @@
 """Compile the fused GPU kernel for a Hopper GPU (sm_90) on a machine without one, and print each variant's
-resource use as JSON: `python tests/hopper_compile.py`. Run without TRITON_INTERPRET (the interpreter would
+resource use as JSON: `python tests/hopper_compile.py [skipgram-negative cbow-hierarchical ...]` (default: all
+four). Run without TRITON_INTERPRET (the interpreter would
 run the kernel as Python and never compile it)."""
 
 import json
@@ -38,6 +39,7 @@ def compile_variant(cbow: bool, hierarchical: bool, warps: int = 1) -> dict:
 
 
 if __name__ == "__main__":
-    variants = {f"{'cbow' if c else 'skipgram'}-{'hierarchical' if h else 'negative'}": compile_variant(c, h)
-                for c in (False, True) for h in (False, True)}
+    pairs = [pair.split("-") for pair in sys.argv[1:]] or [(c, h) for c in ("skipgram", "cbow")
+                                                          for h in ("negative", "hierarchical")]
+    variants = {f"{c}-{h}": compile_variant(c == "cbow", h == "hierarchical") for c, h in pairs}
     json.dump(variants, sys.stdout)
