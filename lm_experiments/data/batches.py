@@ -21,8 +21,8 @@ class Batch:
 
     def pin_memory(self):
         """The same batch with its tensors in page-locked memory, so the copy to the GPU overlaps the host's work."""
-        tensors = {f.name: getattr(self, f.name) for f in fields(self) if torch.is_tensor(getattr(self, f.name))}
-        return replace(self, **{name: tensor.pin_memory() for name, tensor in tensors.items()})
+        return replace(self, **{f.name: value.pin_memory() for f in fields(self)
+                                if torch.is_tensor(value := getattr(self, f.name))})
 
 
 @dataclass

@@ -30,6 +30,8 @@ import torch
 import triton
 import triton.language as tl
 
+from lm_experiments.kernels.output_side import OutputSide
+
 
 @triton.jit
 def _softplus(x):
@@ -194,20 +196,6 @@ def _train_chunk(ids, sentence, span, n, table, rows, counts, row_stride, out, n
             examples += count
     tl.store(results + 2 * program, total)
     tl.store(results + 2 * program + 1, examples.to(tl.float32))
-
-
-class OutputSide:
-    """What the kernel scores against: negative sampling (`noise` drawn for the chunk, k per example) or the
-    Huffman paths of hierarchical softmax (`codes`, `points` (V, L), `lengths` (V,))."""
-
-    def __init__(self, rows: torch.Tensor, negative: int = 0, codes: torch.Tensor | None = None,
-                 points: torch.Tensor | None = None, lengths: torch.Tensor | None = None):
-        self.rows, self.negative = rows, negative
-        self.hierarchical = codes is not None
-        empty = torch.zeros((1, 1), dtype=torch.long, device=rows.device)
-        self.codes = (codes if self.hierarchical else empty).contiguous()
-        self.points = (points if self.hierarchical else empty).contiguous()
-        self.lengths = (lengths if self.hierarchical else empty[0]).contiguous()
 
 
 def train_chunk(ids: torch.Tensor, sentence: torch.Tensor, span: torch.Tensor, window: int, cbow: bool,

@@ -11,13 +11,13 @@ from lightning.pytorch.utilities import rank_zero_info
 from lm_experiments.data.batches import ContextBatch, PairBatch, WordWindows
 from lm_experiments.errors import UserError, non_negative_int, positive_int
 from lm_experiments.kernels import cpu
+from lm_experiments.kernels.output_side import output_rows, output_side
 from lm_experiments.objectives.hierarchical import HierarchicalSoftmax
 from lm_experiments.objectives.negative import NegativeSampling
 from lm_experiments.tasks.replicas import summed_replica_updates
 from lm_experiments.tasks.updaters import AutogradSGD, Updater
 
 log = logging.getLogger(__name__)
-_NO_INTS = np.zeros((1, 1), np.int64)
 PARTS_PER_THREAD = 4  # a chunk's parts per thread: enough that a thread slowed by another job is not waited for
 
 
@@ -88,18 +88,12 @@ class FusedCPU(Updater):
         self.threads = threads
         self.seed = (torch.initial_seed() + 1_000_003 * task.global_rank) & (2**63 - 1)
         objective = task.objective
-        if isinstance(objective, NegativeSampling):
-            self.kind, self.negative = cpu.NEGATIVE, objective.negative
-            self.noise = cpu.noise_table(objective.noise.probs.cpu().numpy())
-            self.codes = self.points = _NO_INTS
-            self.lengths = _NO_INTS[0]
-        else:
-            self.kind, self.negative = cpu.HIERARCHICAL, 0
-            self.noise = np.ones((2, 1))
-            self.codes = objective.codes.cpu().numpy().astype(np.int64)
-            self.points = objective.points.cpu().numpy().astype(np.int64)
-            self.lengths = objective.mask.sum(1).cpu().numpy().astype(np.int64)
-        rows = self.output_rows(objective).shape[0]
+        side = output_side(objective)
+        self.kind, self.negative = (cpu.HIERARCHICAL if side.hierarchical else cpu.NEGATIVE), side.negative
+        self.noise = np.ones((2, 1)) if side.hierarchical else cpu.noise_table(objective.noise.probs.cpu().numpy())
+        self.codes, self.points, self.lengths = (t.cpu().numpy().astype(np.int64)
+                                                 for t in (side.codes, side.points, side.lengths))
+        rows = side.rows.shape[0]
         hot = self.busiest_rows(objective)[: self.hot_rows if threads > 1 else 0]  # one thread: nothing to share
         self.hot, self.slot = hot, np.full(rows, -1, np.int64)
         self.slot[hot] = np.arange(len(hot))
@@ -116,9 +110,9 @@ class FusedCPU(Updater):
             return np.argsort(depth, kind="stable").astype(np.int64)
         return np.argsort(-objective.noise.probs.cpu().numpy(), kind="stable").astype(np.int64)
 
-    def output_rows(self, objective) -> np.ndarray:
-        weight = objective.output.weight if isinstance(objective, NegativeSampling) else objective.nodes.weight
-        return weight.detach().numpy()
+    @staticmethod
+    def output_rows(objective) -> np.ndarray:
+        return output_rows(objective).detach().numpy()
 
     def train_batch(self, task, batch: WordWindows) -> tuple[torch.Tensor, int]:
         optimizer = task.optimizers()
@@ -202,16 +196,12 @@ class FusedGPU(Updater):
         None for hierarchical softmax): (summed loss, examples), device scalars."""
         from lm_experiments.kernels import gpu  # Triton is imported only where a GPU kernel runs
 
-        objective, encoder = task.objective, task.encoder
-        if isinstance(objective, NegativeSampling):
-            output = gpu.OutputSide(objective.output.weight, negative=objective.negative)
-        else:
-            output = gpu.OutputSide(objective.nodes.weight, codes=objective.codes, points=objective.points,
-                                    lengths=objective.mask.sum(1))
+        encoder = task.encoder
         cbow = encoder.example_type is ContextBatch
         inputs = encoder.embedder.input_rows()
         return gpu.train_chunk(batch.ids, batch.sentence, batch.span, batch.window, cbow, inputs.table,
-                               inputs.rows.contiguous(), inputs.counts.contiguous(), inputs.mean, output, noise, lr,
+                               inputs.rows.contiguous(), inputs.counts.contiguous(), inputs.mean,
+                               output_side(task.objective), noise, lr,
                                context_inputs=not cbow and encoder.input_side == "context",
                                context_mean=cbow and encoder.context_reduce == "mean",
                                centers_per_program=self.centers_per_program, warps=self.warps)
