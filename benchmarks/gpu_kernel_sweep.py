@@ -9,10 +9,10 @@ The chunk is the real thing: the corpus's first `words` words through our vocabu
 and view (subsampling, dynamic windows), tables the size of the run's, noise drawn by
 the objective, each launch timed with CUDA events after a compiling launch (the tables
 keep training between launches, as they would in a run). The byte count is the floor
-an example moves: every row it reads written back once (input row, target and noise
-or path rows), 4 bytes per float; against ~4.3 TB/s measured for a device-to-device copy
-on an H200 (the device tool's KINDS.md). `--device cpu` runs it under Triton's
-interpreter, for a check on tiny inputs.
+the chunk's examples move: every row an example reads written back once (its input rows,
+its target and noise rows or the target's Huffman path), 4 bytes per float; against
+~4.3 TB/s measured for a device-to-device copy on an H200 (the device tool's KINDS.md).
+`--device cpu` runs it under Triton's interpreter, for a check on tiny inputs.
 """
 
 import argparse
@@ -72,9 +72,16 @@ def main():
     torch.manual_seed(0)
     task = WordEmbeddingTask(vocab, encoder, objective, partial(torch.optim.SGD, lr=0.025)).to(args.device)
     view = WordWindowView(vocab, ViewOptions(window=args.window, sample=args.sample))
-    rows_per_example = 2 + (args.negative if args.sampler == "negative" else
-                            float(task.objective.mask.sum(1).double().mul(torch.from_numpy(vocab.counts).to(
-                                task.objective.mask.device)).sum() / vocab.counts.sum()))  # input, target, noise/path
+
+    def rows_per_example(chunk) -> float:
+        """Rows one example of `chunk` reads (and writes back), on average: its input rows (a skip-gram example's
+        one word, a CBOW example's context words) and its output rows (target and noise words, or the target's
+        Huffman path)."""
+        examples = task.encoder.examples(chunk)
+        inputs = examples.mask.sum(1).double().mean() if args.model == "cbow" else 1.0
+        if args.sampler == "negative":
+            return float(inputs) + 1 + args.negative
+        return float(inputs + task.objective.mask.sum(1)[task.encoder.targets(examples)].double().mean())
 
     def timed(kernel: FusedGPU, chunk) -> tuple[float, int]:
         """Seconds per launch (median of --repeat) and the examples one launch trains."""
@@ -100,10 +107,11 @@ def main():
     print(f"{'words':>10}{'centers':>9}{'warps':>7}{'programs':>10}{'ms':>10}{'words/s':>14}{'GB/s':>9}")
     for size in args.words:
         chunk = view.on_device(TokenChunk(ids[:size].to(args.device)))
+        rows = rows_per_example(chunk)
         for centers in args.centers:
             for warps in args.warps:
                 seconds, examples = timed(FusedGPU(centers, warps), chunk)
-                moved = examples * rows_per_example * args.dim * 4 * 2  # each row read and written once
+                moved = examples * rows * args.dim * 4 * 2  # each row read and written once
                 programs = -(-chunk.size // centers)
                 print(f"{size:>10,}{centers:>9}{warps:>7}{programs:>10,}{seconds * 1e3:>10.2f}"
                       f"{size / seconds:>14,.0f}{moved / seconds / 1e9:>9.1f}", flush=True)
