@@ -1,6 +1,6 @@
 """Train any model of lm_experiments: `python train.py model=skipgram data=text8 ...` (the same as `lm-train ...`).
 
-Thin on purpose: the configs are in `lm_experiments/conf/`, the command in `lm_experiments/main.py`.
+Thin on purpose: the configs are in `conf/`, the command in `lm_experiments/main.py`.
 """
 
 from lm_experiments.main import main

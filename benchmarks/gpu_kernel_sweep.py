@@ -52,12 +52,12 @@ def main():
     from lm_experiments.data.views.base import ViewOptions
     from lm_experiments.data.views.word_windows import WordWindowView
     from lm_experiments.data.vocab import Vocabulary
-    from lm_experiments.kernels.updater import FusedGPU
     from lm_experiments.models.cbow import CBOW
     from lm_experiments.models.skipgram import SkipGram
     from lm_experiments.objectives.hierarchical import HierarchicalSoftmax
     from lm_experiments.objectives.negative import NegativeSampling
     from lm_experiments.tasks.embedding import WordEmbeddingTask
+    from lm_experiments.updaters.fused import FusedGPU
 
     with open_text(args.corpus) as handle:
         words = handle.read().split()[: max(args.words)]
@@ -77,11 +77,11 @@ def main():
         """Rows one example of `chunk` reads (and writes back), on average: its input rows (a skip-gram example's
         one word, a CBOW example's context words) and its output rows (target and noise words, or the target's
         Huffman path)."""
-        examples = task.encoder.examples(chunk)
+        examples = task.model.examples(chunk)
         inputs = examples.mask.sum(1).double().mean() if args.model == "cbow" else 1.0
         if args.sampler == "negative":
             return float(inputs) + 1 + args.negative
-        return float(inputs + task.objective.mask.sum(1)[task.encoder.targets(examples)].double().mean())
+        return float(inputs + task.objective.mask.sum(1)[task.model.targets(examples)].double().mean())
 
     def timed(kernel: FusedGPU, chunk) -> tuple[float, int]:
         """Seconds per launch (median of --repeat) and the examples one launch trains."""

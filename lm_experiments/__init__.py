@@ -6,7 +6,17 @@ In a notebook: `from lm_experiments import train, load_run` (see `lm_experiments
 from pathlib import Path
 
 __version__ = "0.1.0"
-CONFIG_DIR = Path(__file__).resolve().parent / "conf"  # the Hydra configs, shipped inside the package
+
+
+def _config_dir() -> Path:
+    """The Hydra configs: `conf/` at the top of a checkout (editable installs read it there too); a wheel ships
+    the same files as package data beside these modules (`pyproject.toml` maps `lm_experiments.conf` to `conf`)."""
+    package = Path(__file__).resolve().parent
+    shipped = package / "conf"
+    return shipped if (shipped / "train.yaml").is_file() else package.parent / "conf"
+
+
+CONFIG_DIR = _config_dir()
 
 
 def __getattr__(name: str):

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import yaml
 
-from lm_experiments import runs
+from lm_experiments import assembly, run_folder
 from lm_experiments.errors import user_error_in
 
 log = logging.getLogger(__name__)
@@ -64,7 +64,7 @@ def _write_hydra_files(cfg, overrides: list[str], folder: Path) -> None:
     """What Hydra writes into a run folder: the unresolved config and the command line's overrides."""
     from omegaconf import OmegaConf
 
-    hydra_dir = folder / runs.HYDRA_DIR
+    hydra_dir = folder / run_folder.HYDRA_DIR
     hydra_dir.mkdir(parents=True, exist_ok=True)
     (hydra_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg), encoding="utf-8")
     (hydra_dir / "overrides.yaml").write_text(yaml.safe_dump(list(overrides)), encoding="utf-8")
@@ -74,16 +74,16 @@ def train(overrides: list[str] | None = None, output_dir: str | Path | None = No
     """Train one run, as `python train.py <overrides>` does, and return its final metrics and folder.
 
     A failed run leaves no stub folder behind (as on the command line); the error is raised."""
-    from lm_experiments.run import train as run_training
+    from lm_experiments.training import train as run_training
 
     cfg, folder = compose_run_config(overrides, output_dir)
     folder.mkdir(parents=True, exist_ok=True)
     _write_hydra_files(cfg, list(overrides or []), folder)
-    with _run_log(folder / runs.LOG_FILE):
+    with _run_log(folder / run_folder.LOG_FILE):
         try:
             metrics = run_training(cfg)
         except BaseException as error:
-            runs.remove_failed_run(folder)
+            run_folder.remove_failed_run(folder)
             cause = user_error_in(error)  # bad input, perhaps wrapped by Hydra's instantiate: raised as itself
             if cause is not None and cause is not error:
                 raise cause from error
@@ -110,9 +110,9 @@ def _run_log(path: Path):
         handler.close()
 
 
-def load_run(folder: str | Path, checkpoint: str = runs.LAST_CHECKPOINT, device: str = "cpu") -> LoadedRun:
+def load_run(folder: str | Path, checkpoint: str = run_folder.LAST_CHECKPOINT, device: str = "cpu") -> LoadedRun:
     """A finished run's trained task and model (in eval mode on `device`), vocabulary and config; for runs
     that train word vectors also the vectors as gensim KeyedVectors, taken from the checkpoint asked for
     (`last`, `best` or a .ckpt path), so `load_run(f, "best").vectors` are the best epoch's."""
-    task, cfg = runs.load_task(Path(folder), checkpoint, device)
-    return LoadedRun(task, task.trained_model, task.vocab, cfg, task.keyed_vectors())
+    task, cfg = assembly.load_task(Path(folder), checkpoint, device)
+    return LoadedRun(task, task.model, task.vocab, cfg, task.keyed_vectors())

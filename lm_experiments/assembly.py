@@ -5,52 +5,16 @@ folder (generation), so both build the same objects in the same order (and so dr
 the same initial weights from the same seed).
 """
 
-import functools
-import inspect
+from pathlib import Path
 
-from hydra.utils import get_class, get_method, instantiate
-from omegaconf import DictConfig
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
 
+from lm_experiments import run_folder
+from lm_experiments.bilm_loading import load_bilm
+from lm_experiments.config_options import check_options
 from lm_experiments.data.vocab import Vocabulary
 from lm_experiments.errors import UserError
-
-# Hydra's own keys in a node with a `_target_`; anything else is an argument of the target.
-HYDRA_KEYS = {"_target_", "_partial_", "_recursive_", "_convert_", "_args_"}
-
-
-def _target(path: str):
-    try:
-        return get_class(path)
-    except Exception:
-        return get_method(path)
-
-
-def built_class(factory):
-    """The class a config partial (`_partial_: true`) builds, or `factory` itself when it is not a partial."""
-    return factory.func if isinstance(factory, functools.partial) else factory
-
-
-def check_options(node, name: str, given: tuple[str, ...] = (), hint: str = "") -> None:
-    """Refuse keys of a config node (and of the nodes inside it that Hydra builds too) that their `_target_`
-    does not take, naming the options it does take.
-
-    Without this an unknown key (`+model.vector_sise=50`, a renamed argument) would end in
-    a TypeError deep inside Hydra's instantiate. `given` are the arguments the code
-    supplies itself (`vocab`, ...), which the config must not set; `hint` ends the message.
-    """
-    if not isinstance(node, DictConfig) or "_target_" not in node:
-        return
-    for key, value in node.items():  # partials are completed, and checked, by the code that completes them
-        if isinstance(value, DictConfig) and "_target_" in value and not value.get("_partial_", False):
-            check_options(value, f"{name}.{key}")
-    parameters = inspect.signature(_target(node._target_)).parameters
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
-        return
-    accepted = [p for p in parameters if p not in given and p != "self"]
-    unknown = [key for key in node if key not in HYDRA_KEYS and key not in accepted]
-    if unknown:
-        raise UserError(f"{name} has no option {', '.join(repr(k) for k in unknown)}; "
-                        f"{node._target_.rsplit('.', 1)[-1]} takes {', '.join(accepted) or 'none'}.{hint}")
 
 
 def _optional_partial(node):
@@ -58,16 +22,73 @@ def _optional_partial(node):
     return instantiate(node) if node and "_target_" in node else None
 
 
+def elmo_run(model: DictConfig) -> str | None:
+    """The `model=elmo` run a sentence encoder reads ELMo vectors from: `model.elmo`, or `model.pretrained` with
+    `model.embedding=elmo`. Only the models whose config has an `elmo` option read one (bow, textcnn, birnn)."""
+    if "elmo" not in model:
+        return None
+    return model.get("pretrained") if model.get("embedding") == "elmo" else model.get("elmo")
+
+
+def build_model(model: DictConfig, vocab: Vocabulary):
+    """The `model=` part over `vocab`, handed what only the code can give it: the vocabulary, and a trained biLM
+    for a sentence encoder that reads ELMo (loaded here, so that no model loads a run)."""
+    check_options(model, "model", given=("vocab", "bilm"))
+    run = elmo_run(model)
+    given = {"bilm": load_bilm(run, what="ELMo vectors (model.embedding=elmo, model.elmo) come from a model=elmo "
+                                         "run")} if run else {}
+    return instantiate(model, vocab=vocab, **given)
+
+
 def instantiate_task(cfg: DictConfig, vocab: Vocabulary, labels: list[str] | None = None, for_training: bool = True):
     """The task of a config over `vocab`: `model` is built first, then the task around it (the objective
     from `sampler`); without its optimizer and schedule when it is only rebuilt to be used. `labels` are
     the classes of labelled data (a classifier's), handed only to the tasks that classify."""
-    check_options(cfg.model, "model", given=("vocab",))
     check_options(cfg.task, "task", given=("vocab", "model", "objective", "optimizer", "scheduler", "labels"))
     check_options(cfg.get("sampler"), "sampler", given=("vocab", "dim", "sparse", "labels"))
-    model = instantiate(cfg.model, vocab=vocab)
+    model = build_model(cfg.model, vocab)
     optimizer = _optional_partial(cfg.get("optimizer")) if for_training else None
     scheduler = _optional_partial(cfg.get("scheduler")) if for_training else None
     by_data = {} if labels is None else {"labels": labels}
     return instantiate(cfg.task, vocab=vocab, model=model, objective=_optional_partial(cfg.get("sampler")),
                        optimizer=optimizer, scheduler=scheduler, **by_data)
+
+
+# Where classes lived before they moved: run folders written then name them in their config.yaml.
+MOVED_TARGETS = {
+    "lm_experiments.tasks.language_model.LanguageModelTask": "lm_experiments.tasks.neural_lm.NeuralLMTask",
+    "lm_experiments.kernels.updater.Auto": "lm_experiments.updaters.auto.Auto",
+    "lm_experiments.kernels.updater.FusedCPU": "lm_experiments.updaters.fused.FusedCPU",
+    "lm_experiments.kernels.updater.FusedGPU": "lm_experiments.updaters.fused.FusedGPU",
+    "lm_experiments.tasks.updaters.AutogradSGD": "lm_experiments.updaters.base.AutogradSGD",
+}
+
+
+def follow_moved_targets(node) -> None:
+    """Point the `_target_`s of an old run's config at where those classes live now (in place)."""
+    if isinstance(node, DictConfig):
+        for key, value in node.items():
+            if key == "_target_" and value in MOVED_TARGETS:
+                node[key] = MOVED_TARGETS[value]
+            else:
+                follow_moved_targets(value)
+
+
+def load_task(folder: Path, checkpoint: str = run_folder.LAST_CHECKPOINT, device: str = "cpu"):
+    """A finished run's trained task, rebuilt from its config, vocabulary and checkpoint, in eval mode
+    on `device`; and the run's config."""
+    import torch  # here, not at the top: reading metrics and settings (compare) should not load torch
+
+    folder = Path(folder)
+    run_folder.check_run_folder(folder)
+    path = run_folder.checkpoint_path(folder, checkpoint)
+    if not path.is_file():
+        raise UserError(f"No checkpoint at {path}. Pass --checkpoint PATH, or train with the default callbacks.")
+    cfg = OmegaConf.load(folder / run_folder.CONFIG_FILE)
+    follow_moved_targets(cfg)
+    task = instantiate_task(cfg, Vocabulary.load(folder / run_folder.VOCAB_FILE), labels=run_folder.read_labels(folder),
+                            for_training=False)
+    state = torch.load(path, map_location="cpu", weights_only=False)
+    task.on_load_checkpoint(state)
+    task.load_state_dict(state["state_dict"])
+    return task.to(device).eval(), cfg

@@ -21,7 +21,7 @@ from rich.table import Table
 
 from lm_experiments.errors import UserError
 from lm_experiments.metric_direction import lower_is_better
-from lm_experiments.runs import METRICS_FILE, is_finished, read_config, read_metrics, read_overrides
+from lm_experiments.run_folder import METRICS_FILE, is_finished, read_config, read_metrics, read_overrides
 
 # Shown when present and no --metrics are named: the quality, perplexity and speed figures.
 DEFAULT_METRICS = ("val/analogy", "val/ws353", "val/simlex", "val/ppl", "test/ppl", "val/pseudo_ppl",

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from lm_experiments.bilm_loading import load_bilm
 from lm_experiments.errors import UserError
 from lm_experiments.io import atomic_write
 from lm_experiments.models.scalar_mix import ScalarMix
@@ -39,13 +40,7 @@ class ElmoEmbedder:
 
     def __init__(self, run: str | Path, checkpoint: str = "last", device: str = "cpu",
                  weights: list[float] | None = None, gamma: float = 1.0, layer_norm: bool = False):
-        from lm_experiments.runs import load_task
-        from lm_experiments.tasks.bilm import BidirectionalLMTask
-
-        task, _ = load_task(Path(run), checkpoint, device)
-        if not isinstance(task, BidirectionalLMTask):
-            raise UserError(f"{run} is a {task.name} run; contextual vectors come from an ELMo run (model=elmo).")
-        self.model = task.encoder.requires_grad_(False)
+        self.model = load_bilm(run, checkpoint, device, what="contextual vectors come from an ELMo run (model=elmo)")
         self.device = device
         self.mix = ScalarMix(self.model.num_layers + 1, weights, gamma, layer_norm, trainable=False).to(device)
 

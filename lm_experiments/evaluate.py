@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from lm_experiments import CONFIG_DIR, runs
+from lm_experiments import CONFIG_DIR, assembly, run_folder
 from lm_experiments.errors import UserError, exit_status
 from lm_experiments.tasks.base import Provides
 
@@ -147,7 +147,7 @@ def evaluate_held_out(task, run_cfg, folder: Path, target: str, split: str, over
 
     if split not in SPLITS:
         raise UserError(f"--split must be one of {', '.join(SPLITS)}, got {split!r}.")
-    labels = runs.read_labels(folder)
+    labels = run_folder.read_labels(folder)
     datamodule = instantiate(data_config(run_cfg, overrides), vocabulary=task.vocab,
                              **({"label_set": labels} if labels is not None else {}))
     if not datamodule.has_split(split):
@@ -163,14 +163,14 @@ def evaluate_held_out(task, run_cfg, folder: Path, target: str, split: str, over
     return Evaluation(target, kind, metrics)
 
 
-def evaluate(target: str | Path, checkpoint: str = runs.LAST_CHECKPOINT, split: str = "test",
+def evaluate(target: str | Path, checkpoint: str = run_folder.LAST_CHECKPOINT, split: str = "test",
              overrides: list[str] | None = None, device: str = "cpu", progress: bool = False,
              **vector_options) -> Evaluation:
     """Evaluate a run folder, a checkpoint file or a vectors file (see the module docstring)."""
     _override_pairs(list(overrides or []))
     path = Path(target).expanduser()
     if path.is_file() and path.suffix == ".ckpt":
-        folder, checkpoint = runs.run_folder_of(path), str(path)
+        folder, checkpoint = run_folder.run_folder_of(path), str(path)
     elif path.is_dir():
         folder = path
     else:
@@ -179,7 +179,7 @@ def evaluate(target: str | Path, checkpoint: str = runs.LAST_CHECKPOINT, split: 
         from lm_experiments.models.pretrained import load_keyed_vectors
 
         return evaluate_vectors(KeyedVectorSource(load_keyed_vectors(path, "TARGET")), str(path), **vector_options)
-    task, run_cfg = runs.load_task(folder, checkpoint, device)
+    task, run_cfg = assembly.load_task(folder, checkpoint, device)
     if Provides.WORD_VECTORS in task.provides:
         if overrides:
             raise UserError("data overrides apply to language models and classifiers; word vectors are scored "
@@ -220,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("target", help="a run folder, a .ckpt file in one, or a vectors file")
     parser.add_argument("overrides", nargs="*", help="data=<name> and data.<key>=<value> (language models and "
                                                      "classifiers: score another corpus with the run's vocabulary)")
-    parser.add_argument("--checkpoint", default=runs.LAST_CHECKPOINT, help="last, best, or a .ckpt path")
+    parser.add_argument("--checkpoint", default=run_folder.LAST_CHECKPOINT, help="last, best, or a .ckpt path")
     parser.add_argument("--split", default="test", choices=sorted(SPLITS), help="held-out split to score")
     parser.add_argument("--json", action="store_true", help="print the results as JSON (for scripts)")
     parser.add_argument("--device", default="cpu")

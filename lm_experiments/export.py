@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from lm_experiments.io import atomic_write
-from lm_experiments.runs import FASTTEXT_VECTORS_FILE, SUBWORDS_FILE, VECTORS_BINARY_FILE, VECTORS_TEXT_FILE
+from lm_experiments.run_folder import FASTTEXT_VECTORS_FILE, SUBWORDS_FILE, VECTORS_BINARY_FILE, VECTORS_TEXT_FILE
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch
 
-from lm_experiments import runs
+from lm_experiments import assembly, run_folder
 from lm_experiments.data.tokenize import make_tokenizer
 from lm_experiments.data.vocab import Vocabulary
 from lm_experiments.errors import UserError, exit_status
@@ -22,9 +22,9 @@ from lm_experiments.sampling import detokenize, sample
 from lm_experiments.tasks.base import Provides
 
 
-def load_run_model(run: Path, checkpoint: str = runs.LAST_CHECKPOINT, device: str = "cpu"):
+def load_run_model(run: Path, checkpoint: str = run_folder.LAST_CHECKPOINT, device: str = "cpu"):
     """The trained task of a run folder, in eval mode on `device`, and the run's config."""
-    task, cfg = runs.load_task(run, checkpoint, device)
+    task, cfg = assembly.load_task(run, checkpoint, device)
     if Provides.NEXT_TOKEN not in task.provides:
         raise UserError(f"{run} holds a {type(task).__name__} over {task.name}, not a language model; "
                         f"it cannot generate text.")
@@ -40,7 +40,7 @@ def encode_prompt(text: str, vocab: Vocabulary, cfg) -> list[int]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("run", type=Path, help="a run folder (with config.yaml, vocab.tsv, checkpoints/)")
-    parser.add_argument("--checkpoint", default=runs.LAST_CHECKPOINT, help="'last' or a .ckpt path")
+    parser.add_argument("--checkpoint", default=run_folder.LAST_CHECKPOINT, help="'last' or a .ckpt path")
     parser.add_argument("--prompt", default="", help="text to continue (default: a new sentence)")
     parser.add_argument("--tokens", type=int, default=40, help="tokens to draw per sample")
     parser.add_argument("--samples", type=int, default=3)

@@ -1,7 +1,7 @@
 """The training command: `python train.py model=... data=...`, or `lm-train ...` once the package is installed.
 
-The configs live inside the package (`lm_experiments/conf/`), so both commands find them
-from a checkout, an editable install or a wheel. The body is `lm_experiments.run.train`.
+Both find the same configs: `conf/` at the top of a checkout, or the copy a wheel ships
+(`lm_experiments.CONFIG_DIR`).
 """
 
 import logging
@@ -10,9 +10,10 @@ import sys
 import hydra
 from omegaconf import DictConfig
 
+from lm_experiments import CONFIG_DIR
 from lm_experiments.errors import exit_status
-from lm_experiments.run import train
-from lm_experiments.runs import remove_failed_run
+from lm_experiments.run_folder import remove_failed_run
+from lm_experiments.training import train
 
 log = logging.getLogger("train")
 
@@ -26,7 +27,7 @@ def run_or_exit(cfg: DictConfig) -> dict[str, float]:
         sys.exit(exit_status(error))
 
 
-@hydra.main(config_path="conf", config_name="train", version_base="1.3")
+@hydra.main(config_path=str(CONFIG_DIR), config_name="train", version_base="1.3")
 def main(cfg: DictConfig) -> float | None:
     metrics = run_or_exit(cfg)
     wanted = cfg.get("optimized_metric")  # the task's own unless the config names one

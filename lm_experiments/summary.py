@@ -6,7 +6,7 @@ from rich.console import Console
 from rich.table import Table
 
 
-def metrics_table(metrics: dict[str, float], title: str = "Final metrics", headline: tuple[str, ...] = ()) -> Table:
+def metrics_table(metrics: dict[str, float], title: str | None = None, headline: tuple[str, ...] = ()) -> Table:
     """One row per metric: the task's headline metrics first (as it declares them), then the rest by name."""
     table = Table(title=title)
     table.add_column("metric")
@@ -20,4 +20,7 @@ def metrics_table(metrics: dict[str, float], title: str = "Final metrics", headl
 
 
 def print_metrics(metrics: dict[str, float], title: str = "Final metrics", headline: tuple[str, ...] = ()) -> None:
-    Console().print(metrics_table(metrics, title, headline))
+    """The title on a line of its own above the table (a table's own title wraps to the table's width)."""
+    console = Console()
+    console.print(title, style="bold", markup=False, highlight=False, overflow="ignore", crop=False, soft_wrap=True)
+    console.print(metrics_table(metrics, headline=headline))

@@ -39,9 +39,29 @@ FAST = ["trainer.max_epochs=1", "trainer.limit_train_batches=30", "trainer.accel
         "callbacks.progress_bar=null", "model.vector_size=16"]
 
 
+@pytest.fixture(scope="session")
+def shared_cache(tmp_path_factory) -> Path:
+    """One token cache for the whole session: Lee (and the small test corpora) are tokenized once, not per test.
+    Entries are keyed by source and settings and verified when opened, so tests that only read them can share
+    it; tests of the cache itself use their own folders."""
+    return tmp_path_factory.mktemp("shared_cache")
+
+
+@pytest.fixture(scope="session")
+def skipgram_run(tmp_path_factory, shared_cache) -> Path:
+    """One small finished skip-gram run (Lee, 30 batches, dim 16, one thread), trained once per session for the
+    tests that only read it (its checkpoint, vectors, config). Tests must not write into it."""
+    from lm_experiments.training import train
+
+    folder = tmp_path_factory.mktemp("skipgram_run") / "run"
+    train(compose_config(FAST + ["task.updater.threads=1", "callbacks.embedding_map=null", "logger=none"], folder,
+                         shared_cache))
+    return folder
+
+
 @pytest.fixture
-def make_cfg(tmp_path):
-    cache = tmp_path / "cache"
+def make_cfg(tmp_path, shared_cache):
+    cache = shared_cache
 
     def make(*overrides: str, fast: bool = True, run: str = "run") -> DictConfig:
         base = FAST if fast else ["trainer.accelerator=cpu", "callbacks.progress_bar=null"]
@@ -79,8 +99,8 @@ def lm_corpus(tmp_path):
 
 
 @pytest.fixture
-def make_lm_cfg(tmp_path, lm_corpus):
-    cache = tmp_path / "cache"
+def make_lm_cfg(tmp_path, lm_corpus, shared_cache):
+    cache = shared_cache
 
     def make(model: str, *overrides: str, run: str = "run") -> DictConfig:
         base = LM_FAST + [f"data.path={lm_corpus}", f"model={model}"] + LM_SMALL[model]

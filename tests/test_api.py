@@ -72,6 +72,7 @@ def test_load_run_of_a_language_model_gives_a_model_that_predicts(tmp_path, lm_c
     assert log_probs.shape == (1, len(loaded.vocab)) and torch.allclose(log_probs.exp().sum(), torch.tensor(1.0))
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("lm-train") is None, reason="the package's console scripts are not installed")
 def test_lm_train_is_train_py(tmp_path):
     result = subprocess.run(["lm-train", *FAST, f"hydra.run.dir={tmp_path / 'run'}",

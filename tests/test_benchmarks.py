@@ -36,6 +36,7 @@ def test_word2vec_vs_gensim_prints_a_table(tmp_path, model):
         assert row in table
 
 
+@pytest.mark.slow
 def test_huffman_trees_trains_gensim_on_both_trees_both_ways(tmp_path):
     result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "huffman_trees.py"), "--corpus",
                              str(lee_as_text8(tmp_path)), "--epochs", "1", "--dim", "8", "--seeds", "1"],
@@ -70,6 +71,7 @@ def test_the_gpu_session_script_runs_its_steps_on_the_cpu_without_what_the_devic
     assert "test/ppl" in result.stdout
 
 
+@pytest.mark.slow
 def test_the_gpu_kernel_sweep_times_the_kernel_on_a_real_chunk(tmp_path):
     """Under Triton's interpreter on tiny inputs: a row per setting, with the programs a chunk makes."""
     result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "gpu_kernel_sweep.py"), "--corpus",

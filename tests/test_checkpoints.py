@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import torch
 
 from lm_experiments.data.vocab import Vocabulary
 from lm_experiments.errors import UserError
@@ -15,7 +16,7 @@ from lm_experiments.models.transformer import CausalTransformer
 from lm_experiments.objectives.full import FullSoftmax
 from lm_experiments.tasks.count import CountVectorsTask
 from lm_experiments.tasks.embedding import WordEmbeddingTask
-from lm_experiments.tasks.language_model import LanguageModelTask
+from lm_experiments.tasks.neural_lm import NeuralLMTask
 from lm_experiments.tasks.ngram import NGramTask
 
 WORDS = ["<unk>", "<eos>", "a", "b", "c", "d"]
@@ -28,7 +29,7 @@ def full(vocab, dim, **options):
 
 
 def lm(vocab, encoder):
-    return LanguageModelTask(vocab, encoder, full, None)
+    return NeuralLMTask(vocab, encoder, full, None)
 
 
 TASKS = {
@@ -62,3 +63,30 @@ def test_an_ngram_checkpoint_restores_its_counts():
     restored = NGramTask(VOCAB, NGramModel(VOCAB, order=2))
     restored.on_load_checkpoint(checkpoint)
     np.testing.assert_allclose(restored.model.stream_log_probs(stream), task.model.stream_log_probs(stream))
+
+
+def test_a_run_folder_written_before_the_renames_still_loads(skipgram_run, tmp_path):
+    """Old run folders name the trained part `encoder.*` in their checkpoints and the classes by their old
+    module paths in config.yaml; load_run reads them as they are."""
+    import shutil
+
+    from omegaconf import OmegaConf
+
+    from lm_experiments.api import load_run
+    from lm_experiments.assembly import MOVED_TARGETS, follow_moved_targets
+
+    old = tmp_path / "old"
+    shutil.copytree(skipgram_run, old)
+    cfg = OmegaConf.load(old / "config.yaml")
+    cfg.task.updater._target_ = "lm_experiments.kernels.updater.Auto"
+    OmegaConf.save(cfg, old / "config.yaml")
+    state = torch.load(old / "checkpoints" / "last.ckpt", weights_only=False)
+    state["state_dict"] = {key.replace("model.", "encoder.", 1): value for key, value in state["state_dict"].items()}
+    torch.save(state, old / "checkpoints" / "last.ckpt")
+
+    loaded, current = load_run(old), load_run(skipgram_run)
+    assert loaded.vectors.index_to_key == current.vectors.index_to_key
+    np.testing.assert_array_equal(loaded.vectors.vectors, current.vectors.vectors)
+    lm = OmegaConf.create({"task": {"_target_": "lm_experiments.tasks.language_model.LanguageModelTask"}})
+    follow_moved_targets(lm)
+    assert lm.task._target_ == MOVED_TARGETS["lm_experiments.tasks.language_model.LanguageModelTask"]

@@ -15,6 +15,7 @@ def run_train(*args, tmp_path, timeout=300):
                           capture_output=True, text=True, timeout=timeout, env=env, cwd=tmp_path)
 
 
+@pytest.mark.slow
 def test_help_lists_the_config_groups(tmp_path):
     result = run_train("--help", tmp_path=tmp_path)
     assert result.returncode == 0
@@ -23,6 +24,7 @@ def test_help_lists_the_config_groups(tmp_path):
     assert "skipgram" in result.stdout and "text8" in result.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("group, option", [("model", "skipgram"), ("data", "text8")])
 def test_unknown_option_names(tmp_path, group, option):
     result = run_train(f"{group}=nope", tmp_path=tmp_path)
@@ -43,6 +45,7 @@ def test_bad_input_is_one_message_and_exit_2_and_no_run_folder(tmp_path, args, m
     assert not (tmp_path / "run").exists()
 
 
+@pytest.mark.slow
 def test_resuming_from_a_checkpoint_of_another_vocabulary(tmp_path):
     first = run_train("trainer.max_epochs=1", "trainer.limit_train_batches=3", "callbacks.embedding_eval=null",
                       "callbacks.progress_bar=null", tmp_path=tmp_path)

@@ -121,6 +121,7 @@ def test_folder_resolution_and_missing_files(tmp_path):
         TextFile(None).files(tmp_path)
 
 
+@pytest.mark.slow
 def test_download_failure_names_data_path(tmp_path):
     corpus = Text8(url="http://127.0.0.1:9/text8.zip")  # nothing listens on port 9: refused at once
     with pytest.raises(UserError, match="data.path=") as error:
@@ -129,6 +130,7 @@ def test_download_failure_names_data_path(tmp_path):
     assert not list((tmp_path / "downloads").glob("*")), "no partial download may be left behind"
 
 
+@pytest.mark.slow
 def test_a_download_is_checked_against_its_md5_and_cached(tmp_path):
     import hashlib
 

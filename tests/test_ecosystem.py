@@ -2,6 +2,7 @@
 checkpoint, callbacks and loggers as config groups, a clean console, resuming the same W&B run."""
 
 import csv
+import os
 import subprocess
 import sys
 
@@ -10,10 +11,10 @@ import torch
 from conftest import ROOT
 from wandb_records import read_run
 
-from lm_experiments import runs
+from lm_experiments import run_folder
 from lm_experiments.errors import UserError, user_error_in
 from lm_experiments.metric_direction import metric_mode
-from lm_experiments.run import train
+from lm_experiments.training import train
 
 
 def _rows(run) -> list[dict]:
@@ -49,7 +50,7 @@ def test_an_embedding_run_keeps_its_best_analogy_epoch_beside_last(make_cfg, tmp
     assert best.name == f"epoch_{best_epoch:03d}.ckpt"
     state = torch.load(best, map_location="cpu", weights_only=False)
     assert state["epoch"] == best_epoch
-    assert runs.best_checkpoint(run) == best
+    assert run_folder.best_checkpoint(run) == best
 
 
 def test_last_checkpoint_holds_the_final_weights_when_the_last_validation_comes_before_the_last_batch(
@@ -63,6 +64,7 @@ def test_last_checkpoint_holds_the_final_weights_when_the_last_validation_comes_
     assert state["global_step"] == 5
 
 
+@pytest.mark.slow
 def test_test_ckpt_best_scores_the_kept_epoch_and_last_the_final_weights(make_lm_cfg, tmp_path):
     # monitoring val/ppl the wrong way round keeps the worst epoch, so "best" and "last" are different weights
     worst_kept = ["lstm", "trainer.max_epochs=3", "logger=csv", "callbacks.model_checkpoint.mode=max",
@@ -92,6 +94,7 @@ def test_bad_test_ckpt_settings_are_refused_before_training(make_lm_cfg, tmp_pat
     assert isinstance(cause, UserError) and message in str(cause)
 
 
+@pytest.mark.slow
 def test_learning_rates_are_logged_by_lightnings_monitor(make_cfg, make_lm_cfg, tmp_path):
     train(make_cfg("trainer.log_every_n_steps=1", "callbacks.embedding_map=null", run="sg"))  # manual optimization
     lr = [float(row["train/lr"]) for row in _rows(tmp_path / "sg") if row.get("train/lr")]
@@ -112,6 +115,7 @@ def _first_epoch_without_improvement(values: dict[int, float], mode: str) -> int
     return len(values) - 1
 
 
+@pytest.mark.slow
 def test_early_stopping_stops_at_the_first_epoch_without_improvement(make_lm_cfg, tmp_path):
     common = ["lstm", "trainer.max_epochs=4", "logger=csv", "trainer.limit_train_batches=10"]
     train(make_lm_cfg(*common, run="full"))
@@ -136,7 +140,7 @@ def test_tensorboard_logs_metrics_and_the_projector_files(make_cfg, tmp_path):
     folder = next(board.glob("*/word_vectors"))
     words = (folder / "metadata.tsv").read_text().splitlines()
     rows = [[float(x) for x in line.split("\t")] for line in (folder / "tensors.tsv").read_text().splitlines()]
-    vectors = runs.read_vectors(tmp_path / "run")
+    vectors = run_folder.read_vectors(tmp_path / "run")
     assert words == list(vectors.index_to_key[:50])
     assert torch.allclose(torch.tensor(rows), torch.from_numpy(vectors.vectors[:50]), atol=1e-4)
     assert (tmp_path / "run" / "metrics.csv").is_file(), "the CSV log is kept"
@@ -157,14 +161,14 @@ def test_resuming_a_wandb_run_continues_the_same_wandb_run(make_cfg, tmp_path, m
     common = ["logger=wandb", "callbacks.embedding_map=null", "task.updater.threads=1"]
     train(make_cfg(*common, "trainer.max_epochs=1"))
     run = tmp_path / "run"
-    first_id = (run / runs.WANDB_ID_FILE).read_text().strip()
+    first_id = (run / run_folder.WANDB_ID_FILE).read_text().strip()
     train(make_cfg(*common, "trainer.max_epochs=2", "ckpt_path=last"))
     logs = sorted((run / "wandb").glob("offline-run-*/run-*.wandb"))
     assert len(logs) == 2, "each session of the run is its own offline log, for `wandb sync`"
     assert {read_run(log)["run"].run_id for log in logs} == {first_id}, "one W&B run across the resume"
     # a fresh run in another folder starts a W&B run of its own
     train(make_cfg(*common, "trainer.max_epochs=1", run="other"))
-    assert (tmp_path / "other" / runs.WANDB_ID_FILE).read_text().strip() != first_id
+    assert (tmp_path / "other" / run_folder.WANDB_ID_FILE).read_text().strip() != first_id
 
 
 @pytest.mark.parametrize("debug", ["default", "overfit", "profiler", "fdr", "limit"])
@@ -174,12 +178,22 @@ def test_debug_presets_run(make_lm_cfg, tmp_path, debug):
     assert metrics
 
 
-def test_the_default_run_prints_none_of_the_third_party_noise(tmp_path):
-    result = subprocess.run([sys.executable, "train.py", "trainer.max_epochs=1", f"hydra.run.dir={tmp_path / 'run'}",
+@pytest.mark.slow
+def test_the_default_run_fits_one_screen_before_its_table_and_prints_no_third_party_noise(tmp_path):
+    """`python train.py` as a new user runs it (20 epochs on Lee): one line per epoch, the nearest neighbours once,
+    no device lines for devices that are not there, no empty summary columns, the table's title on one line."""
+    result = subprocess.run([sys.executable, "train.py", f"hydra.run.dir={tmp_path / 'run'}",
                              f"paths.cache_dir={tmp_path / 'cache'}"],
-                            cwd=ROOT, capture_output=True, text=True, timeout=300)
+                            cwd=ROOT, capture_output=True, text=True, timeout=300, env={**os.environ, "COLUMNS": "80"})
     assert result.returncode == 0, result.stderr[-2000:]
-    console = result.stdout + result.stderr
-    for noise in ("litlogger", "exists and is not empty", "LeafSpec", "Warning"):
-        assert noise not in console, noise
-    assert "final metrics" in console and "val/analogy" in console
+    console = (result.stdout + result.stderr).splitlines()
+    title = next(i for i, line in enumerate(console) if line.startswith("train: final metrics ("))
+    assert title < 60, "\n".join(console[:title])
+    assert console[title].endswith(f"({tmp_path / 'run'})"), "the title on one line"
+    text = "\n".join(console)
+    for noise in ("litlogger", "exists and is not empty", "LeafSpec", "Warning", "GPU available: False",
+                  "TPU available", "FLOPs", "estimate number of stepping batches"):
+        assert noise not in text, noise
+    assert sum(line.startswith("epoch ") for line in console) == 20, "one line of metrics per epoch"
+    assert text.count("nearest neighbours") == 1
+    assert (tmp_path / "run" / "neighbours.txt").read_text().startswith("king: ")

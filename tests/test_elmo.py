@@ -13,8 +13,8 @@ from lm_experiments.data.vocab import Vocabulary
 from lm_experiments.models.char_cnn import BEGIN, END, CharacterEncoder, characters_of
 from lm_experiments.models.elmo import BiLM
 from lm_experiments.objectives.full import FullSoftmax
-from lm_experiments.run import train
 from lm_experiments.tasks.bilm import BidirectionalLMTask
+from lm_experiments.training import train
 
 VOCAB = Vocabulary(["<unk>", "<eos>", "the", "cat", "sat", "on", "mat", "dog"], np.array([0, 3, 9, 4, 4, 3, 2, 1]))
 SMALL = {"projection_dim": 6, "hidden_dim": 10, "num_layers": 2, "dropout": 0.0, "char_dim": 4,
@@ -135,7 +135,7 @@ def test_the_output_layer_starts_random_so_both_lstm_stacks_learn_from_the_first
     _, forward_mask, backward_mask = covering_windows(8, 8)
     batch = BiWindows(tokens, torch.from_numpy(forward_mask), torch.from_numpy(backward_mask), 7)
     sum(task.objective(*pair).mean() for pair in task.scored_predictions(batch).values()).backward()
-    for stack in (task.encoder.forward_lm, task.encoder.backward_lm):
+    for stack in (task.model.forward_lm, task.model.backward_lm):
         assert all(float(p.grad.abs().sum()) > 0 for p in stack.parameters())
 
 
@@ -217,14 +217,14 @@ def test_the_embedder_refuses_a_run_of_another_model(make_lm_cfg, tmp_path):
 def test_a_classifier_reads_a_frozen_elmo_through_a_learned_scalar_mix(elmo_run, make_cfg, tmp_path, model):
     from test_sentence_models import polarity_file
 
-    from lm_experiments.run import build
+    from lm_experiments.training import build
 
     data = polarity_file(tmp_path / "polarity.tsv", count=60)
     cfg = make_cfg(f"model={model}", "data=labelled_file", f"data.path={data}", "model.embedding=elmo",
                    f"model.pretrained={elmo_run}", "model.embedding_dim=8", "trainer.max_epochs=1", fast=False,
                    run=f"classifier-{model}")
     datamodule, task, trainer = build(cfg)
-    embedding = task.encoder.embedding
+    embedding = task.model.embedding
     assert embedding.output_dim == 2 * 16 + 8
     frozen = {name: p.detach().clone() for name, p in embedding.elmo.bilm.named_parameters()}
     trainer.fit(task, datamodule=datamodule)
@@ -237,10 +237,11 @@ def test_a_classifier_reads_a_frozen_elmo_through_a_learned_scalar_mix(elmo_run,
 def test_model_elmo_puts_an_elmo_beside_pretrained_word_vectors_as_peters_et_al_do(elmo_run, make_cfg, tmp_path):
     from test_sentence_models import polarity_file
 
+    from lm_experiments.bilm_loading import load_bilm
     from lm_experiments.errors import UserError
     from lm_experiments.models.elmo_vectors import ElmoVectors
     from lm_experiments.models.sentence_embedding import SentenceEmbedding
-    from lm_experiments.run import build
+    from lm_experiments.training import build
 
     data = polarity_file(tmp_path / "polarity.tsv", count=60)
     (tmp_path / "vectors.txt").write_text("2 8\ngood 1 2 3 4 5 6 7 8\nbad 8 7 6 5 4 3 2 1\n")
@@ -248,7 +249,7 @@ def test_model_elmo_puts_an_elmo_beside_pretrained_word_vectors_as_peters_et_al_
                    f"model.pretrained={tmp_path / 'vectors.txt'}", f"model.elmo={elmo_run}", "model.embedding_dim=8",
                    "trainer.max_epochs=1", fast=False, run="glove-and-elmo")
     datamodule, task, trainer = build(cfg)
-    embedding = task.encoder.embedding
+    embedding = task.model.embedding
     assert embedding.output_dim == 2 * 16 + 8
     datamodule.setup("fit")
     embedding.load_pretrained()
@@ -256,7 +257,7 @@ def test_model_elmo_puts_an_elmo_beside_pretrained_word_vectors_as_peters_et_al_
     mask = torch.tensor([[True, True, True], [True, False, False]])
     embedding.eval()
     vectors = embedding(ids, mask)                                                     # (2, 3, 2 x 16 + 8)
-    alone = ElmoVectors(str(elmo_run), embedding.words).eval()
+    alone = ElmoVectors(load_bilm(elmo_run), embedding.words).eval()
     torch.testing.assert_close(vectors[..., :32], alone(ids, mask))    # ELMo first (equal weights, gamma 1) ...
     assert vectors[0, 1, 32:].tolist() == [1, 2, 3, 4, 5, 6, 7, 8]      # ... then the pretrained word vector
     assert vectors[1, 0, 32:].tolist() == [8, 7, 6, 5, 4, 3, 2, 1]
@@ -273,10 +274,14 @@ def test_elmo_vectors_refuse_a_tree_lstm_and_runs_of_other_models(make_lm_cfg, t
     with pytest.raises(UserError, match="model.embedding=elmo feeds sequence encoders"):
         TreeLSTM(VOCAB, embedding="elmo", pretrained="somewhere")
     train(make_lm_cfg("lstm", "trainer.max_epochs=1", "trainer.limit_train_batches=2"))
-    from lm_experiments.models.sentence_embedding import SentenceEmbedding
+    from omegaconf import OmegaConf
 
+    from lm_experiments.assembly import build_model
+
+    textcnn = OmegaConf.create({"_target_": "lm_experiments.models.textcnn.TextCNN", "embedding": "elmo",
+                                "pretrained": str(tmp_path / "run"), "elmo": None})
     with pytest.raises(UserError, match="come from a model=elmo run; .* is a RecurrentEncoder run"):
-        SentenceEmbedding(VOCAB, 4, "elmo", str(tmp_path / "run"))
+        build_model(textcnn, VOCAB)
 
 
 def write_polysemy_corpus(folder, sentences: int = 1200, seed: int = 0):

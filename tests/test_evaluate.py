@@ -10,10 +10,10 @@ import pytest
 from conftest import ROOT
 from test_sentence_models import polarity_file
 
-from lm_experiments import runs
+from lm_experiments import run_folder
 from lm_experiments.errors import UserError
 from lm_experiments.evaluate import evaluate
-from lm_experiments.run import train
+from lm_experiments.training import train
 
 VECTOR_METRICS = ("analogy", "analogy_mul", "analogy_sem", "analogy_syn", "analogy_oov", "analogy_answered",
                   "ws353", "ws353_oov", "simlex", "simlex_oov")
@@ -31,7 +31,7 @@ def test_an_embedding_run_its_checkpoint_and_its_vectors_file_give_the_runs_own_
     _same_vector_metrics(evaluate(run / "vectors.bin").metrics, metrics)
     _same_vector_metrics(evaluate(run / "vectors.txt").metrics, metrics)
     best = evaluate(run, checkpoint="best")
-    assert best.metrics == evaluate(runs.best_checkpoint(run)).metrics, "`best` is the kept epoch's file"
+    assert best.metrics == evaluate(run_folder.best_checkpoint(run)).metrics, "`best` is the kept epoch's file"
     assert best.metrics["analogy"] == pytest.approx(max(metrics["val/analogy"], best.metrics["analogy"]))
     result = subprocess.run([sys.executable, "-m", "lm_experiments.evaluate", str(run), "--json",
                              "--neighbours", "government,nonsenseword"],
@@ -66,7 +66,7 @@ def test_vectors_trained_by_gensim_score_as_gensims_evaluators_score_them(tmp_pa
 def test_a_fasttext_run_answers_unseen_evaluation_words_as_in_training(make_cfg, tmp_path):
     metrics = train(make_cfg("model=fasttext", "model.bucket=20000", "trainer.limit_train_batches=3",
                              "callbacks.embedding_map=null", "task.updater.threads=1"))
-    for target in (tmp_path / "run", tmp_path / "run" / runs.FASTTEXT_VECTORS_FILE):
+    for target in (tmp_path / "run", tmp_path / "run" / run_folder.FASTTEXT_VECTORS_FILE):
         scores = evaluate(target).metrics
         assert scores["ws353_oov"] == 0.0 and scores["analogy_oov"] == 0.0, target
         for name in ("analogy", "ws353", "simlex"):
@@ -106,13 +106,12 @@ def test_a_classifier_scores_its_test_split_as_it_did(make_cfg, tmp_path):
 
 
 @pytest.mark.parametrize("make_target, options, message", [
-    (lambda tmp: tmp / "missing.txt", {}, "does not exist"),
-    (lambda tmp: tmp, {}, "is not a run folder"),
-    (lambda tmp: (tmp / "junk.bin").write_bytes(b"\x00\x01garbage") and tmp / "junk.bin", {}, "gensim can read"),
-    (lambda tmp: tmp / "run", {"overrides": ["data.path=x"]}, "word vectors are scored on the evaluation files"),
-    (lambda tmp: tmp / "run", {"overrides": ["model=lstm"]}, "data=<name> and data.<key>=<value> overrides"),
+    (lambda tmp, run: tmp / "missing.txt", {}, "does not exist"),
+    (lambda tmp, run: tmp, {}, "is not a run folder"),
+    (lambda tmp, run: (tmp / "junk.bin").write_bytes(b"\x00\x01garbage") and tmp / "junk.bin", {}, "gensim can read"),
+    (lambda tmp, run: run, {"overrides": ["data.path=x"]}, "word vectors are scored on the evaluation files"),
+    (lambda tmp, run: run, {"overrides": ["model=lstm"]}, "data=<name> and data.<key>=<value> overrides"),
 ])
-def test_bad_targets_and_options_get_one_line(make_cfg, tmp_path, make_target, options, message):
-    train(make_cfg("trainer.limit_train_batches=2", "callbacks.embedding_map=null"))
+def test_bad_targets_and_options_get_one_line(skipgram_run, tmp_path, make_target, options, message):
     with pytest.raises(UserError, match=message):
-        evaluate(make_target(tmp_path), **options)
+        evaluate(make_target(tmp_path, skipgram_run), **options)

@@ -79,7 +79,7 @@ def tiny_fasttext(bucket=50, **kwargs) -> tuple[Vocabulary, WordEmbeddingTask, S
     options = {"vector_size": 6, "min_n": 3, "max_n": 5, "bucket": bucket, **kwargs}
     task = WordEmbeddingTask(vocab, FastText(vocab, **options), partial(NegativeSampling, negative=2),
                              partial(torch.optim.SGD, lr=0.05))
-    return vocab, task, task.encoder.embedder
+    return vocab, task, task.model.embedder
 
 
 def gensim_view(vocab, bag: SubwordBag) -> FastTextKeyedVectors:
@@ -137,7 +137,7 @@ def test_bad_options(kwargs, message):
 
 def test_fasttext_run_answers_unseen_words_and_exports_a_loader(make_cfg, tmp_path):
     from lm_experiments.export import load_fasttext_vectors
-    from lm_experiments.run import train
+    from lm_experiments.training import train
 
     metrics = train(make_cfg("model=fasttext", "model.bucket=20000", "trainer.limit_train_batches=3",
                              *NO_CHECKPOINTS))

@@ -14,16 +14,17 @@ from lm_experiments.data.batches import ContextBatch, PairBatch, WordWindows
 from lm_experiments.data.vocab import Vocabulary
 from lm_experiments.errors import UserError, user_error_in
 from lm_experiments.kernels import cpu
-from lm_experiments.kernels.updater import Auto, FusedCPU, FusedGPU
 from lm_experiments.models.cbow import CBOW
 from lm_experiments.models.fasttext import FastText, FastTextCBOW
 from lm_experiments.models.skipgram import SkipGram
 from lm_experiments.objectives.full import FullSoftmax
 from lm_experiments.objectives.hierarchical import HierarchicalSoftmax
 from lm_experiments.objectives.negative import NegativeSampling
-from lm_experiments.run import train
 from lm_experiments.tasks.embedding import WordEmbeddingTask
-from lm_experiments.tasks.updaters import AutogradSGD
+from lm_experiments.training import train
+from lm_experiments.updaters.auto import Auto
+from lm_experiments.updaters.base import AutogradSGD
+from lm_experiments.updaters.fused import FusedCPU, FusedGPU
 
 WORDS = [f"word{i}" for i in range(40)]
 VOCAB = Vocabulary(["<unk>", "<eos>"] + WORDS, np.array([0, 3] + list(range(90, 50, -1))))
@@ -94,7 +95,7 @@ def reference_steps(task: WordEmbeddingTask, batch: WordWindows, noise: np.ndarr
 
 
 def run_kernel(task: WordEmbeddingTask, batch: WordWindows, cbow: bool, state: int, hot=()):
-    inputs = task.encoder.embedder.input_rows()
+    inputs = task.model.embedder.input_rows()
     updater = FusedCPU(threads=1)
     objective = task.objective
     is_negative = isinstance(objective, NegativeSampling)
@@ -112,8 +113,8 @@ def run_kernel(task: WordEmbeddingTask, batch: WordWindows, cbow: bool, state: i
     rows = (inputs.table.detach().numpy(), inputs.rows.numpy(), inputs.counts.numpy(), inputs.mean)
     ids = (batch.ids.numpy(), batch.sentence.numpy(), batch.span.numpy())
     if cbow:
-        return cpu.train_cbow(*ids, *rows, task.encoder.context_reduce == "mean", *arguments), cum
-    return cpu.train_skipgram(*ids, task.encoder.input_side == "context", *rows, *arguments), cum
+        return cpu.train_cbow(*ids, *rows, task.model.context_reduce == "mean", *arguments), cum
+    return cpu.train_skipgram(*ids, task.model.input_side == "context", *rows, *arguments), cum
 
 
 @pytest.mark.parametrize("objective", sorted(OBJECTIVES))
@@ -135,8 +136,8 @@ def test_one_thread_equals_the_autograd_reference_step_for_step(encoder, objecti
     reference_steps(reference, batch, noise, cbow)
     for (name, ours), theirs in zip(fused.named_parameters(), reference.parameters(), strict=True):
         torch.testing.assert_close(ours.detach(), theirs.detach(), atol=2e-6, rtol=1e-5, msg=name)
-    assert not torch.equal(fused.encoder.embedder.input_rows().table, make_task(encoder, objective)
-                           .encoder.embedder.input_rows().table), "the kernel trained the input rows"
+    assert not torch.equal(fused.model.embedder.input_rows().table, make_task(encoder, objective)
+                           .model.embedder.input_rows().table), "the kernel trained the input rows"
 
 
 def test_noise_draws_follow_the_unigram_distribution_and_skip_zero_weight_words():
@@ -169,7 +170,7 @@ def test_one_thread_is_reproducible_and_the_loss_is_sampled():
 
 @pytest.mark.parametrize("sampler, optimizer, reason", [
     (partial(FullSoftmax), partial(torch.optim.SGD, lr=LR), "no fused kernel for FullSoftmax"),
-    (partial(NegativeSampling, shared=True), partial(torch.optim.SGD, lr=LR), "with shared negatives"),
+    (partial(NegativeSampling, shared=True), partial(torch.optim.SGD, lr=LR), "sampler.shared=true"),
     (partial(NegativeSampling), partial(torch.optim.Adagrad, lr=LR), "plain SGD steps"),
 ])
 def test_fused_refuses_what_it_cannot_train_and_auto_falls_back(sampler, optimizer, reason):
@@ -208,10 +209,7 @@ def test_a_threads_own_copies_of_the_busiest_rows_add_up_to_the_same_update(obje
     plain update (to float rounding); the busiest rows are the Huffman root first, or the likeliest noise."""
     batch = windows()
     plain, copied = make_task("skipgram", objective), make_task("skipgram", objective)
-    updater = FusedCPU(threads=2)
-    updater.kind = cpu.NEGATIVE if objective == "negative" else cpu.HIERARCHICAL
-    updater.points = copied.objective.points.numpy() if objective == "hierarchical" else None
-    busiest = updater.busiest_rows(copied.objective)
+    busiest = FusedCPU.busiest_rows(copied.objective.fused_output_side())
     if objective == "hierarchical":
         assert busiest[0] == int(copied.objective.points[2, 0]), "the root starts every path"
     else:

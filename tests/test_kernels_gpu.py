@@ -18,7 +18,7 @@ from test_kernels import ENCODERS, LR, OBJECTIVES, fit, kernel_order, make_task,
 
 from lm_experiments.data.batches import ContextBatch, WordWindows
 from lm_experiments.errors import UserError
-from lm_experiments.kernels.updater import FusedGPU, kernel_unsupported
+from lm_experiments.updaters.fused import FusedGPU, kernel_unsupported
 
 pytest.importorskip("triton")
 
@@ -99,7 +99,7 @@ def test_many_programs_cover_every_center_once(encoder, objective):
     noise = torch.randint(2, 40, (10, 4, 3) if encoder == "skipgram" else (10, 3),
                           generator=torch.Generator().manual_seed(0)) if objective == "negative" else None
     one, many = make_task(encoder, objective), make_task(encoder, objective)
-    start = one.encoder.embedder.word_vectors().detach().clone()
+    start = one.model.embedder.word_vectors().detach().clone()
     results = []
     for task, per_program in ((one, 10), (many, 3)):
         task.to(DEVICE)
@@ -107,7 +107,7 @@ def test_many_programs_cover_every_center_once(encoder, objective):
             task, on_device(batch), None if noise is None else noise.to(DEVICE), LR)
         assert int(examples) == 10
         results.append([p.detach().cpu() for p in task.parameters()])
-    changed = (one.encoder.embedder.word_vectors().detach().cpu() != start).any(1)
+    changed = (one.model.embedder.word_vectors().detach().cpu() != start).any(1)
     assert changed[2:12].all() and not changed[12:].any(), "every word's vector trained once, no other"
     for a, b in zip(*results, strict=True):
         torch.testing.assert_close(a, b)
@@ -129,6 +129,7 @@ def test_the_training_loop_drives_the_kernel_with_its_own_noise(encoder, objecti
     assert 0 < loss < 10 and np.isfinite(loss)
 
 
+@pytest.mark.slow
 def test_the_kernel_compiles_for_hopper_without_spilling(tmp_path):
     """The interpreter runs the kernel as Python, so it lets through what only the compiler checks (a value
     whose type differs between branches, a constexpr misused): compile both loops and objectives for sm_90, as a

@@ -24,10 +24,10 @@ from lm_experiments.objectives.adaptive import AdaptiveSoftmax
 from lm_experiments.objectives.full import FullSoftmax
 from lm_experiments.objectives.hierarchical import HierarchicalSoftmax
 from lm_experiments.objectives.sampled import SampledSoftmax
-from lm_experiments.run import train
 from lm_experiments.sampling import filter_log_probs
 from lm_experiments.schedules import epoch_decay, warmup_cosine
-from lm_experiments.tasks.language_model import LanguageModelTask, layer_grad_norms
+from lm_experiments.tasks.neural_lm import NeuralLMTask, layer_grad_norms
+from lm_experiments.training import train
 
 SIZE = 40
 VOCAB = Vocabulary(["<unk>", "<eos>"] + [f"w{i}" for i in range(SIZE - 2)],
@@ -42,8 +42,8 @@ def full(vocab, dim, **options):
     return FullSoftmax(vocab, dim)
 
 
-def lm(encoder, objective=full) -> LanguageModelTask:
-    return LanguageModelTask(VOCAB, encoder, objective, None)
+def lm(encoder, objective=full) -> NeuralLMTask:
+    return NeuralLMTask(VOCAB, encoder, objective, None)
 
 
 def validation_ppl(model, loader) -> float:
@@ -59,7 +59,7 @@ def shifted(stream: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
 
 @torch.no_grad()
 def direct_nll(model, inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    hidden, _ = model.encoder(inputs[None])
+    hidden, _ = model.model(inputs[None])
     return -torch.log_softmax(model.objective.output(hidden[0]), -1).gather(1, targets[:, None])[:, 0]
 
 
@@ -104,8 +104,8 @@ def test_nnlm_perplexity_reads_the_previous_n_minus_1_tokens():
     padded = torch.cat([torch.full((3,), VOCAB.eos_index), torch.from_numpy(stream.astype(np.int64))])
     with torch.no_grad():
         contexts = padded.unfold(0, 3, 1)[: len(stream)]                       # (N, 3)
-        x = model.encoder.embedding(contexts).flatten(1)
-        logits = model.objective.output(torch.cat([torch.tanh(model.encoder.hidden(x)), x], 1))
+        x = model.model.embedding(contexts).flatten(1)
+        logits = model.objective.output(torch.cat([torch.tanh(model.model.hidden(x)), x], 1))
         nll = F.cross_entropy(logits, torch.from_numpy(stream.astype(np.int64)))
     loader = ContextWindowView(VOCAB, ViewOptions(eval_batch_size=16), order=4).eval_loader(stream, LoaderSettings())
     assert validation_ppl(model, loader) == pytest.approx(math.exp(float(nll)), rel=1e-5)
@@ -153,23 +153,23 @@ def test_adaptive_cutoffs_come_from_token_coverage():
 def test_layer_gradient_norms_add_up_to_the_clipping_norm():
     torch.manual_seed(0)
     model = lm(RecurrentEncoder(VOCAB, embedding_dim=6, hidden_dim=6))
-    hidden, _ = model.encoder(torch.randint(0, SIZE, (3, 5)))
+    hidden, _ = model.model(torch.randint(0, SIZE, (3, 5)))
     model.objective(hidden.reshape(-1, 6), torch.randint(0, SIZE, (15,))).sum().backward()
-    norms = layer_grad_norms((name.removeprefix("encoder."), p) for name, p in model.named_parameters())
+    norms = layer_grad_norms((name.removeprefix("model."), p) for name, p in model.named_parameters())
     assert {"embedding", "rnn.0", "rnn.1", "objective", "total"} == set(norms)
     expected = torch.nn.utils.get_total_norm([p.grad for p in model.parameters()])
     assert float(norms["total"]) == pytest.approx(float(expected), rel=1e-5)
-    layer_one = torch.cat([p.grad.flatten() for n, p in model.named_parameters() if n.startswith("encoder.rnn.1.")])
+    layer_one = torch.cat([p.grad.flatten() for n, p in model.named_parameters() if n.startswith("model.rnn.1.")])
     assert float(norms["rnn.1"]) == pytest.approx(float(layer_one.norm()), rel=1e-5)
 
 
 def test_weight_tying_shares_one_matrix_and_refuses_objectives_without_word_rows():
     model = lm(RecurrentEncoder(VOCAB, embedding_dim=6, hidden_dim=10, tie_weights=True))
-    assert model.objective.output.weight is model.encoder.embedding.weight
-    assert model.encoder.rnn[-1].hidden_size == 6, "the last layer outputs embedding_dim units to match the tied matrix"
+    assert model.objective.output.weight is model.model.embedding.weight
+    assert model.model.rnn[-1].hidden_size == 6, "the last layer outputs embedding_dim units to match the tied matrix"
     assert sum(1 for _ in model.parameters()) == len({id(p) for p in model.parameters()})
     transformer = lm(CausalTransformer(VOCAB, d_model=8, num_heads=2, num_layers=1, block_size=4))
-    assert transformer.objective.output.weight is transformer.encoder.token_embedding.weight
+    assert transformer.objective.output.weight is transformer.model.token_embedding.weight
     with pytest.raises(UserError, match="tie_weights"):
         lm(RecurrentEncoder(VOCAB, embedding_dim=6, hidden_dim=6, tie_weights=True), HierarchicalSoftmax)
 
@@ -208,6 +208,7 @@ def test_every_lm_trains_with_its_objectives_and_reports_perplexity(make_lm_cfg,
     assert metrics["test/tokens"] > 1000, "the whole test split is scored"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model", ["lstm", "transformer", "nnlm"])
 def test_language_models_learn_the_grammar(make_lm_cfg, model):
     """The tiny grammar leaves about 4 choices per word on average: far below uniform over ~25 words."""
@@ -239,7 +240,7 @@ def test_lm_run_logs_gradient_norms_and_samples_and_generates(make_lm_cfg, tmp_p
 
 
 def test_carried_state_is_detached_between_blocks(make_lm_cfg):
-    from lm_experiments.run import build
+    from lm_experiments.training import build
 
     datamodule, model, _ = build(make_lm_cfg("lstm"))
     model.trainer = L.Trainer(accelerator="cpu", logger=False, enable_progress_bar=False)
@@ -289,11 +290,12 @@ def test_every_preset_composes_and_starts_with_its_command(preset, tmp_path):
     assert text[0] == "# @package _global_" and text[1].startswith(commands)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model", ["lstm", "transformer"])
 def test_compiled_encoder_trains_to_the_same_numbers_and_checkpoint_names(make_lm_cfg, model):
     """task.compile=true goes through torch.compile (aot_eager here: the graph capture without C++ code
     generation) and must not change the arithmetic or the parameter names a checkpoint holds."""
-    from lm_experiments.run import build
+    from lm_experiments.training import build
 
     common = ["trainer.limit_train_batches=6", *NO_CHECKPOINTS, "trainer.max_epochs=1"]
     plain = train(make_lm_cfg(model, *common, run="plain"))

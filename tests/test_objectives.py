@@ -90,7 +90,7 @@ def test_skipgram_initialisation_and_vectors():
     vocab = vocab_with_counts([9, 8, 7])
     task = WordEmbeddingTask(vocab, SkipGram(vocab, vector_size=8), partial(NegativeSampling, negative=2),
                              partial(torch.optim.SGD, lr=0.1))
-    weights = task.encoder.embedder.word_vectors().data
+    weights = task.model.embedder.word_vectors().data
     assert weights.abs().max() <= 0.5 / 8 and weights.std() > 0
     assert task.objective.output.weight.abs().sum() == 0  # word2vec's syn1neg starts at zero
     assert task.objective.output.sparse, "the embedding task's output rows take sparse steps"

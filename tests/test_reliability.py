@@ -9,8 +9,8 @@ from conftest import ROOT
 
 from lm_experiments.callbacks.divergence import TrainingDiverged
 from lm_experiments.errors import user_error_in
-from lm_experiments.run import train
-from lm_experiments.runs import remove_failed_run
+from lm_experiments.run_folder import remove_failed_run
+from lm_experiments.training import train
 
 
 def diverged(error: BaseException) -> TrainingDiverged:
@@ -43,9 +43,10 @@ def test_without_the_guard_the_diverged_run_goes_on(make_cfg, tmp_path):
     assert "time/total_sec" in metrics
 
 
+@pytest.mark.slow
 def test_train_py_exits_2_with_one_line_on_divergence(tmp_path):
     result = subprocess.run([sys.executable, "train.py", "optimizer.lr=1e6", "trainer.max_epochs=1",
-                             "callbacks.progress_bar=null", "logger=none", f"paths.output_dir={tmp_path / 'run'}",
+                             "callbacks.progress_bar=null", "logger=none", f"hydra.run.dir={tmp_path / 'run'}",
                              f"paths.cache_dir={tmp_path / 'cache'}"],
                             capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert result.returncode == 2, result.stderr[-2000:]
@@ -72,21 +73,15 @@ def test_more_noise_words_than_the_vocabulary_is_refused_before_training(make_cf
     assert not (tmp_path / "run" / "checkpoints").exists()
 
 
-def _write_checkpoint(make_cfg, tmp_path, *overrides: str):
-    train(make_cfg("trainer.limit_train_batches=2", "callbacks.embedding_eval=null", "callbacks.embedding_map=null",
-                   *overrides, run="first"))
-    return tmp_path / "first" / "checkpoints" / "last.ckpt"
-
-
 @pytest.mark.parametrize("fault, message", [
     ("last_in_a_fresh_folder", "has no checkpoints/last.ckpt"),
     ("missing_file", "is not a file"),
     ("not_a_checkpoint", "is not a PyTorch checkpoint"),
     ("truncated", "is not a PyTorch checkpoint, or it was cut short"),
     ("another_model", "The checkpoint is of a SkipGram run and this run trains CBOW"),
-    ("another_size", "The checkpoint's encoder.embedder.embedding.weight is ("),
+    ("another_size", "The checkpoint's model.embedder.embedding.weight is ("),
 ])
-def test_checkpoint_faults_are_one_line_and_leave_no_run_folder(make_cfg, tmp_path, fault, message):
+def test_checkpoint_faults_are_one_line_and_leave_no_run_folder(make_cfg, tmp_path, skipgram_run, fault, message):
     ckpt, extra = "last", []
     if fault == "missing_file":
         ckpt = str(tmp_path / "nowhere.ckpt")
@@ -94,7 +89,7 @@ def test_checkpoint_faults_are_one_line_and_leave_no_run_folder(make_cfg, tmp_pa
         (tmp_path / "notes.ckpt").write_text("not a checkpoint")
         ckpt = str(tmp_path / "notes.ckpt")
     elif fault != "last_in_a_fresh_folder":
-        written = _write_checkpoint(make_cfg, tmp_path, "model=skipgram", "model.vector_size=16")
+        written = skipgram_run / "checkpoints" / "last.ckpt"  # a skip-gram of dim 16, as make_cfg's runs
         ckpt = str(written)
         if fault == "truncated":
             data = written.read_bytes()
@@ -110,8 +105,8 @@ def test_checkpoint_faults_are_one_line_and_leave_no_run_folder(make_cfg, tmp_pa
     assert not (tmp_path / "run").exists()
 
 
-def test_resuming_a_checkpoint_of_the_same_run_still_works(make_cfg, tmp_path):
-    written = _write_checkpoint(make_cfg, tmp_path, "model=skipgram", "model.vector_size=16")
+def test_resuming_a_checkpoint_of_the_same_run_still_works(make_cfg, skipgram_run):
+    written = skipgram_run / "checkpoints" / "last.ckpt"
     metrics = train(make_cfg("model=skipgram", "model.vector_size=16", f"ckpt_path={written}",
                              "trainer.max_epochs=2", "trainer.limit_train_batches=2", "callbacks.embedding_eval=null",
                              "callbacks.embedding_map=null"))
@@ -133,8 +128,8 @@ def test_non_negative_sizes_refuse_negatives_bools_and_fractions(value):
 
     from lm_experiments.data.vocab import Vocabulary
     from lm_experiments.errors import UserError
-    from lm_experiments.kernels.updater import FusedCPU
     from lm_experiments.models.fasttext import SubwordBag
+    from lm_experiments.updaters.fused import FusedCPU
 
     with pytest.raises(UserError, match=r"task.updater.hot_rows must be an integer >= 0 \(0: no per-thread copies\)"):
         FusedCPU(hot_rows=value)
@@ -240,6 +235,7 @@ def test_two_runs_building_the_same_cache_entry_at_once_both_succeed(tmp_path):
     assert len(entries) == 1 and not entries[0].name.startswith(".")
 
 
+@pytest.mark.slow
 def test_a_run_failing_with_an_error_not_ours_leaves_no_stub_folder(tmp_path):
     run = tmp_path / "run"
     result = subprocess.run([sys.executable, "train.py", "trainer.precision=foo", "logger=none",

@@ -23,7 +23,7 @@ from lm_experiments.models.sentence_embedding import SentenceEmbedding
 from lm_experiments.models.textcnn import TextCNN
 from lm_experiments.models.treelstm import TreeLSTM
 from lm_experiments.objectives.label_softmax import LabelSoftmax
-from lm_experiments.run import train
+from lm_experiments.training import train
 
 WORDS = ["the", "film", "is", "good", "bad", "very", "not", "a", "plot", "dull"]
 VOCAB = Vocabulary(["<unk>", "<eos>", *WORDS], np.array([0, 0, *range(20, 10, -1)]))
@@ -428,7 +428,7 @@ def test_the_test_split_is_scored_with_the_best_validation_epochs_weights(make_c
     cfg = make_cfg("model=bow", "data=labelled_file", f"data.path={data}", "model.embedding_dim=16",
                    "optimizer=sgd", "optimizer.lr=3.0", "trainer.max_epochs=5", "data.batch_size=10",
                    "sampler.dropout=0", fast=False)
-    from lm_experiments.run import build
+    from lm_experiments.training import build
 
     datamodule, task, trainer = build(cfg)
     trainer.fit(task, datamodule=datamodule)
@@ -470,7 +470,7 @@ def test_a_tree_lstm_trains_on_every_phrase_of_a_treebank(make_cfg, tmp_path):
     (["model=textcnn", "data=sst", "data.labels=three"], "data.labels must be fine (SST-5) or binary (SST-2)"),
 ])
 def test_bad_classification_choices_get_one_message(make_cfg, tmp_path, overrides, message):
-    from lm_experiments.run import build
+    from lm_experiments.training import build
 
     data = polarity_file(tmp_path / "polarity.tsv", count=40)
     overrides = [o.replace("DATA", str(data)) for o in overrides]
@@ -529,11 +529,12 @@ def test_a_wandb_classifier_run_logs_its_scores_and_confusion_matrix(make_cfg, t
 SENTENCE_PRESETS = ["kim_cnn_mr", "kim_cnn_sst", "tai_lstm_sst", "tai_treelstm_sst", "bow_mr"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("preset", SENTENCE_PRESETS)
 def test_each_sentence_preset_builds_on_the_shared_data_and_takes_a_step(preset, shared_data, tmp_path):
     from conftest import compose_config
 
-    from lm_experiments.run import build
+    from lm_experiments.training import build
 
     corpus = "mr" if preset.endswith("_mr") else "sst"
     cfg = compose_config([f"experiment={preset}", f"data.path={shared_data / corpus}", "logger=none",
@@ -568,6 +569,7 @@ def test_mr_is_fetched_once_unpacked_as_utf8_and_checked(tmp_path):
     assert MovieReviews(fold=2).splits(tmp_path / "cache")["test"] == splits["test"]
 
 
+@pytest.mark.slow
 def test_mr_and_sst_downloads_fail_clearly_offline_or_corrupt(tmp_path):
     with pytest.raises(UserError, match=r"Could not download the mr corpus .* pass data.path="):
         MovieReviews(url="http://127.0.0.1:9/rt-polaritydata.tar.gz").splits(tmp_path / "cache")

@@ -19,10 +19,10 @@ from lm_experiments.data.vocab import Vocabulary
 from lm_experiments.errors import UserError, user_error_in
 from lm_experiments.models.skipgram import SkipGram
 from lm_experiments.objectives.full import FullSoftmax
-from lm_experiments.run import build
 from lm_experiments.tasks.base import Provides
 from lm_experiments.tasks.embedding import WordEmbeddingTask
-from lm_experiments.tasks.updaters import AutogradSGD, Updater
+from lm_experiments.training import build
+from lm_experiments.updaters.base import AutogradSGD, Updater
 
 MODELS = sorted(p.stem for p in (CONF / "model").glob("*.yaml"))
 CORPORA = sorted(p.stem for p in (CONF / "data").glob("*.yaml"))
@@ -38,11 +38,11 @@ EXPECTED = {
     "glove": ("CountVectorsTask", "val/analogy", {Provides.WORD_VECTORS}),
     "svd": ("CountVectorsTask", "val/analogy", {Provides.WORD_VECTORS}),
     "ngram": ("NGramTask", "val/ppl", LANGUAGE_MODEL),
-    "nnlm": ("LanguageModelTask", "val/ppl", LANGUAGE_MODEL),
-    "rnn": ("LanguageModelTask", "val/ppl", LANGUAGE_MODEL),
-    "gru": ("LanguageModelTask", "val/ppl", LANGUAGE_MODEL),
-    "lstm": ("LanguageModelTask", "val/ppl", LANGUAGE_MODEL),
-    "transformer": ("LanguageModelTask", "val/ppl", LANGUAGE_MODEL),
+    "nnlm": ("NeuralLMTask", "val/ppl", LANGUAGE_MODEL),
+    "rnn": ("NeuralLMTask", "val/ppl", LANGUAGE_MODEL),
+    "gru": ("NeuralLMTask", "val/ppl", LANGUAGE_MODEL),
+    "lstm": ("NeuralLMTask", "val/ppl", LANGUAGE_MODEL),
+    "transformer": ("NeuralLMTask", "val/ppl", LANGUAGE_MODEL),
     "bow": ("ClassificationTask", "val/acc", set()),
     "textcnn": ("ClassificationTask", "val/acc", set()),
     "birnn": ("ClassificationTask", "val/acc", set()),
@@ -128,10 +128,10 @@ def test_every_model_and_corpus_compose_into_a_task_that_reads_its_views_batches
 
 
 @pytest.mark.parametrize("overrides, message", [
-    (["model=lstm", "data/view=word_windows"], "RecurrentEncoder (LanguageModelTask) trains on BPTTBlock batches, "
+    (["model=lstm", "data/view=word_windows"], "RecurrentEncoder (NeuralLMTask) trains on BPTTBlock batches, "
                                                "but the data view WordWindowView makes WordWindows batches"),
     (["model=skipgram", "data/view=bptt"], "trains on WordWindows batches, but the data view BPTTView makes BPTTBlock"),
-    (["model=skipgram", "task=lm"], "LanguageModelTask trains a language-model encoder (model=nnlm, rnn, gru, lstm, "
+    (["model=skipgram", "task=lm"], "NeuralLMTask trains a language-model encoder (model=nnlm, rnn, gru, lstm, "
                                     "transformer); model=SkipGram is not one"),
     (["model=lstm", "task=embedding"], "WordEmbeddingTask trains a word-embedding encoder"),
     (["model=lstm", "sampler=none"], "RecurrentEncoder needs an output layer over the vocabulary: pick one with "
@@ -180,7 +180,7 @@ def test_autograd_updater_takes_shuffled_sgd_steps_on_the_summed_loss(monkeypatc
     batch = skipgram_pairs(windows)  # by hand: within each word's span, never across the sentence end at 5 | 6
     assert sorted(zip(batch.centers.tolist(), batch.contexts.tolist())) == [
         (2, 3), (2, 6), (3, 2), (3, 4), (3, 5), (4, 3), (4, 5), (5, 4), (6, 2)]
-    inputs = task.encoder.embedder.word_vectors().detach().clone()
+    inputs = task.model.embedder.word_vectors().detach().clone()
     outputs = task.objective.output.weight.detach().clone()
     bias = task.objective.output.bias.detach().clone()
     orders, randperm = [], torch.randperm
@@ -195,7 +195,7 @@ def test_autograd_updater_takes_shuffled_sgd_steps_on_the_summed_loss(monkeypatc
         inputs.index_add_(0, batch.contexts[step], -0.5 * h.grad)
         outputs -= 0.5 * w.grad
         bias -= 0.5 * b.grad
-    torch.testing.assert_close(task.encoder.embedder.word_vectors().detach(), inputs)
+    torch.testing.assert_close(task.model.embedder.word_vectors().detach(), inputs)
     torch.testing.assert_close(task.objective.output.weight.detach(), outputs)
     torch.testing.assert_close(task.objective.output.bias.detach(), bias)
 

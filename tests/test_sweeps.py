@@ -152,6 +152,7 @@ def sweep_points(parameters: dict) -> list[dict]:
     return [dict(zip(axes, combo)) for combo in itertools.product(*axes.values())]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", SWEEPS, ids=[p.stem for p in SWEEPS])
 def test_wandb_sweep_commands_compose_into_the_swept_config(path):
     sweep = yaml.safe_load(path.read_text())

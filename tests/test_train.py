@@ -13,7 +13,7 @@ from hydra.utils import instantiate
 from wandb_records import read_run
 
 from lm_experiments.errors import UserError, user_error_in
-from lm_experiments.run import train
+from lm_experiments.training import train
 
 DATA_OVERRIDES = {
     "lee": [],
@@ -57,7 +57,7 @@ def test_default_run_writes_every_artefact(make_cfg, tmp_path):
 
     # exported vectors == the trained input embeddings, without the specials, in vocabulary order
     state = torch.load(run / "checkpoints/last.ckpt", map_location="cpu", weights_only=False)
-    weights = state["state_dict"]["encoder.embedder.embedding.weight"].numpy()
+    weights = state["state_dict"]["model.embedder.embedding.weight"].numpy()
     vocab_words = [line.split("\t")[0] for line in (run / "vocab.tsv").read_text().splitlines()]
     assert state["vocab"]["itos"] == vocab_words
     for binary, name in ((True, "vectors.bin"), (False, "vectors.txt")):

@@ -1,16 +1,20 @@
 """Analogy, similarity and nearest-neighbour evaluation of a model's word vectors during training."""
 
 import logging
+from pathlib import Path
 
 import torch
 from lightning.pytorch.loggers import WandbLogger
 from lightning.pytorch.utilities import rank_zero_info
 
 from lm_experiments.callbacks.base import TaskCallback
+from lm_experiments.errors import positive_int
 from lm_experiments.evaluation.analogy import AnalogyEvaluator
 from lm_experiments.evaluation.benchmarks import benchmark_path, read_analogies, read_pairs
 from lm_experiments.evaluation.neighbours import nearest_neighbours
 from lm_experiments.evaluation.similarity import SimilarityEvaluator
+from lm_experiments.io import atomic_write
+from lm_experiments.run_folder import NEIGHBOURS_FILE
 from lm_experiments.tasks.base import Provides
 
 log = logging.getLogger(__name__)
@@ -18,7 +22,9 @@ log = logging.getLogger(__name__)
 
 class EmbeddingEvaluation(TaskCallback):
     """Logs `val/analogy` (3CosAdd), `val/analogy_mul` (3CosMul), `val/ws353`, `val/simlex` (Spearman)
-    and their OOV percentages every `every_n_epochs` epochs and after the last one.
+    and their OOV percentages every `every_n_epochs` epochs and after the last one, in one console line each;
+    the nearest neighbours of the query words once, after training, on the console and in `neighbours.txt`
+    in `dirpath` (the run folder), and after every evaluation in a W&B table.
 
     For tasks that provide word vectors. The evaluation files default to the copies
     installed with gensim, so it works offline. For tasks that also provide vectors for
@@ -32,7 +38,7 @@ class EmbeddingEvaluation(TaskCallback):
     def __init__(self, analogies: str | None = None, similarity: dict[str, str | None] | None = None,
                  restrict_vocab: int = 30000, similarity_restrict_vocab: int = 300000,
                  case_insensitive: bool = True, neighbours: list[str] | None = None, topn: int = 5,
-                 every_n_epochs: int = 1):
+                 every_n_epochs: int = 1, dirpath: str | None = None):
         self.analogy_path = benchmark_path(analogies, "analogies")
         names = similarity if similarity is not None else {"ws353": None, "simlex": None}
         self.similarity_paths = {name: benchmark_path(path, name) for name, path in names.items()}
@@ -41,7 +47,8 @@ class EmbeddingEvaluation(TaskCallback):
         self.case_insensitive = case_insensitive
         self.neighbour_queries = list(neighbours or [])
         self.topn = topn
-        self.every_n_epochs = every_n_epochs
+        self.every_n_epochs = positive_int(every_n_epochs, "callbacks.embedding_eval.every_n_epochs")
+        self.dirpath = dirpath
         self.analogy = None
         self.similarity = {}
         self.last_neighbours: dict[str, list[tuple[str, float]]] = {}
@@ -106,10 +113,17 @@ class EmbeddingEvaluation(TaskCallback):
         metrics = self.evaluate(pl_module)
         pl_module.log_dict(metrics, on_epoch=True, sync_dist=False)  # every DDP replica holds the same weights
         self._log_neighbour_table(trainer)
-        lines = [f"  {q}: " + ", ".join(f"{w} ({s:.2f})" for w, s in ns) for q, ns in self.last_neighbours.items()]
         rank_zero_info(
             f"epoch {trainer.current_epoch}: analogy {metrics['val/analogy']:.4f} (3CosMul "
             f"{metrics['val/analogy_mul']:.4f}, {metrics['val/analogy_oov']:.1f}% OOV), "
-            + ", ".join(f"{n} {metrics[f'val/{n}']:.4f}" for n in self.similarity)
-            + ("\nnearest neighbours:\n" + "\n".join(lines) if lines else "")
-        )
+            + ", ".join(f"{n} {metrics[f'val/{n}']:.4f}" for n in self.similarity))
+
+    def on_train_end(self, trainer, pl_module):
+        """The last evaluation's nearest neighbours, once: on the console and in the run folder."""
+        if not self.last_neighbours or not trainer.is_global_zero:
+            return
+        lines = [f"{q}: " + ", ".join(f"{w} ({s:.2f})" for w, s in ns) for q, ns in self.last_neighbours.items()]
+        rank_zero_info("nearest neighbours (cosine):\n" + "\n".join(f"  {line}" for line in lines))
+        if self.dirpath is not None:
+            with atomic_write(Path(self.dirpath) / NEIGHBOURS_FILE) as handle:
+                handle.writelines(f"{line}\n" for line in lines)

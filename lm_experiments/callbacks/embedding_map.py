@@ -5,7 +5,7 @@ from lightning.pytorch.loggers import WandbLogger
 from lm_experiments.callbacks.base import TaskCallback
 from lm_experiments.errors import UserError, positive_int
 from lm_experiments.evaluation.projection import METHODS, draw_map, project_2d
-from lm_experiments.runs import EMBEDDING_MAP_FILE
+from lm_experiments.run_folder import EMBEDDING_MAP_FILE
 from lm_experiments.tasks.base import Provides
 
 

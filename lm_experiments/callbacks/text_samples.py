@@ -8,7 +8,7 @@ from lightning.pytorch.loggers import WandbLogger
 
 from lm_experiments.callbacks.base import TaskCallback
 from lm_experiments.errors import positive_int
-from lm_experiments.runs import SAMPLES_FILE
+from lm_experiments.run_folder import SAMPLES_FILE
 from lm_experiments.sampling import detokenize, sample
 from lm_experiments.tasks.base import Provides
 
@@ -43,8 +43,9 @@ class TextSamples(TaskCallback):
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.path, "a", encoding="utf-8") as out:
             out.write(f"# epoch {trainer.current_epoch}\n" + "".join(f"{t}\n" for t in texts))
-        for text in texts:
-            log.info("sample (epoch %d): %s", trainer.current_epoch, text)
+        log.info("sample (epoch %d): %s", trainer.current_epoch, texts[0])  # the others in samples.txt only
+        for text in texts[1:]:
+            log.debug("sample (epoch %d): %s", trainer.current_epoch, text)
         for logger in trainer.loggers:
             if isinstance(logger, WandbLogger):
                 logger.log_text(key="samples", columns=["epoch", "text"],

@@ -6,7 +6,7 @@ from pathlib import Path
 import lightning as L
 from torch.utils.data import DataLoader
 
-from lm_experiments.assembly import built_class
+from lm_experiments.config_options import built_class
 from lm_experiments.data.corpora import Corpus
 from lm_experiments.data.sharding import Shard
 from lm_experiments.data.stream import EncodedCorpus, load_encoded

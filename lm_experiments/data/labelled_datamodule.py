@@ -8,7 +8,7 @@ import lightning as L
 import numpy as np
 from torch.utils.data import DataLoader
 
-from lm_experiments.assembly import built_class
+from lm_experiments.config_options import built_class
 from lm_experiments.data.labelled import LabelledSource
 from lm_experiments.data.labelled_split import LabelledSplit, encode_split, retokenized
 from lm_experiments.data.tokenize import make_tokenizer

@@ -1,6 +1,7 @@
-"""Fused training steps for the word-embedding task, behind its updater seam (`task/updater=...`).
+"""Fused word2vec-family training steps as functions of arrays: `cpu.py` (Numba loops, Hogwild threads) and
+`gpu.py` (one Triton launch per chunk).
 
-`cpu.py` holds the compiled loops (Numba); `updater.py` the updaters that run them
-(`FusedCPU`) or pick them where they apply (`Auto`). The autograd updater in
-`lm_experiments.tasks.updaters` is the readable reference they are tested against.
+They import nothing else of the package: the updaters in `lm_experiments.updaters` hand them
+tables, windows and the objective's declared output side, and the autograd updater there is the
+readable reference they are tested against.
 """

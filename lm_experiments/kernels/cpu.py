@@ -26,15 +26,9 @@ drawn from the objective's unigram^0.75 distribution with Walker's alias method
 computed on every `loss_every`-th center only (a log per score is a large share of the
 work) and reported as the mean over those examples.
 
-Why a kernel of our own (Numba, `nogil`, `prange`) rather than driving gensim's
-`word2vec_inner`: gensim's inner loops take sentences of string tokens and gensim's
-model object (its vocabulary dictionary, its own subsampling, window draws and random
-state), so they would re-do the view's work on strings and could not run on our
-examples, objectives or fastText layout, nor be checked step for step against our
-autograd reference. Measured on text8-head (2 CPU cores, dim 100, 1 epoch, window 5,
-5 negatives), this loop alone ran at 765k words/s with two threads against gensim's
-394k (`Word2Vec.train`, 2 workers), 355-378k with one thread against gensim's 336k
-(benchmarks/README.md has the end-to-end figures).
+A loop of our own rather than gensim's `word2vec_inner`: gensim's loops take sentences of
+string tokens and its own model object, so they could not run on our examples, objectives
+or fastText layout, nor be checked step for step against the autograd reference.
 """
 
 import math

@@ -30,8 +30,6 @@ import torch
 import triton
 import triton.language as tl
 
-from lm_experiments.kernels.output_side import OutputSide
-
 
 @triton.jit
 def _softplus(x):
@@ -199,14 +197,15 @@ def _train_chunk(ids, sentence, span, n, table, rows, counts, row_stride, out, n
 
 
 def train_chunk(ids: torch.Tensor, sentence: torch.Tensor, span: torch.Tensor, window: int, cbow: bool,
-                table: torch.Tensor, rows: torch.Tensor, counts: torch.Tensor, mean: bool, output: OutputSide,
+                table: torch.Tensor, rows: torch.Tensor, counts: torch.Tensor, mean: bool, output,
                 noise: torch.Tensor | None, lr: float, context_inputs: bool = True, context_mean: bool = True,
                 centers_per_program: int = 32, warps: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
     """Train the tables in place on one chunk; returns (summed loss, examples) as device scalars.
 
     ids, sentence, span (n,): the kept words (`WordWindows`); table (R, d) the input rows, rows (V, S) and
-    counts (V,) each word's rows (`InputRows`); output.rows (O, d); noise (n, 2 x window, k) for skip-gram or
-    (n, k) for CBOW (None for hierarchical softmax). All on one device, contiguous.
+    counts (V,) each word's rows (`InputRows`); output: the objective's `FusedOutputSide` (output.rows (O, d));
+    noise (n, 2 x window, k) for skip-gram or (n, k) for CBOW, None for hierarchical softmax. All on one
+    device, contiguous.
     """
     count = ids.numel()
     programs = max(1, triton.cdiv(count, centers_per_program))

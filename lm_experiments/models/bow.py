@@ -6,7 +6,7 @@ from torch import nn
 from lm_experiments.data.batches import SentenceBatch
 from lm_experiments.data.vocab import Vocabulary
 from lm_experiments.errors import UserError, non_negative_int
-from lm_experiments.models.base import SentenceEncoder
+from lm_experiments.models.base import BidirectionalLMEncoder, SentenceEncoder
 from lm_experiments.models.sentence_embedding import SentenceEmbedding, masked_embeddings
 
 ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU}
@@ -19,14 +19,15 @@ class BagOfVectors(SentenceEncoder):
 
     def __init__(self, vocab: Vocabulary, embedding_dim: int = 300, embedding: str = "rand",
                  pretrained: str | None = None, init_range: float = 0.25, elmo_dropout: float = 0.5,
-                 elmo: str | None = None, reduce: str = "mean", hidden_dim: int = 0, activation: str = "tanh"):
+                 elmo: str | None = None, bilm: BidirectionalLMEncoder | None = None,
+                 reduce: str = "mean", hidden_dim: int = 0, activation: str = "tanh"):
         super().__init__()
         if reduce not in ("mean", "sum"):
             raise UserError(f"model.reduce must be mean or sum; got {reduce!r}.")
         if activation not in ACTIVATIONS:
             raise UserError(f"model.activation must be one of {', '.join(ACTIVATIONS)}; got {activation!r}.")
         self.embedding = SentenceEmbedding(vocab, embedding_dim, embedding, pretrained, init_range, elmo_dropout,
-                                           elmo)
+                                           elmo, bilm)
         self.reduce = reduce
         hidden = non_negative_int(hidden_dim, "model.hidden_dim", " (0: no hidden layer)")
         self.hidden = (nn.Sequential(nn.Linear(self.embedding.output_dim, hidden), ACTIVATIONS[activation]())

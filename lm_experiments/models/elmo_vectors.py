@@ -1,34 +1,26 @@
 """ELMo vectors for a downstream model (Peters et al. 2018, section 3.3): a trained biLM, frozen, whose layers
 are mixed with learned scalar weights per task, with dropout on the result."""
 
-from pathlib import Path
-
 import torch
 from torch import nn
 
-from lm_experiments.errors import UserError
+from lm_experiments.models.base import BidirectionalLMEncoder
 from lm_experiments.models.scalar_mix import ScalarMix
 
 
 class ElmoVectors(nn.Module):
     """(B, T) ids of the classifier's vocabulary and their (B, T) mask -> (B, T, 2p) contextual vectors.
 
-    The biLM comes from a `model=elmo` run folder; its token vectors for the classifier's
-    words are computed once from their characters (so no word is unknown to it), its
-    weights stay frozen and in eval mode, and only the scalar mix (weights and gamma) is
-    trained with the classifier.
+    `bilm` is a trained biLM (`bilm_loading.load_bilm` reads one from a `model=elmo` run);
+    its token vectors for the classifier's words are computed once from their characters
+    (so no word is unknown to it), its weights stay frozen and in eval mode, and only the
+    scalar mix (weights and gamma) is trained with the classifier.
     """
 
-    def __init__(self, run: str, words: list[str], dropout: float = 0.5, layer_norm: bool = False):
+    def __init__(self, bilm: BidirectionalLMEncoder, words: list[str], dropout: float = 0.5,
+                 layer_norm: bool = False):
         super().__init__()
-        from lm_experiments.runs import load_task
-        from lm_experiments.tasks.bilm import BidirectionalLMTask
-
-        task, _ = load_task(Path(run).expanduser())
-        if not isinstance(task, BidirectionalLMTask):
-            raise UserError(f"ELMo vectors (model.embedding=elmo, model.elmo) come from a model=elmo run; {run} is a "
-                            f"{task.name} run.")
-        self.bilm = task.encoder.requires_grad_(False).eval()
+        self.bilm = bilm.requires_grad_(False).eval()
         with torch.no_grad():
             self.register_buffer("token_vectors", self.bilm.tokens.vectors_for(words), persistent=False)  # (V, p)
         self.mix = ScalarMix(self.bilm.num_layers + 1, layer_norm=layer_norm)

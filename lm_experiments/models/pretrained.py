@@ -35,20 +35,20 @@ def load_keyed_vectors(source: Path, what: str = "model.pretrained"):
     that gave `source`, in the error messages."""
     from gensim.models import KeyedVectors
 
-    from lm_experiments import runs
+    from lm_experiments import run_folder
     from lm_experiments.export import load_fasttext_vectors
 
     if source.is_dir():
-        runs.check_run_folder(source)
-        if (source / runs.FASTTEXT_VECTORS_FILE).is_file() or (source / runs.SUBWORDS_FILE).is_file():
+        run_folder.check_run_folder(source)
+        if (source / run_folder.FASTTEXT_VECTORS_FILE).is_file() or (source / run_folder.SUBWORDS_FILE).is_file():
             try:
                 return load_fasttext_vectors(source)
             except ValueError as error:
                 raise UserError(f"{what}={source}: {error}.") from error
-        if not (source / runs.VECTORS_BINARY_FILE).is_file():
-            raise UserError(f"{what}={source} is a run folder without {runs.VECTORS_BINARY_FILE}: pass "
+        if not (source / run_folder.VECTORS_BINARY_FILE).is_file():
+            raise UserError(f"{what}={source} is a run folder without {run_folder.VECTORS_BINARY_FILE}: pass "
                             f"a finished word-embedding run (skipgram, cbow, fasttext, glove, svd).")
-        return KeyedVectors.load_word2vec_format(str(source / runs.VECTORS_BINARY_FILE), binary=True)
+        return KeyedVectors.load_word2vec_format(str(source / run_folder.VECTORS_BINARY_FILE), binary=True)
     if not source.is_file():
         raise UserError(f"{what}={source} does not exist: pass a run folder or a vectors file "
                         f"(word2vec text or binary, GloVe text, gensim .kv, fastText .bin).")

@@ -9,7 +9,8 @@
 
 `elmo=<run>` puts a trained ELMo's vectors beside the word vectors of any of the first four modes,
 so `non_static` skip-gram vectors with ELMo beside them is Peters et al.'s GloVe + ELMo input;
-`mode="elmo"` is the same as `mode="rand"` with `elmo=pretrained`.
+`mode="elmo"` is the same as `mode="rand"` with `elmo=pretrained`. The run's biLM itself is
+handed in as `bilm` by whoever builds the model (`assembly.build_model`), never loaded here.
 
 Pretrained vectors are copied in when training starts (`load_pretrained`, called by the
 task's set-up, not when a finished run is rebuilt: its checkpoint holds them). Words the
@@ -25,6 +26,8 @@ from torch import nn
 
 from lm_experiments.data.vocab import Vocabulary
 from lm_experiments.errors import UserError, positive_int, probability
+from lm_experiments.models.base import BidirectionalLMEncoder
+from lm_experiments.models.elmo_vectors import ElmoVectors
 from lm_experiments.models.pretrained import read_pretrained
 
 log = logging.getLogger(__name__)
@@ -41,7 +44,8 @@ class SentenceEmbedding(nn.Module):
     """
 
     def __init__(self, vocab: Vocabulary, dim: int = 300, mode: str = "rand", pretrained: str | None = None,
-                 init_range: float = 0.25, elmo_dropout: float = 0.5, elmo: str | None = None):
+                 init_range: float = 0.25, elmo_dropout: float = 0.5, elmo: str | None = None,
+                 bilm: BidirectionalLMEncoder | None = None):
         super().__init__()
         if mode not in MODES:
             raise UserError(f"model.embedding must be one of {', '.join(MODES)}; got {mode!r}.")
@@ -66,9 +70,9 @@ class SentenceEmbedding(nn.Module):
         self.elmo = None
         elmo_run = pretrained if mode == "elmo" else elmo
         if elmo_run:
-            from lm_experiments.models.elmo_vectors import ElmoVectors
-
-            self.elmo = ElmoVectors(elmo_run, self.words, probability(elmo_dropout, "model.elmo_dropout"))
+            if bilm is None:
+                raise ValueError(f"the ELMo run {elmo_run} is named, but its biLM was not handed in (bilm=...)")
+            self.elmo = ElmoVectors(bilm, self.words, probability(elmo_dropout, "model.elmo_dropout"))
         self.output_dim = dim * (2 if mode == "multichannel" else 1) + (self.elmo.output_dim if self.elmo else 0)
 
     def forward(self, ids: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:

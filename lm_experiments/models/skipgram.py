@@ -17,9 +17,9 @@ class SkipGram(WordEmbeddingEncoder):
     As in word2vec and gensim, the context word's vector predicts the center word
     (`input_side = "context"`): with a dynamic window both directions make the same set of
     pairs, but training the input rows of the many context words against the center's
-    output row, example after example, measured better here (analogy +0.3 to +0.4 points
-    at 5 epochs on text8-head) than updating one center's input row for all its contexts in
-    a row. fastText, whose input is the center's bag of n-grams, predicts the other way.
+    output row, example after example, measured better (benchmarks/README.md) than updating
+    one center's input row for all its contexts in a row. fastText, whose input is the center's
+    bag of n-grams, predicts the other way.
     """
 
     example_type = PairBatch

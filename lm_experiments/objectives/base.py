@@ -6,12 +6,39 @@ whether its tables of output rows give sparse gradients (the word-embedding task
 SGD touches only the rows a step used; a language model's optimizers and gradient
 clipping want dense ones). Objectives without row tables (full, sampled, adaptive
 softmax) are dense either way.
+
+An objective whose per-example step a fused kernel (`kernels/`) can take declares it with
+`fused_output_side()`: the rows the kernel writes and how it scores them; the updaters read
+that and never ask which objective they hold.
 """
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
 from torch import nn
 
 from lm_experiments.data.vocab import Vocabulary
 from lm_experiments.errors import UserError
+
+
+@dataclass
+class FusedOutputSide:
+    """What a fused kernel scores against: negative sampling (`negative` noise words per example, drawn from
+    `noise_probs` by `sample_noise`) or hierarchical softmax (`negative` = 0; the Huffman paths `codes`,
+    `points` (V, L) and `lengths` (V,)). The side not used holds (1, 1) zeros that the kernels never read."""
+
+    rows: torch.Tensor     # (O, d) the parameter the kernels write (read afresh each batch: DDP replaces storage)
+    negative: int
+    codes: torch.Tensor    # (V, L) or (1, 1)
+    points: torch.Tensor   # (V, L) or (1, 1)
+    lengths: torch.Tensor  # (V,) or (1,)
+    noise_probs: torch.Tensor | None = None  # (V,) negative sampling's noise distribution
+    sample_noise: Callable[[tuple[int, ...], torch.device], torch.Tensor] | None = None
+
+    @property
+    def hierarchical(self) -> bool:
+        return self.negative == 0
 
 
 class Objective(nn.Module):
@@ -26,7 +53,11 @@ class Objective(nn.Module):
     - `log_prob(hidden) -> (P, V)`: the normalized distribution (generation).
     - `tie_weights(weight)`: share the (V, d) output matrix with an input embedding, for
       objectives with one output vector per word.
+    - `fused_output_side()`: what a fused kernel needs to take this objective's per-example steps,
+      or None where no kernel can (then `fused_kernel_note` says which objectives have one).
     """
+
+    fused_kernel_note = "sampler=negative and sampler=hierarchical have one"
 
     def __init__(self, vocab: Vocabulary, dim: int, sparse: bool = False):
         super().__init__()
@@ -36,3 +67,6 @@ class Objective(nn.Module):
         raise UserError(f"model.tie_weights=true needs an objective with one output vector per word "
                         f"(sampler=full, sampled, negative or nce); {type(self).__name__} has none. "
                         f"Set model.tie_weights=false.")
+
+    def fused_output_side(self) -> FusedOutputSide | None:
+        return None

@@ -5,7 +5,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from lm_experiments.data.vocab import Vocabulary
-from lm_experiments.objectives.base import Objective
+from lm_experiments.objectives.base import FusedOutputSide, Objective
 from lm_experiments.objectives.huffman import huffman_tree
 from lm_experiments.objectives.shared_rows import logistic_curvature, scale_shared_rows, shared_row_rule
 
@@ -33,6 +33,10 @@ class HierarchicalSoftmax(Objective):
         self.nodes = nn.Embedding(len(vocab) - 1, dim, sparse=sparse)  # word2vec's syn1, zero-initialised
         nn.init.zeros_(self.nodes.weight)
         self.shared_rows = shared_row_rule(shared_rows)
+
+    def fused_output_side(self) -> FusedOutputSide:
+        return FusedOutputSide(self.nodes.weight, 0, self.codes.contiguous(), self.points.contiguous(),
+                               self.mask.sum(1).contiguous())
 
     def _path_log_prob(self, scores: torch.Tensor, words: torch.Tensor) -> torch.Tensor:
         """scores (..., L) of each word's path nodes -> log p (...)."""

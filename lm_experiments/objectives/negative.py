@@ -6,7 +6,7 @@ from torch import nn
 
 from lm_experiments.data.vocab import Vocabulary
 from lm_experiments.errors import number, positive_int
-from lm_experiments.objectives.base import Objective
+from lm_experiments.objectives.base import FusedOutputSide, Objective
 from lm_experiments.objectives.noise import UnigramNoise
 from lm_experiments.objectives.shared_rows import logistic_curvature, scale_shared_rows, shared_row_rule
 
@@ -45,6 +45,19 @@ class NegativeSampling(Objective):
         if self.shared:
             self.noise.check_draws(self.shared_pool, "sampler.shared_pool", usual=1024, what="noise words per step",
                                    advice="a shared pool of a few hundred to 1,024 words serves any batch")
+
+    @property
+    def fused_kernel_note(self) -> str:
+        return ("a pool of noise words shared by a step (sampler.shared=true); the kernels draw per example: "
+                "set sampler.shared=false" if self.shared else super().fused_kernel_note)
+
+    def fused_output_side(self) -> FusedOutputSide | None:
+        """Per-example noise only: a shared pool is the autograd path's batched form."""
+        if self.shared:
+            return None
+        unused = torch.zeros((1, 1), dtype=torch.long, device=self.output.weight.device)
+        return FusedOutputSide(self.output.weight, self.negative, unused, unused, unused[0], self.noise.probs,
+                               self.sample_noise)
 
     def sample_noise(self, shape: tuple[int, ...], device: torch.device) -> torch.Tensor:
         return self.noise.sample(shape, device)

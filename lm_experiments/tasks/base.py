@@ -13,8 +13,9 @@ encoder, its metrics, and the files it hands to other tools. The declarations:
   distributions, ...); a callback declares what it `requires`.
 - `export(out_dir)` and `artifact_type`: the files it writes for other tools.
 - `distributed_strategies`: the multi-process strategies it can train under.
-- `model_attribute`: where it keeps the model it trains (`trained_model`), and `keyed_vectors()`: its
-  word vectors as gensim KeyedVectors, for tasks that provide them (what `load_run` hands users).
+- `model`: the part it trains (the `model=` config group's: an encoder, a count model, n-gram counts),
+  under that one name on every task; `keyed_vectors()`: its word vectors as gensim KeyedVectors, for
+  tasks that provide them (what `load_run` hands users).
 - `finite_metrics`: validation metrics that can only be non-finite when training has
   diverged (the divergence guard stops the run then); `step_loss` and `step_grad_norm`
   hold the last step's loss and gradient norm for the same guard.
@@ -28,15 +29,24 @@ from typing import ClassVar
 import lightning as L
 import torch
 from lightning.pytorch.strategies import FSDPStrategy
+from lightning.pytorch.utilities import rank_zero_info
 from torch.optim.lr_scheduler import ReduceLROnPlateau
 
 from lm_experiments import random_state
-from lm_experiments.assembly import built_class
+from lm_experiments.config_options import built_class
 from lm_experiments.data.vocab import Vocabulary
 from lm_experiments.errors import UserError, require
 from lm_experiments.objectives.base import Objective
 
 LR_METRIC = "train/lr"  # what callbacks.lr_monitor (Lightning's LearningRateMonitor) logs the schedule's lr as
+
+
+def rename_legacy_weights(checkpoint: dict) -> None:
+    """Checkpoints written before every task kept its part as `model` name some weights `encoder.*`."""
+    state = checkpoint.get("state_dict")
+    if state and any(key.startswith("encoder.") for key in state):
+        checkpoint["state_dict"] = {("model." + key.removeprefix("encoder.") if key.startswith("encoder.") else key):
+                                    value for key, value in state.items()}
 
 
 class Provides(enum.Enum):
@@ -59,7 +69,7 @@ class Task(L.LightningModule):
     distributed_strategies: ClassVar[tuple[str, ...]] = ()
     artifact_type: ClassVar[str] = "model"
     finite_metrics: ClassVar[tuple[str, ...]] = ()
-    model_attribute: ClassVar[str] = "encoder"  # where the task keeps the `model=` part it trains
+    model: torch.nn.Module  # the `model=` part the task trains (set by each subclass)
 
     def __init__(self, vocab: Vocabulary, optimizer=None, scheduler=None):
         super().__init__()
@@ -74,15 +84,15 @@ class Task(L.LightningModule):
         self.step_loss = loss.detach()
         self.log("train/loss", loss, on_step=True, on_epoch=True, prog_bar=True, batch_size=batch_size)
 
+    def report_epoch(self, summary: str) -> None:
+        """One console line per validation: `epoch N: <summary>` (not during Lightning's sanity check)."""
+        if not self.trainer.sanity_checking:
+            rank_zero_info(f"epoch {self.current_epoch}: {summary}")
+
     @property
     def name(self) -> str:
         """What the task trains, for titles and messages (subclasses name their model: `SkipGram`, ...)."""
         return type(self).__name__
-
-    @property
-    def trained_model(self) -> torch.nn.Module:
-        """The model this task trains (the `model=` part), for users who load a finished run."""
-        return getattr(self, self.model_attribute)
 
     def keyed_vectors(self):
         """The task's word vectors as gensim KeyedVectors, for tasks that provide word vectors; None otherwise."""
@@ -149,7 +159,8 @@ class Task(L.LightningModule):
         if trained is not None and trained != self.name:
             raise UserError(f"The checkpoint is of a {trained} run and this run trains {self.name}: resume with the "
                             f"model= of the run that wrote it.")
-        trainer = self._trainer  # None when a finished run is loaded for use (runs.load_task)
+        rename_legacy_weights(checkpoint)
+        trainer = self._trainer  # None when a finished run is loaded for use (assembly.load_task)
         sharded = trainer is not None and isinstance(trainer.strategy, FSDPStrategy)  # other shapes there
         if "state_dict" in checkpoint and not sharded:
             self._check_weights_fit(checkpoint["state_dict"])

@@ -7,7 +7,7 @@ from lm_experiments.data.vocab import Vocabulary
 from lm_experiments.evaluation.perplexity import NLLSum, perplexity
 from lm_experiments.models.base import BidirectionalLMEncoder
 from lm_experiments.tasks.base import Provides, Task
-from lm_experiments.tasks.language_model import layer_grad_norms
+from lm_experiments.tasks.neural_lm import layer_grad_norms
 
 DIRECTIONS = ("forward", "backward")
 
@@ -28,7 +28,7 @@ class BidirectionalLMTask(Task):
     def __init__(self, vocab: Vocabulary, model: BidirectionalLMEncoder, objective, optimizer, scheduler=None):
         super().__init__(vocab, optimizer, scheduler)
         self.check_part(model, BidirectionalLMEncoder, "a bidirectional language model (model=elmo)")
-        self.encoder = model
+        self.model = model
         self.check_objective(objective)
         self.objective = objective(vocab=vocab, dim=model.output_dim, sparse=False)
         model.init_weights(self.objective)
@@ -37,12 +37,12 @@ class BidirectionalLMTask(Task):
 
     @property
     def name(self) -> str:
-        return type(self.encoder).__name__
+        return type(self.model).__name__
 
     def scored_predictions(self, batch) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
         """Per direction, the scored states (P, p) and the tokens they predict (P,): the forward state at t
         predicts token t + 1, the backward state at t token t - 1."""
-        forward, backward = self.encoder(batch.tokens)                                  # (B, T, p) each
+        forward, backward = self.model(batch.tokens)                                  # (B, T, p) each
         tokens = batch.tokens
         return {"forward": (forward[batch.forward_scored], torch.roll(tokens, -1, 1)[batch.forward_scored]),
                 "backward": (backward[batch.backward_scored], torch.roll(tokens, 1, 1)[batch.backward_scored])}
@@ -57,7 +57,7 @@ class BidirectionalLMTask(Task):
         return loss
 
     def on_before_optimizer_step(self, optimizer) -> None:
-        norms = layer_grad_norms((name.removeprefix("encoder."), p) for name, p in self.named_parameters())
+        norms = layer_grad_norms((name.removeprefix("model."), p) for name, p in self.named_parameters())
         self.step_grad_norm = norms.get("total")
         if self.step_grad_norm is not None:
             self.log("grad_norm/total", self.step_grad_norm, on_step=True, on_epoch=False, batch_size=1)
@@ -90,6 +90,8 @@ class BidirectionalLMTask(Task):
             values.append(perplexity(float(total), int(tokens)))
             self.log(f"{stage}/ppl_{direction}", values[-1], batch_size=1)
         self.log(f"{stage}/ppl", sum(values) / 2, prog_bar=True, batch_size=1)
+        if stage == "val":
+            self.report_epoch(f"val/ppl {sum(values) / 2:.2f} (forward {values[0]:.2f}, backward {values[1]:.2f})")
 
     def on_validation_epoch_end(self) -> None:
         self._log_perplexities("val")

@@ -12,7 +12,7 @@ from lm_experiments.errors import UserError
 from lm_experiments.evaluation.classification import ClassificationScores, draw_confusion
 from lm_experiments.models.base import SentenceEncoder
 from lm_experiments.objectives.label_softmax import LabelSoftmax
-from lm_experiments.runs import CONFUSION_MATRIX_FILE
+from lm_experiments.run_folder import CONFUSION_MATRIX_FILE
 from lm_experiments.tasks.base import Task
 
 
@@ -40,7 +40,7 @@ class ClassificationTask(Task):
         if labels is None:
             raise UserError(f"{type(model).__name__} classifies labelled sentences: pick data=mr, sst or "
                             f"labelled_file.")
-        self.encoder = model
+        self.model = model
         self.check_objective(objective, LabelSoftmax)
         self.labels = list(labels)
         self.objective = objective(labels=self.labels, dim=model.output_dim)
@@ -53,15 +53,15 @@ class ClassificationTask(Task):
 
     @property
     def name(self) -> str:
-        return type(self.encoder).__name__
+        return type(self.model).__name__
 
     def setup(self, stage: str) -> None:
         """Copy the pretrained vectors in before training (a resumed run's checkpoint then replaces them)."""
         if stage == "fit" and not self.coverage:
-            self.coverage = self.encoder.embedding.load_pretrained()
+            self.coverage = self.model.embedding.load_pretrained()
 
     def _scored(self, batch) -> tuple[torch.Tensor, torch.Tensor]:
-        hidden = self.encoder(batch)                                                   # (M, d)
+        hidden = self.model(batch)                                                   # (M, d)
         scored = batch.labels != IGNORE
         return hidden[scored], batch.labels[scored]
 
@@ -93,6 +93,8 @@ class ClassificationTask(Task):
         self.scores[stage].reset()
         self.log(f"{stage}/acc", accuracy, prog_bar=True, batch_size=1)
         self.log(f"{stage}/macro_f1", macro_f1, batch_size=1)
+        if stage == "val":
+            self.report_epoch(f"val/acc {float(accuracy):.4f}, val/macro_f1 {float(macro_f1):.4f}")
         return accuracy, confusion
 
     def on_validation_epoch_end(self) -> None:

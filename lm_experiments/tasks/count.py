@@ -25,7 +25,6 @@ class CountVectorsTask(Task):
     provides = frozenset({Provides.WORD_VECTORS})
     metrics = ("val/analogy", "val/ws353", "val/simlex")
     optimized_metric = "val/analogy"
-    model_attribute = "model"
 
     def __init__(self, vocab: Vocabulary, model: CountVectorModel, objective=None, optimizer=None, scheduler=None,
                  examples_per_step: int | None = None):

@@ -9,7 +9,7 @@ from lm_experiments.data.vocab import Vocabulary
 from lm_experiments.export import export_fasttext_vectors, export_word_vectors, fasttext_keyed_vectors, keyed_vectors
 from lm_experiments.models.base import WordEmbeddingEncoder
 from lm_experiments.tasks.base import Provides, Task
-from lm_experiments.tasks.updaters import AutogradSGD, Updater
+from lm_experiments.updaters.base import AutogradSGD, Updater
 
 
 class WordEmbeddingTask(Task):
@@ -34,7 +34,7 @@ class WordEmbeddingTask(Task):
         super().__init__(vocab, optimizer, scheduler)
         self.check_part(model, WordEmbeddingEncoder, "a word-embedding encoder (model=skipgram, cbow, fasttext, "
                                                      "fasttext_cbow)")
-        self.encoder = model
+        self.model = model
         self.check_objective(objective)
         self.objective = objective(vocab=vocab, dim=model.output_dim, sparse=True)
         self.updater = updater if updater is not None else AutogradSGD()
@@ -46,11 +46,11 @@ class WordEmbeddingTask(Task):
 
     @property
     def name(self) -> str:
-        return type(self.encoder).__name__
+        return type(self.model).__name__
 
     def example_losses(self, batch, step_size: float | None = None) -> torch.Tensor:
         """Loss per example (P,) of one step's examples; `step_size` is that step's learning rate."""
-        return self.objective(self.encoder(batch), self.encoder.targets(batch), step_size=step_size)
+        return self.objective(self.model(batch), self.model.targets(batch), step_size=step_size)
 
     def on_train_start(self) -> None:
         self.updater.prepare(self)
@@ -65,16 +65,16 @@ class WordEmbeddingTask(Task):
 
     def word_vectors(self) -> tuple[list[str], torch.Tensor]:
         """(words, (n, d) vectors) without specials, most frequent first: what is evaluated and exported."""
-        return self.vocab.words, self.encoder.embedder.word_vectors()[self.vocab.num_specials:].detach()
+        return self.vocab.words, self.model.embedder.word_vectors()[self.vocab.num_specials:].detach()
 
     def vectors_for(self, words: list[str]) -> torch.Tensor:
         """(len(words), d) vectors for any words (with `Provides.UNSEEN_WORD_VECTORS`)."""
-        return self.encoder.embedder.vectors_for(words)
+        return self.model.embedder.vectors_for(words)
 
     def keyed_vectors(self):
         """gensim KeyedVectors of the vectors; for fastText, FastTextKeyedVectors that answer unseen words."""
         if Provides.UNSEEN_WORD_VECTORS in self.provides:
-            return fasttext_keyed_vectors(self.vocab.words, self.encoder.embedder.subword_state())
+            return fasttext_keyed_vectors(self.vocab.words, self.model.embedder.subword_state())
         return keyed_vectors(*self.word_vectors())
 
     def export(self, out_dir: Path) -> list[Path]:
@@ -82,5 +82,5 @@ class WordEmbeddingTask(Task):
         FastTextKeyedVectors of their word and n-gram rows."""
         written = export_word_vectors(*self.word_vectors(), out_dir)
         if Provides.UNSEEN_WORD_VECTORS in self.provides:
-            written += export_fasttext_vectors(self.vocab.words, self.encoder.embedder.subword_state(), out_dir)
+            written += export_fasttext_vectors(self.vocab.words, self.model.embedder.subword_state(), out_dir)
         return written

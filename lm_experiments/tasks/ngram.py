@@ -8,11 +8,11 @@ import torch
 from lm_experiments.data.batches import TokenChunk
 from lm_experiments.data.vocab import Vocabulary
 from lm_experiments.models.ngram import NGramModel
-from lm_experiments.runs import ARPA_FILE
-from lm_experiments.tasks.perplexity import LanguageModelingTask
+from lm_experiments.run_folder import ARPA_FILE
+from lm_experiments.tasks.next_token import NextTokenTask
 
 
-class NGramTask(LanguageModelingTask):
+class NGramTask(NextTokenTask):
     """The one "training step" counts every order of the whole training split (numpy, on the CPU) and
     builds the estimator; validation and test score their splits with the same perplexity code as
     the neural models. Kneser-Ney runs export `model.arpa`, which KenLM reads."""
@@ -20,7 +20,6 @@ class NGramTask(LanguageModelingTask):
     batch_types = (TokenChunk,)
     update_rule = "counts every order once over the whole training split (more epochs change nothing)"
     distributed_strategies = ()  # counting, no gradients to share
-    model_attribute = "model"
 
     def __init__(self, vocab: Vocabulary, model: NGramModel, objective=None, optimizer=None, scheduler=None):
         self.check_part(model, NGramModel, "a counting n-gram model (model=ngram)")  # (its kind names the metric)

@@ -1,8 +1,8 @@
-"""The run folder: what a run writes, under which names, and how a finished run is read back.
+"""The run folder: what a run writes, under which names, and how its files are read back.
 
-Every file name lives here, so `run.py` (writing), `compare.py` (reading metrics and
-settings), `generate.py` (rebuilding a trained task) and `train.py` (cleaning up after
-bad input) agree on one layout:
+A leaf (it imports no task, model or CLI), so that everything that writes or reads a run
+folder (training, the tasks' exports, `compare`, `lm-eval`, pretrained vectors) agrees on
+one layout; rebuilding a trained task from a folder is `assembly.load_task`:
 
     <run>/config.yaml            the resolved config (config.resume-<n>.yaml: each resume's, beside it)
     <run>/vocab.tsv              the vocabulary with training counts
@@ -12,7 +12,8 @@ bad input) agree on one layout:
     <run>/checkpoints/last.ckpt  Lightning checkpoints (the vocabulary inside)
     <run>/wandb_id.txt           the W&B run's id (logger=wandb), so that resuming continues that W&B run
     <run>/.hydra/overrides.yaml  the command line's overrides (Hydra)
-    <run>/vectors.txt|bin, vectors.kv (fastText), model.arpa, samples.txt, embedding_map.png, confusion_matrix.png
+    <run>/vectors.txt|bin, vectors.kv (fastText), model.arpa, samples.txt, embedding_map.png, neighbours.txt,
+          confusion_matrix.png
                                  exports
 """
 
@@ -25,8 +26,6 @@ from pathlib import Path
 import yaml
 from omegaconf import DictConfig, OmegaConf
 
-from lm_experiments.assembly import instantiate_task
-from lm_experiments.data.vocab import Vocabulary
 from lm_experiments.errors import UserError
 from lm_experiments.io import atomic_write
 
@@ -46,6 +45,7 @@ FASTTEXT_VECTORS_FILE = "vectors.kv"  # fastText: gensim's FastTextKeyedVectors 
 ARPA_FILE = "model.arpa"
 SAMPLES_FILE = "samples.txt"
 EMBEDDING_MAP_FILE = "embedding_map.png"
+NEIGHBOURS_FILE = "neighbours.txt"
 CONFUSION_MATRIX_FILE = "confusion_matrix.png"
 WANDB_ID_FILE = "wandb_id.txt"
 HYDRA_DIR = ".hydra"
@@ -54,6 +54,16 @@ LOG_FILE = "train.log"
 # What a run writes before its first result; a run refused for bad input removes only these.
 SET_UP_FILES = (HYDRA_DIR, LOG_FILE, CONFIG_FILE, VOCAB_FILE, LABELS_FILE, HPARAMS_FILE, CSV_METRICS_FILE,
                 WANDB_ID_FILE)
+
+
+def model_weights(state_dict: dict) -> dict:
+    """The weights of a task's `model=` part in a checkpoint's state dict, without the `model.` prefix (checkpoints
+    written before every task named its part `model` call it `encoder.`)."""
+    for prefix in ("model.", "encoder."):
+        weights = {key.removeprefix(prefix): value for key, value in state_dict.items() if key.startswith(prefix)}
+        if weights:
+            return weights
+    return {}
 
 
 def write_config(cfg: DictConfig, out_dir: Path, resuming: bool = False) -> Path:
@@ -210,22 +220,3 @@ def remove_failed_run(output_dir: str | Path) -> None:
             path.unlink()
     if not any(folder.iterdir()):
         folder.rmdir()
-
-
-def load_task(folder: Path, checkpoint: str = LAST_CHECKPOINT, device: str = "cpu"):
-    """A finished run's trained task, rebuilt from its config, vocabulary and checkpoint, in eval mode
-    on `device`; and the run's config."""
-    import torch  # here, not at the top: reading metrics and settings (compare) should not load torch
-
-    folder = Path(folder)
-    check_run_folder(folder)
-    path = checkpoint_path(folder, checkpoint)
-    if not path.is_file():
-        raise UserError(f"No checkpoint at {path}. Pass --checkpoint PATH, or train with the default callbacks.")
-    cfg = OmegaConf.load(folder / CONFIG_FILE)
-    task = instantiate_task(cfg, Vocabulary.load(folder / VOCAB_FILE), labels=read_labels(folder),
-                            for_training=False)
-    state = torch.load(path, map_location="cpu", weights_only=False)
-    task.on_load_checkpoint(state)
-    task.load_state_dict(state["state_dict"])
-    return task.to(device).eval(), cfg

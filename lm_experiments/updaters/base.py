@@ -1,4 +1,4 @@
-"""The word-embedding task's updater seam: how one batch of examples becomes parameter updates.
+"""The seam the word-embedding task steps through: how one batch of examples becomes parameter updates.
 
 `AutogradSGD` is the readable reference: shuffled steps of `examples_per_step`
 examples, each minimising the *summed* loss of its examples with the configured
@@ -7,9 +7,9 @@ gradient, as in word2vec and gensim (lr=0.025 means gensim's alpha=0.025). Word2
 steps after every example; a few hundred to a few thousand per step keeps its
 quality, while much larger steps add up hundreds of updates of the most frequent
 words and diverge. Under DDP each process steps on its own chunks and the processes
-add up their changes after every batch (`replicas.py`). A fused kernel that takes
-word2vec's per-example steps directly implements the same `Updater` interface
-(`task/updater=...`) and is tested against this one.
+add up their changes after every batch (`replicas.py`). The fused updaters (`fused.py`), which take
+word2vec's per-example steps in a compiled kernel, implement the same `Updater` interface
+(`task/updater=...`) and are tested against this one.
 """
 
 from abc import ABC, abstractmethod
@@ -17,7 +17,7 @@ from abc import ABC, abstractmethod
 import torch
 
 from lm_experiments.errors import positive_int
-from lm_experiments.tasks.replicas import summed_replica_updates
+from lm_experiments.updaters.replicas import summed_replica_updates
 
 
 class Updater(ABC):
@@ -42,7 +42,7 @@ class AutogradSGD(Updater):
 
     def train_batch(self, task, batch) -> tuple[torch.Tensor, int]:
         optimizer = task.optimizers()
-        examples = task.encoder.examples(batch)
+        examples = task.model.examples(batch)
         total, count = torch.zeros((), device=task.device), 0
         order = torch.randperm(examples.size, device=task.device)
         # rows a whole step shares are capped relative to the lr (the scheduler steps once per batch)

@@ -6,7 +6,7 @@ from lm_experiments.data.views.language_model import IGNORE
 from lm_experiments.data.vocab import Vocabulary
 from lm_experiments.errors import UserError
 from lm_experiments.models.base import LanguageModelEncoder
-from lm_experiments.tasks.perplexity import LanguageModelingTask
+from lm_experiments.tasks.next_token import NextTokenTask
 
 
 def detach_state(state):
@@ -50,7 +50,7 @@ def compile_in_place(module: torch.nn.Module, backend: str) -> None:
     module.compile(backend=backend)
 
 
-class LanguageModelTask(LanguageModelingTask):
+class NeuralLMTask(NextTokenTask):
     """Next-token prediction through any objective, trained by Lightning's optimizer loop.
 
     Training minimises the mean NLL per predicted token through the objective (any
@@ -71,7 +71,7 @@ class LanguageModelTask(LanguageModelingTask):
         super().__init__(vocab, optimizer, scheduler)
         self.check_part(model, LanguageModelEncoder, "a language-model encoder (model=nnlm, rnn, gru, lstm, "
                                                      "transformer)")
-        self.encoder = model
+        self.model = model
         if compile:
             compile_in_place(model, compile_backend)
         self.check_objective(objective)
@@ -86,12 +86,12 @@ class LanguageModelTask(LanguageModelingTask):
 
     @property
     def name(self) -> str:
-        return type(self.encoder).__name__
+        return type(self.model).__name__
 
     def _hidden_and_targets(self, batch, stage: str) -> tuple[torch.Tensor, torch.Tensor]:
         # every pass over a split opens with a fresh block, so a stage's state never leaks into the next pass
         state = None if batch.starts_fresh else self._states.get(stage)
-        hidden, state = self.encoder(batch.inputs, state)
+        hidden, state = self.model(batch.inputs, state)
         self._states[stage] = detach_state(state)
         scored = batch.targets != IGNORE
         return hidden[scored], batch.targets[scored]  # (P, d), (P,)
@@ -107,7 +107,7 @@ class LanguageModelTask(LanguageModelingTask):
         return self.objective.nll(hidden, targets)
 
     def on_before_optimizer_step(self, optimizer) -> None:
-        names = ((name.removeprefix("encoder."), p) for name, p in self.named_parameters())
+        names = ((name.removeprefix("model."), p) for name, p in self.named_parameters())
         norms = layer_grad_norms(names)
         self.step_grad_norm = norms.get("total")
         self.log_dict({f"grad_norm/{layer}": value for layer, value in norms.items()}, on_step=True,
@@ -116,7 +116,7 @@ class LanguageModelTask(LanguageModelingTask):
     @torch.no_grad()
     def next_token_log_probs(self, tokens: torch.Tensor, state=None) -> tuple[torch.Tensor, object]:
         """Recurrent encoders take only the new tokens and the state; the others the whole history."""
-        hidden, state = self.encoder(self.encoder.generation_context(tokens), state)
+        hidden, state = self.model(self.model.generation_context(tokens), state)
         last = hidden[:, -1] if hidden.dim() == 3 else hidden                     # (B, d)
         return self.objective.log_prob(last), state
 

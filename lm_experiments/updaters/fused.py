@@ -1,4 +1,4 @@
-"""Updaters that train the word-embedding task with a fused kernel, and the one that picks it where it applies."""
+"""Updaters that train the word-embedding task through a fused kernel (`kernels/`): the CPU's and the GPU's."""
 
 import importlib.util
 import logging
@@ -11,11 +11,9 @@ from lightning.pytorch.utilities import rank_zero_info
 from lm_experiments.data.batches import ContextBatch, PairBatch, WordWindows
 from lm_experiments.errors import UserError, non_negative_int, positive_int
 from lm_experiments.kernels import cpu
-from lm_experiments.kernels.output_side import output_rows, output_side
-from lm_experiments.objectives.hierarchical import HierarchicalSoftmax
-from lm_experiments.objectives.negative import NegativeSampling
-from lm_experiments.tasks.replicas import summed_replica_updates
-from lm_experiments.tasks.updaters import AutogradSGD, Updater
+from lm_experiments.objectives.base import FusedOutputSide
+from lm_experiments.updaters.base import Updater
+from lm_experiments.updaters.replicas import summed_replica_updates
 
 log = logging.getLogger(__name__)
 PARTS_PER_THREAD = 4  # a chunk's parts per thread: enough that a thread slowed by another job is not waited for
@@ -31,16 +29,13 @@ def plain_sgd(optimizer) -> bool:
 
 def kernel_unsupported(task) -> str | None:
     """Why neither fused kernel (CPU or GPU: the same examples and objectives) can train `task`, or None."""
-    if task.encoder.example_type not in (PairBatch, ContextBatch):
+    if task.model.example_type not in (PairBatch, ContextBatch):
         return f"there is no fused kernel for {task.name}'s examples"
-    if task.encoder.embedder.input_rows() is None:
-        return f"{type(task.encoder.embedder).__name__} is not a bag of rows a kernel can update"
-    objective = task.objective
-    if not (isinstance(objective, HierarchicalSoftmax) or
-            (isinstance(objective, NegativeSampling) and not objective.shared)):
-        return (f"there is no fused kernel for {type(objective).__name__}"
-                f"{' with shared negatives' if isinstance(objective, NegativeSampling) else ''} "
-                f"(sampler=negative or hierarchical have one)")
+    if task.model.embedder.input_rows() is None:
+        return f"{type(task.model.embedder).__name__} is not a bag of rows a kernel can update"
+    if task.objective.fused_output_side() is None:
+        return (f"there is no fused kernel for {type(task.objective).__name__} as configured "
+                f"({task.objective.fused_kernel_note})")
     if not plain_sgd(task.optimizers().optimizer):
         return "the fused kernel takes plain SGD steps (optimizer=sgd without momentum or weight decay)"
     return None
@@ -87,37 +82,35 @@ class FusedCPU(Updater):
                             f"(NUMBA_NUM_THREADS).")
         self.threads = threads
         self.seed = (torch.initial_seed() + 1_000_003 * task.global_rank) & (2**63 - 1)
-        objective = task.objective
-        side = output_side(objective)
+        side = task.objective.fused_output_side()
         self.kind, self.negative = (cpu.HIERARCHICAL if side.hierarchical else cpu.NEGATIVE), side.negative
-        self.noise = np.ones((2, 1)) if side.hierarchical else cpu.noise_table(objective.noise.probs.cpu().numpy())
+        self.noise = np.ones((2, 1)) if side.hierarchical else cpu.noise_table(side.noise_probs.cpu().numpy())
         self.codes, self.points, self.lengths = (t.cpu().numpy().astype(np.int64)
                                                  for t in (side.codes, side.points, side.lengths))
         rows = side.rows.shape[0]
-        hot = self.busiest_rows(objective)[: self.hot_rows if threads > 1 else 0]  # one thread: nothing to share
+        hot = self.busiest_rows(side)[: self.hot_rows if threads > 1 else 0]  # one thread: nothing to share
         self.hot, self.slot = hot, np.full(rows, -1, np.int64)
         self.slot[hot] = np.arange(len(hot))
         rank_zero_info(f"word-embedding updates: fused CPU kernel, {threads} thread(s)")
 
-    def busiest_rows(self, objective) -> np.ndarray:
+    @staticmethod
+    def busiest_rows(side: FusedOutputSide) -> np.ndarray:
         """Output rows by how many examples write them: Huffman nodes nearest the root, else the most often
         drawn noise words."""
-        if self.kind == cpu.HIERARCHICAL:
+        if side.hierarchical:
             never = np.iinfo(np.int64).max
-            levels = np.where(objective.mask.cpu().numpy(), np.arange(self.points.shape[1])[None, :], never)  # (V, L)
-            depth = np.full(self.output_rows(objective).shape[0], never)
-            np.minimum.at(depth, self.points.ravel(), levels.ravel())  # each node's distance from the root
+            lengths, points = side.lengths.cpu().numpy(), side.points.cpu().numpy()
+            steps = np.arange(points.shape[1])[None, :]
+            levels = np.where(steps < lengths[:, None], steps, never)  # (V, L)
+            depth = np.full(side.rows.shape[0], never)
+            np.minimum.at(depth, points.ravel(), levels.ravel())  # each node's distance from the root
             return np.argsort(depth, kind="stable").astype(np.int64)
-        return np.argsort(-objective.noise.probs.cpu().numpy(), kind="stable").astype(np.int64)
-
-    @staticmethod
-    def output_rows(objective) -> np.ndarray:
-        return output_rows(objective).detach().numpy()
+        return np.argsort(-side.noise_probs.cpu().numpy(), kind="stable").astype(np.int64)
 
     def train_batch(self, task, batch: WordWindows) -> tuple[torch.Tensor, int]:
         optimizer = task.optimizers()
         lr = float(optimizer.param_groups[0]["lr"])
-        inputs = task.encoder.embedder.input_rows()
+        inputs = task.model.embedder.input_rows()
         parts = self.threads * PARTS_PER_THREAD if self.threads > 1 else 1
         # seeded by the batch's place in the whole run (restored with a checkpoint), so a resumed run draws on
         states = cpu.part_seeds(self.seed + task.trainer.fit_loop.epoch_loop.batch_progress.total.ready, parts)
@@ -126,14 +119,14 @@ class FusedCPU(Updater):
         # chunk size 1 hands the parts to threads as they come free, not in fixed halves
         with summed_replica_updates(task.parameters(), task.trainer.strategy.model), numba.parallel_chunksize(1):
             arguments = (inputs.table.detach().numpy(), inputs.rows.numpy(), inputs.counts.numpy(), inputs.mean)
-            objective = (self.output_rows(task.objective), self.hot, self.slot, self.kind, self.negative,
-                         self.noise, self.codes, self.points, self.lengths, lr, states, self.loss_every,
-                         numba.config.NUMBA_NUM_THREADS)
+            output_rows = task.objective.fused_output_side().rows.detach().numpy()
+            objective = (output_rows, self.hot, self.slot, self.kind, self.negative, self.noise, self.codes,
+                         self.points, self.lengths, lr, states, self.loss_every, numba.config.NUMBA_NUM_THREADS)
             windows = (batch.ids.numpy(), batch.sentence.numpy(), batch.span.numpy())
-            if task.encoder.example_type is PairBatch:
-                results = cpu.train_skipgram(*windows, task.encoder.input_side == "context", *arguments, *objective)
+            if task.model.example_type is PairBatch:
+                results = cpu.train_skipgram(*windows, task.model.input_side == "context", *arguments, *objective)
             else:
-                context_mean = task.encoder.context_reduce == "mean"
+                context_mean = task.model.context_reduce == "mean"
                 results = cpu.train_cbow(*windows, *arguments, context_mean, *objective)
         optimizer.step()  # Lightning counts one step per batch; no parameter has a gradient, so nothing moves
         return torch.tensor(results[:, 0].sum()), int(results[:, 1].sum())
@@ -184,11 +177,11 @@ class FusedGPU(Updater):
     def noise_for(task, batch: WordWindows) -> torch.Tensor | None:
         """The chunk's noise words, drawn on its device: (n, 2 x window, k) for skip-gram, a set per center and
         window slot; (n, k) for CBOW; None for hierarchical softmax."""
-        objective = task.objective
-        if not isinstance(objective, NegativeSampling):
+        side = task.objective.fused_output_side()
+        if side.hierarchical:
             return None
-        per_center = () if task.encoder.example_type is ContextBatch else (2 * batch.window,)
-        return objective.sample_noise((batch.size, *per_center, objective.negative), batch.ids.device)
+        per_center = () if task.model.example_type is ContextBatch else (2 * batch.window,)
+        return side.sample_noise((batch.size, *per_center, side.negative), batch.ids.device)
 
     @torch.no_grad()
     def launch(self, task, batch: WordWindows, noise: torch.Tensor | None, lr: float):
@@ -196,38 +189,12 @@ class FusedGPU(Updater):
         None for hierarchical softmax): (summed loss, examples), device scalars."""
         from lm_experiments.kernels import gpu  # Triton is imported only where a GPU kernel runs
 
-        encoder = task.encoder
-        cbow = encoder.example_type is ContextBatch
-        inputs = encoder.embedder.input_rows()
+        model = task.model
+        cbow = model.example_type is ContextBatch
+        inputs = model.embedder.input_rows()
         return gpu.train_chunk(batch.ids, batch.sentence, batch.span, batch.window, cbow, inputs.table,
                                inputs.rows.contiguous(), inputs.counts.contiguous(), inputs.mean,
-                               output_side(task.objective), noise, lr,
-                               context_inputs=not cbow and encoder.input_side == "context",
-                               context_mean=cbow and encoder.context_reduce == "mean",
+                               task.objective.fused_output_side(), noise, lr,
+                               context_inputs=not cbow and model.input_side == "context",
+                               context_mean=cbow and model.context_reduce == "mean",
                                centers_per_program=self.centers_per_program, warps=self.warps)
-
-
-class Auto(Updater):
-    """A fused kernel wherever one applies to the run (model, objective, device, optimizer), else autograd steps."""
-
-    def __init__(self, threads: int | None = None, loss_every: int = 8, hot_rows: int = 64,
-                 examples_per_step: int = 1024, centers_per_program: int = 32, warps: int = 1):
-        self.fused_cpu = FusedCPU(threads, loss_every, hot_rows)
-        self.fused_gpu = FusedGPU(centers_per_program, warps)
-        self.autograd = AutogradSGD(examples_per_step)
-        self.chosen: Updater | None = None
-        self.description = (f"a fused kernel where one applies, else {self.autograd.examples_per_step} examples "
-                            f"per autograd step")
-
-    def prepare(self, task) -> None:
-        kernel = self.fused_gpu if task.device.type == "cuda" else self.fused_cpu
-        reason = kernel.unsupported(task)
-        if reason is None:
-            self.chosen = kernel
-            kernel.prepare(task)
-        else:
-            self.chosen = self.autograd
-            rank_zero_info(f"word-embedding updates: autograd steps ({reason})")
-
-    def train_batch(self, task, batch) -> tuple[torch.Tensor, int]:
-        return self.chosen.train_batch(task, batch)

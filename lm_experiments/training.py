@@ -12,7 +12,7 @@ from hydra.utils import instantiate
 from lightning.pytorch.loggers import WandbLogger
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from lm_experiments import runs
+from lm_experiments import run_folder
 from lm_experiments.assembly import check_options, instantiate_task
 from lm_experiments.callbacks.base import TaskCallback
 from lm_experiments.console import quiet_third_party_noise
@@ -134,7 +134,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
         L.seed_everything(cfg.seed, workers=True)
     out_dir = Path(cfg.paths.output_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    checkpoint = runs.resume_checkpoint(cfg.get("ckpt_path"), out_dir)
+    checkpoint = run_folder.resume_checkpoint(cfg.get("ckpt_path"), out_dir)
     datamodule, task, trainer = build(cfg, resumed_from=checkpoint)
     test_checkpoint = tested_checkpoint(cfg.get("test_ckpt", "last"), trainer)
     log.info("%s", task.describe())
@@ -142,12 +142,12 @@ def train(cfg: DictConfig) -> dict[str, float]:
     for logger in trainer.loggers:
         logger.log_hyperparams(resolved)
         if isinstance(logger, WandbLogger) and trainer.is_global_zero:
-            runs.write_wandb_id(logger.experiment.id, out_dir)
+            run_folder.write_wandb_id(logger.experiment.id, out_dir)
     if trainer.is_global_zero:
-        runs.write_config(cfg, out_dir, resuming=checkpoint is not None)
-        datamodule.vocab.save(out_dir / runs.VOCAB_FILE)
+        run_folder.write_config(cfg, out_dir, resuming=checkpoint is not None)
+        datamodule.vocab.save(out_dir / run_folder.VOCAB_FILE)
         if datamodule.labels is not None:
-            runs.write_labels(datamodule.labels, out_dir)
+            run_folder.write_labels(datamodule.labels, out_dir)
 
     with launches_as_this_job(trainer.world_size > 1):  # DDP's extra processes join this multirun job only
         trainer.fit(task, datamodule=datamodule, ckpt_path=checkpoint)
@@ -161,7 +161,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     for path in exported:
         log.info("wrote %s", path)
     if trainer.is_global_zero:
-        runs.write_metrics(metrics, out_dir)
+        run_folder.write_metrics(metrics, out_dir)
     _finish_loggers(trainer, metrics, exported, task, cfg)
     if trainer.is_global_zero:
         print_metrics(metrics, title=f"{cfg.get('task_name', 'run')}: final metrics ({out_dir})",

@@ -7,7 +7,7 @@ from lm_experiments.evaluation.perplexity import NLLSum, perplexity
 from lm_experiments.tasks.base import Provides, Task
 
 
-class LanguageModelingTask(Task):
+class NextTokenTask(Task):
     """Base for tasks whose model gives p(next token | history).
 
     Validation and test sum the *normalized* NLL of every token of the split
@@ -65,6 +65,7 @@ class LanguageModelingTask(Task):
         if not self.trainer.sanity_checking and ppl < float(self.best_val_ppl):
             self.best_val_ppl.fill_(ppl)
         self.log(f"val/{self.perplexity_name}_best", float(self.best_val_ppl), batch_size=1)
+        self.report_epoch(f"val/{self.perplexity_name} {ppl:.2f} (best {float(self.best_val_ppl):.2f})")
 
     def on_test_epoch_end(self) -> None:
         self._eval_end("test")

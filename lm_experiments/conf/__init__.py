@@ -1,1 +1,0 @@
-"""The Hydra configs (a package, so that Hydra finds them in an installed wheel too)."""
