@@ -11,7 +11,7 @@ from planted import write_planted_corpus
 from lm_experiments.data.batches import CellBatch
 from lm_experiments.data.cooccurrence import count_cooccurrences
 from lm_experiments.data.vocab import Vocabulary
-from lm_experiments.errors import UserError
+from lm_experiments.errors import UserError, user_error_in
 from lm_experiments.models.glove import GloVe
 from lm_experiments.models.svd import PPMISVD, ppmi_matrix
 from lm_experiments.tasks.count import CountVectorsTask
@@ -46,7 +46,7 @@ def test_svd_puts_planted_synonyms_nearest():
     counts = count_cooccurrences(np.array(lines), vocab, window=1, weighting="none")
     torch.manual_seed(0)
     task = CountVectorsTask(vocab, PPMISVD(vocab, vector_size=4))
-    task.training_step(CellBatch(counts.rows, counts.cols, counts.values), 0)
+    task.training_step(counts.batch(), 0)
     names, vectors = task.word_vectors()
     unit = torch.nn.functional.normalize(vectors, dim=1)
     similarity = (unit @ unit.T).fill_diagonal_(-2)
@@ -67,7 +67,8 @@ def test_randomized_svd_of_a_real_ppmi_matrix_matches_scipys_svds():
     words, counts = np.unique(text, return_counts=True)
     vocab = Vocabulary.build(words.tolist(), counts, min_count=3)
     cells = count_cooccurrences(np.asarray(vocab.lookup(text)), vocab, window=5, weighting="none")
-    ppmi = ppmi_matrix(cells.rows, cells.cols, cells.values, len(vocab), cds=0.75)
+    batch = cells.batch()
+    ppmi = ppmi_matrix(batch.rows, batch.cols, batch.values, len(vocab), cds=0.75)
     index = ppmi.indices().numpy()
     matrix = coo_matrix((ppmi.values().double().numpy(), (index[0], index[1])), shape=ppmi.shape)
     rank = 20
@@ -78,7 +79,7 @@ def test_randomized_svd_of_a_real_ppmi_matrix_matches_scipys_svds():
     def factorise(**options):
         model = PPMISVD(vocab, **{"vector_size": rank, "cds": 0.75, "eigenvalue_power": 1.0, **options})
         torch.manual_seed(0)
-        model.fit(CellBatch(cells.rows, cells.cols, cells.values))
+        model.fit(cells.batch())
         ours = model.vectors.double().numpy()                                      # (V, rank): U S
         values = np.linalg.norm(ours, axis=0)
         aligned = np.linalg.norm(left.T @ (ours / values)) ** 2 / rank             # 1: the same subspace
@@ -132,6 +133,56 @@ def test_glove_step_equals_glove_c_and_loss_by_hand():
         GloVe(vocab, vector_size=3, export="both")
 
 
+def test_the_fused_glove_kernel_with_one_thread_equals_the_reference_step_for_step():
+    """200 cells, rows and contexts repeating: the kernel's cell-by-cell steps equal the model's own fit taking one
+    cell per step (the readable reference) and glove.c's update by hand."""
+    from lm_experiments.kernels import glove
+
+    vocab = Vocabulary(["<unk>", "<eos>", *"abcdefgh"], np.array([0, 1, 9, 8, 7, 6, 5, 4, 3, 2]))
+    generator = torch.Generator().manual_seed(3)
+    rows, cols = torch.randint(2, 10, (200,), generator=generator), torch.randint(2, 10, (200,), generator=generator)
+    counts = torch.rand(200, generator=generator) * 150 + 0.5
+    torch.manual_seed(1)
+    fused, reference = GloVe(vocab, vector_size=8, x_max=100), GloVe(vocab, vector_size=8, x_max=100)
+    reference.load_state_dict(fused.state_dict())
+    by_hand = [t.clone().double() for t in (fused.weights, fused.biases, fused.weights_gradsq, fused.biases_gradsq)]
+    losses = [reference.fit(CellBatch(rows[[i]], cols[[i]], counts[[i]])) for i in range(200)]
+    for i, j, x in zip(rows.tolist(), cols.tolist(), counts.tolist()):
+        glove_c_update(*by_hand, i, j, x, vocab_size=10, eta=0.05, x_max=100.0)
+    tables = fused.adagrad_tables()
+    loss = glove.train_cells(rows.numpy(), cols.numpy(), counts.numpy(), tables.weights.numpy(), tables.biases.numpy(),
+                             tables.weights_gradsq.numpy(), tables.biases_gradsq.numpy(), 10, 100.0, 0.75, 0.05, 1)
+    assert loss == pytest.approx(float(torch.cat(losses).double().sum()), rel=1e-5)
+    for name, ours, theirs, hand in zip(("weights", "biases", "weights_gradsq", "biases_gradsq"),
+                                        (fused.weights, fused.biases, fused.weights_gradsq, fused.biases_gradsq),
+                                        (reference.weights, reference.biases, reference.weights_gradsq,
+                                         reference.biases_gradsq), by_hand):
+        torch.testing.assert_close(ours, theirs, rtol=1e-5, atol=1e-6, msg=name)
+        torch.testing.assert_close(ours.double(), hand, rtol=1e-4, atol=1e-5, msg=name)
+    assert not torch.equal(fused.weights, GloVe(vocab, vector_size=8, x_max=100).weights)
+
+
+def test_auto_trains_glove_with_the_kernel_and_svd_with_its_own_fit(make_cfg, tmp_path, caplog):
+    from lm_experiments.updaters.fused_glove import FusedGloVe
+
+    corpus, _ = write_planted_corpus(tmp_path)
+    metrics = train(make_cfg(*PLANTED_RUN, f"data.path={corpus}", "model=glove", "trainer.max_epochs=2",
+                             "task.updater.threads=2", run="glove", fast=False))
+    assert "GloVe updates: fused CPU kernel, 2 thread(s)" in caplog.text and metrics["train/loss"] > 0
+    train(make_cfg(*PLANTED_RUN, f"data.path={corpus}", "model=svd", run="svd", fast=False))
+    assert "count-model updates: the model's own fit (PPMISVD is not trained by per-cell AdaGrad" in caplog.text
+    svd = make_cfg(*PLANTED_RUN, f"data.path={corpus}", "model=svd", "task/updater=fused_glove", run="bad", fast=False)
+    with pytest.raises(Exception) as error:
+        train(svd)
+    assert "task/updater=fused_glove cannot train this run" in str(user_error_in(error.value))
+    from lm_experiments.updaters.base import AutogradSGD
+
+    with pytest.raises(UserError, match="trains examples, and GloVe .* trains on cells"):
+        CountVectorsTask(Vocabulary(["<unk>", "<eos>", "a"], np.array([0, 1, 2])),
+                         GloVe(Vocabulary(["<unk>", "<eos>", "a"], np.array([0, 1, 2]))), updater=AutogradSGD())
+    assert FusedGloVe(threads=1).description
+
+
 PLANTED_RUN = ["data=file", "data.tokenizer=whitespace", "data.min_count=1", "data.window=3", "model.vector_size=16",
                "logger=none", *NO_CHECKPOINTS, "callbacks.embedding_eval.similarity={}",
                "callbacks.embedding_eval.every_n_epochs=1000"]
@@ -144,6 +195,8 @@ PLANTED_RUN = ["data=file", "data.tokenizer=whitespace", "data.min_count=1", "da
     # the < 0.1 of random vectors (test_random_vectors_fail_the_planted_analogies)
     (["experiment=glove", "trainer.max_epochs=60", "task.examples_per_step=512", "model.export=input"], 0.5),
     (["experiment=glove", "trainer.max_epochs=60", "task.examples_per_step=512", "model.export=sum"], 0.25),
+    (["experiment=glove", "trainer.max_epochs=60", "task/updater=fit", "task.examples_per_step=512",
+      "model.export=input"], 0.5),  # the reference: the model's batched AdaGrad
 ])
 def test_count_models_learn_the_planted_analogies(make_cfg, tmp_path, overrides, better_than):
     corpus, analogies = write_planted_corpus(tmp_path)

@@ -90,8 +90,29 @@ class LanguageModelEncoder(nn.Module):
         return tokens
 
 
+@dataclass
+class AdaGradTables:
+    """A model trained by GloVe's per-cell AdaGrad, as a fused kernel updates it in place: word rows 0..V-1 and
+    context rows V..2V-1 of `weights` (2V, d) and `biases` (2V,), AdaGrad's sums of squared steps beside them,
+    and the loss's constants."""
+
+    weights: torch.Tensor
+    biases: torch.Tensor
+    weights_gradsq: torch.Tensor
+    biases_gradsq: torch.Tensor
+    size: int      # V
+    x_max: float
+    alpha: float
+    eta: float
+
+
 class CountVectorModel(nn.Module):
-    """Word vectors fitted from co-occurrence cells rather than trained by backpropagation (GloVe, PPMI+SVD)."""
+    """Word vectors fitted from co-occurrence cells rather than trained by backpropagation (GloVe, PPMI+SVD).
+
+    `adagrad_tables()` declares a model a fused kernel can train cell by cell (GloVe); None for the others."""
+
+    def adagrad_tables(self) -> AdaGradTables | None:
+        return None
 
     def fit(self, cells) -> torch.Tensor | None:
         """Take one batch of cells (`CellBatch`); return the loss per cell where the model has one."""

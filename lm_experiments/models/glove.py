@@ -5,7 +5,7 @@ import torch
 from lm_experiments.data.batches import CellBatch
 from lm_experiments.data.vocab import Vocabulary
 from lm_experiments.errors import UserError, positive_int
-from lm_experiments.models.base import CountVectorModel
+from lm_experiments.models.base import AdaGradTables, CountVectorModel
 
 EXPORTS = ("sum", "input")
 
@@ -65,6 +65,10 @@ class GloVe(CountVectorModel):
         self.weights_gradsq.index_add_(0, both, grads * grads)
         self.biases_gradsq.index_add_(0, both, scaled.repeat(2) ** 2)
         return losses
+
+    def adagrad_tables(self) -> AdaGradTables:
+        return AdaGradTables(self.weights, self.biases, self.weights_gradsq, self.biases_gradsq, self.size,
+                             self.x_max, self.alpha, self.eta)
 
     def word_vectors(self) -> torch.Tensor:
         words = self.weights[: self.size]

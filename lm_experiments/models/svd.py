@@ -7,21 +7,38 @@ from lm_experiments.data.vocab import Vocabulary
 from lm_experiments.errors import UserError, non_negative_int, positive_int
 from lm_experiments.models.base import CountVectorModel
 
+BLOCK = 1 << 20  # cells per block: the transient work stays a few tens of MB whatever the matrix
+
 
 def ppmi_matrix(rows: torch.Tensor, cols: torch.Tensor, values: torch.Tensor, size: int,
                 cds: float = 0.75) -> torch.Tensor:
     """Sparse (V, V) PPMI: max(0, log(#(w,c) * sum_c' #(c')^cds / (#(w) * #(c)^cds))).
 
     Raising context counts to `cds` < 1 (context-distribution smoothing) lifts rare
-    contexts' probabilities and so damps PMI's bias towards them.
+    contexts' probabilities and so damps PMI's bias towards them. Computed in blocks of
+    cells, so beyond the cells themselves it holds only the positive ones (20 bytes each).
     """
-    values = values.double()
-    row_sums = torch.zeros(size, dtype=torch.float64).index_add_(0, rows, values)
-    col_smoothed = torch.zeros(size, dtype=torch.float64).index_add_(0, cols, values) ** cds
-    pmi = torch.log(values * col_smoothed.sum() / (row_sums[rows] * col_smoothed[cols]))
-    positive = pmi > 0
-    indices = torch.stack([rows[positive], cols[positive]])
-    return torch.sparse_coo_tensor(indices, pmi[positive].float(), (size, size), check_invariants=True).coalesce()
+    row_sums = torch.zeros(size, dtype=torch.float64)
+    col_sums = torch.zeros(size, dtype=torch.float64)
+    for start in range(0, len(values), BLOCK):
+        part = slice(start, start + BLOCK)
+        row_sums.index_add_(0, rows[part], values[part].double())
+        col_sums.index_add_(0, cols[part], values[part].double())
+    col_smoothed = col_sums ** cds
+    total = col_smoothed.sum()
+    kept_rows, kept_cols, kept_values = [], [], []
+    for start in range(0, len(values), BLOCK):
+        part = slice(start, start + BLOCK)
+        block_rows, block_cols = rows[part], cols[part]
+        pmi = torch.log(values[part].double() * total / (row_sums[block_rows] * col_smoothed[block_cols]))
+        positive = pmi > 0
+        kept_rows.append(block_rows[positive])
+        kept_cols.append(block_cols[positive])
+        kept_values.append(pmi[positive].float())
+    indices = torch.stack([torch.cat(kept_rows), torch.cat(kept_cols)]) if kept_rows else \
+        torch.zeros(2, 0, dtype=torch.long)
+    kept = torch.cat(kept_values) if kept_values else torch.zeros(0)
+    return torch.sparse_coo_tensor(indices, kept, (size, size), check_invariants=True).coalesce()
 
 
 class PPMISVD(CountVectorModel):

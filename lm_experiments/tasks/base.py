@@ -13,6 +13,7 @@ encoder, its metrics, and the files it hands to other tools. The declarations:
   distributions, ...); a callback declares what it `requires`.
 - `export(out_dir)` and `artifact_type`: the files it writes for other tools.
 - `distributed_strategies`: the multi-process strategies it can train under.
+- `updates`: for tasks stepped through an updater (`updaters/`), the kind of batch it hands it.
 - `model`: the part it trains (the `model=` config group's: an encoder, a count model, n-gram counts),
   under that one name on every task; `keyed_vectors()`: its word vectors as gensim KeyedVectors, for
   tasks that provide them (what `load_run` hands users).
@@ -69,6 +70,7 @@ class Task(L.LightningModule):
     distributed_strategies: ClassVar[tuple[str, ...]] = ()
     artifact_type: ClassVar[str] = "model"
     finite_metrics: ClassVar[tuple[str, ...]] = ()
+    updates: ClassVar[str | None] = None  # the kind of batch an updater trains it on (updaters/base.py), if any
     model: torch.nn.Module  # the `model=` part the task trains (set by each subclass)
 
     def __init__(self, vocab: Vocabulary, optimizer=None, scheduler=None):
@@ -108,6 +110,13 @@ class Task(L.LightningModule):
             raise UserError(f"{self.name} ({type(self).__name__}) trains on {wanted} batches, but the data view "
                             f"{type(view).__name__} makes {view.batch_type.__name__} batches. Leave data/view to "
                             f"the model's default, or pick a view that makes {wanted}.")
+
+    def check_updater(self, updater):
+        """Refuse an updater for another kind of task (`task/updater=autograd` on a count model, ...)."""
+        if self.updates not in updater.serves:
+            raise UserError(f"task/updater={type(updater).__name__} trains {' and '.join(updater.serves)}, and "
+                            f"{self.name} ({type(self).__name__}) trains on {self.updates}: use task/updater=auto.")
+        return updater
 
     def check_part(self, model, kind: type, description: str) -> None:
         """Refuse a `model` part of another kind than the task trains (`task=lm` over `model=skipgram`, ...)."""

@@ -10,16 +10,18 @@ from lm_experiments.errors import positive_int
 from lm_experiments.export import export_word_vectors, keyed_vectors
 from lm_experiments.models.base import CountVectorModel
 from lm_experiments.tasks.base import Provides, Task
+from lm_experiments.updaters.base import CELLS, ModelFit, Updater
 
 
 class CountVectorsTask(Task):
-    """Feeds the co-occurrence cells to a count model (`model.fit`), `examples_per_step` shuffled cells at a
-    time (GloVe's AdaGrad steps), or a whole batch at once with `examples_per_step=null` (PPMI+SVD
-    factorises the whole matrix, which its view hands over as one batch). No objective, no gradient
-    optimizer: the model's own update is the rule. Its vectors are evaluated and exported like any
-    embedding's."""
+    """Feeds the co-occurrence cells to a count model through its updater: by default (`task/updater=auto`) the
+    fused GloVe kernel's per-cell AdaGrad steps where the model declares AdaGrad tables, else the model's own
+    fit (`ModelFit`), `examples_per_step` shuffled cells at a time (GloVe's batched AdaGrad), or a whole batch at
+    once with `examples_per_step=null` (PPMI+SVD factorises the whole matrix, which its view hands over as one
+    batch). No objective, no gradient optimizer. Its vectors are evaluated and exported like any embedding's."""
 
     batch_types = (CellBatch,)
+    updates = CELLS
     distributed_strategies = ()  # the models' state is not parameters DDP could share
     artifact_type = "embeddings"
     provides = frozenset({Provides.WORD_VECTORS})
@@ -27,36 +29,28 @@ class CountVectorsTask(Task):
     optimized_metric = "val/analogy"
 
     def __init__(self, vocab: Vocabulary, model: CountVectorModel, objective=None, optimizer=None, scheduler=None,
-                 examples_per_step: int | None = None):
+                 examples_per_step: int | None = None, updater: Updater | None = None):
         super().__init__(vocab)
         self.check_part(model, CountVectorModel, "a count model (model=glove, svd)")
         self.model = model
         self.check_no_objective(objective, optimizer)
         self.examples_per_step = None if examples_per_step is None else positive_int(
             examples_per_step, "task.examples_per_step")
+        self.updater = self.check_updater(updater if updater is not None else ModelFit())
         self.automatic_optimization = False
-        self.update_rule = (f"the model's own fit, {self.examples_per_step} shuffled cells at a time"
-                            if examples_per_step else "the model's own fit, on every cell at once")
+        steps = (f"{self.examples_per_step} shuffled cells at a time" if examples_per_step
+                 else "on every cell at once")
+        self.update_rule = f"{self.updater.description} (the model's own fit: {steps})"
 
     @property
     def name(self) -> str:
         return type(self.model).__name__
 
-    def _parts(self, batch: CellBatch):
-        if self.examples_per_step is None:
-            yield batch
-            return
-        order = torch.randperm(batch.size, device=self.device)
-        for start in range(0, order.numel(), self.examples_per_step):
-            yield batch.select(order[start: start + self.examples_per_step])
+    def on_train_start(self) -> None:
+        self.updater.prepare(self)
 
     def training_step(self, batch: CellBatch, batch_idx: int):
-        total, count = torch.zeros((), device=self.device), 0
-        for part in self._parts(batch):
-            losses = self.model.fit(part)
-            if losses is not None:
-                total += losses.sum()
-                count += losses.numel()
+        total, count = self.updater.train_batch(self, batch)
         if count:
             self.log_train_loss(total / count, count)
         for name, value in self.model.fit_statistics().items():

@@ -9,7 +9,7 @@ from lm_experiments.data.vocab import Vocabulary
 from lm_experiments.export import export_fasttext_vectors, export_word_vectors, fasttext_keyed_vectors, keyed_vectors
 from lm_experiments.models.base import WordEmbeddingEncoder
 from lm_experiments.tasks.base import Provides, Task
-from lm_experiments.updaters.base import AutogradSGD, Updater
+from lm_experiments.updaters.base import EXAMPLES, AutogradSGD, Updater
 
 
 class WordEmbeddingTask(Task):
@@ -24,6 +24,7 @@ class WordEmbeddingTask(Task):
     embedding callbacks and exported in word2vec's formats.
     """
 
+    updates = EXAMPLES
     distributed_strategies = ("ddp",)  # per-row sparse steps: FSDP cannot shard them
     artifact_type = "embeddings"
     metrics = ("val/analogy", "val/ws353", "val/simlex")
@@ -37,7 +38,7 @@ class WordEmbeddingTask(Task):
         self.model = model
         self.check_objective(objective)
         self.objective = objective(vocab=vocab, dim=model.output_dim, sparse=True)
-        self.updater = updater if updater is not None else AutogradSGD()
+        self.updater = self.check_updater(updater if updater is not None else AutogradSGD())
         self.automatic_optimization = False
         self.batch_types = (WordWindows,)
         self.update_rule = self.updater.description

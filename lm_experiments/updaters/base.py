@@ -1,6 +1,12 @@
-"""The seam the word-embedding task steps through: how one batch of examples becomes parameter updates.
+"""The seam a task steps through: how one batch becomes parameter updates, and the readable reference updaters.
 
-`AutogradSGD` is the readable reference: shuffled steps of `examples_per_step`
+Two kinds of task step through it, and an updater says which it serves (`serves`): the
+word-embedding task's batches of examples (`EXAMPLES`) and the count task's batches of
+co-occurrence cells (`CELLS`). For cells, `ModelFit` is the reference: the model's own
+`fit` in shuffled steps of the task's `examples_per_step` cells; the fused GloVe updater
+(`fused_glove.py`) is tested against it.
+
+For examples, `AutogradSGD` is the readable reference: shuffled steps of `examples_per_step`
 examples, each minimising the *summed* loss of its examples with the configured
 optimizer (sparse SGD by default), so an example moves the weights by lr x its
 gradient, as in word2vec and gensim (lr=0.025 means gensim's alpha=0.025). Word2vec
@@ -13,17 +19,22 @@ word2vec's per-example steps in a compiled kernel, implement the same `Updater` 
 """
 
 from abc import ABC, abstractmethod
+from typing import ClassVar
 
 import torch
 
 from lm_experiments.errors import positive_int
 from lm_experiments.updaters.replicas import summed_replica_updates
 
+EXAMPLES = "examples"  # the word-embedding task's (skip-gram, CBOW, fastText)
+CELLS = "cells"        # the count task's (GloVe, PPMI+SVD)
+
 
 class Updater(ABC):
-    """Trains a word-embedding task on one batch; returns (summed loss, number of examples it was summed over)."""
+    """Trains a task on one batch; returns (summed loss, number of examples or cells it was summed over)."""
 
     description: str = ""
+    serves: ClassVar[tuple[str, ...]] = (EXAMPLES,)  # the kinds of batch (a task's `updates`) it trains on
 
     def prepare(self, task) -> None:  # noqa: B027 (most updaters have nothing to set up)
         """Called once training starts (the task is on its device, its optimizer built): check and set up."""
@@ -57,3 +68,29 @@ class AutogradSGD(Updater):
                 total += losses.detach().sum()
                 count += losses.numel()
         return total, count
+
+
+class ModelFit(Updater):
+    """The count model's own fit (GloVe's batched AdaGrad, PPMI + SVD) in shuffled steps of the task's
+    `examples_per_step` cells, or on the whole batch at once where that is None."""
+
+    serves = (CELLS,)
+    description = "the model's own fit"
+
+    def train_batch(self, task, batch) -> tuple[torch.Tensor, int]:
+        total, count = torch.zeros((), device=task.device), 0
+        for part in self._parts(task, batch):
+            losses = task.model.fit(part)
+            if losses is not None:
+                total += losses.sum()
+                count += losses.numel()
+        return total, count
+
+    @staticmethod
+    def _parts(task, batch):
+        if task.examples_per_step is None:
+            yield batch
+            return
+        order = torch.randperm(batch.size, device=task.device)
+        for start in range(0, order.numel(), task.examples_per_step):
+            yield batch.select(order[start: start + task.examples_per_step])
