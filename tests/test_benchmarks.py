@@ -84,3 +84,31 @@ def test_the_gpu_kernel_sweep_times_the_kernel_on_a_real_chunk(tmp_path):
     kept = int(rows[0][3]) * 4
     assert int(rows[1][3]) == 1 and 0 < kept <= 124, "programs = kept words / centers per program, rounded up"
     assert all(float(row[5].replace(",", "")) > 0 for row in rows)
+
+
+@pytest.mark.slow
+def test_the_scale_benchmark_prints_a_row_per_step_with_its_growth(tmp_path):
+    if not os.path.exists("/usr/bin/time"):
+        pytest.skip("GNU time is not installed")
+    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "scale.py"), "--corpus",
+                             str(lee_as_text8(tmp_path)), "--factors", "1", "2", "--steps", "tokenize", "cooccur",
+                             "kn5"], capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = {line.split()[0]: line.split() for line in result.stdout.splitlines()
+            if line.split() and line.split()[0] in ("tokenize", "cooccur", "kn5")}
+    assert sorted(rows) == ["cooccur", "kn5", "tokenize"]
+    assert all(len(row) == 1 + 3 * 2 + 2 for row in rows.values()), rows  # (seconds, s, GB) x 2 factors, 2 growths
+
+
+def test_glove_c_is_handed_our_tokens_line_for_line(tmp_path):
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from glove_vs_glovec import write_for_glove_c
+
+    from lm_experiments.data.vocab import Vocabulary
+
+    vocab = Vocabulary(["<unk>", "<eos>", "the", "cat", "sat"], [3, 2, 5, 4, 3])
+    stream = [2, 3, 0, 1, 4, 2, 1, 3]  # the cat <unk> | sat the | cat
+    vocab_file, corpus = write_for_glove_c(vocab, stream, tmp_path)
+    assert vocab_file.read_text() == "the 5\ncat 4\nsat 3\n"
+    lines = [line.split() for line in corpus.read_text().split("\n")]  # glove.c reads whitespace-split tokens
+    assert lines == [["the", "cat", "<unk>"], ["sat", "the"], ["cat"]]

@@ -52,6 +52,40 @@ def test_counts_equal_a_plain_python_count_per_sentence():
         assert dict(zip(map(tuple, names), table.counts.tolist())) == dict(expected)
 
 
+@pytest.mark.parametrize("chunk, memory", [(7, 64), (50, 10**4), (1 << 21, 1 << 30)])
+def test_counting_in_chunks_within_little_memory_gives_the_same_tables(chunk, memory, tmp_path):
+    """Chunks of 7 positions (sentences cut across chunks) and merges of a few entries at a time: the tables, the
+    suffix links and the suffixes' first words equal the counts of the whole stream at once."""
+    rng = np.random.default_rng(1)
+    words = [f"w{i}" for i in range(9)]
+    vocab = vocab_of(words)
+    stream = encode(random_lines(rng, words, 200), vocab)
+    whole = NGramCounts(stream, 5, len(vocab), vocab.eos_index)
+    pieces = NGramCounts(stream, 5, len(vocab), vocab.eos_index, memory_bytes=memory,
+                         chunk=chunk, scratch=tmp_path)
+    assert np.array_equal(whole.unigram_counts, pieces.unigram_counts)
+    for k in range(2, 6):
+        for field in ("keys", "counts", "prefix", "suffix"):
+            assert np.array_equal(getattr(whole.tables[k], field), getattr(pieces.tables[k], field)), (k, field)
+        assert np.array_equal(pieces.first_words(k), pieces.tokens_of(k)[:, 0])
+    assert list(tmp_path.iterdir()) == [], "the scratch files are removed"
+
+
+@pytest.mark.parametrize("lines", [60, 1])
+def test_scoring_in_pieces_gives_the_same_log_probabilities(lines):
+    """Pieces of 1, 7 or 100 tokens, cut inside sentences (one of the splits is a single long line, as text8 is),
+    each read after the tokens its contexts reach: the same numbers as the whole split at once."""
+    rng = np.random.default_rng(4)
+    words = [f"w{i}" for i in range(20)]
+    model = fitted(random_lines(rng, words, 400), words, order=4)
+    held_out = encode(random_lines(rng, words, 60), model.vocab)
+    if lines == 1:
+        held_out = held_out[held_out != model.vocab.eos_index]
+    whole = model.stream_log_probs(held_out, chunk=10**9)
+    for chunk in (1, 7, 100):
+        np.testing.assert_array_equal(model.stream_log_probs(held_out, chunk=chunk), whole)
+
+
 def test_kneser_ney_on_a_hand_computed_toy():
     """Corpus "a b / a b / b a", order 2, fixed discounts D1=0.5, D2=1, D3+=1.5; V = {<unk>, </s>, a, b}.
 
@@ -137,3 +171,40 @@ def test_ngram_run_reports_perplexity_and_writes_an_arpa_file(make_lm_cfg, tmp_p
     assert 1.0 < metrics["test/ppl"] < 5.0 and metrics["val/ppl"] < 5.0
     arpa = (tmp_path / "run" / "model.arpa").read_text()
     assert arpa.startswith("\\data\\\nngram 1=") and "\n-99\t<s>\t" in arpa and arpa.endswith("\\end\\\n")
+
+
+def test_the_kenlm_backend_without_lmplz_is_one_clear_error(monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no lmplz anywhere
+    vocab = vocab_of(["a", "b"])
+    with pytest.raises(UserError, match="model.backend=kenlm estimates with KenLM's lmplz, and lmplz is not on PATH"):
+        NGramModel(vocab, order=3, backend="kenlm")
+    with pytest.raises(UserError, match="model.lmplz=/no/lmplz is not a file"):
+        NGramModel(vocab, order=3, backend="kenlm", lmplz="/no/lmplz")
+    with pytest.raises(UserError, match="model.backend must be one of ours, kenlm"):
+        NGramModel(vocab, backend="srilm")
+    with pytest.raises(UserError, match="model.memory .* must be positive"):
+        NGramModel(vocab, memory=0)
+
+
+def test_the_kenlm_backend_estimates_with_lmplz_as_our_estimator_does(tmp_path):
+    """Where KenLM's lmplz is installed: its model of the same sentences gives the held-out text the perplexity ours
+    gives (both interpolated modified Kneser-Ney with discounts from the counts), and the task exports its ARPA."""
+    import shutil
+
+    if shutil.which("lmplz") is None:
+        pytest.skip("KenLM's lmplz is not on PATH")
+    pytest.importorskip("kenlm")
+    rng = np.random.default_rng(5)
+    words = [f"w{i}" for i in range(40)]
+    train_lines, held_out = random_lines(rng, words, 3000), random_lines(rng, words, 300)
+    ours = fitted(train_lines, words, order=3)
+    theirs = NGramModel(ours.vocab, order=3, backend="kenlm")
+    theirs.fit(encode(train_lines, ours.vocab))
+    tokens = encode(held_out, ours.vocab)
+    mine, kenlm = ours.stream_log_probs(tokens), theirs.stream_log_probs(tokens)
+    assert kenlm.shape == mine.shape and np.isfinite(kenlm).all()
+    assert np.exp(-kenlm.mean()) == pytest.approx(np.exp(-mine.mean()), rel=1e-3)
+    assert theirs.table_sizes()[1:] == ours.table_sizes()[1:]
+    log_probs = theirs.next_word_log_probs([[ours.vocab.stoi["w1"]]])
+    assert float(np.logaddexp.reduce(log_probs[0])) == pytest.approx(0.0, abs=1e-3)
+    assert theirs.write_arpa(tmp_path / "model.arpa").read_text().startswith("\\data\\")

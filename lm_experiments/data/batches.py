@@ -10,6 +10,7 @@ language models).
 
 from dataclasses import dataclass, fields, replace
 
+import numpy as np
 import torch
 
 IGNORE = -100  # a target, label or node that is not scored (F.cross_entropy's ignore_index)
@@ -31,6 +32,8 @@ class TokenChunk(Batch):
     (counting n-gram models read everything at once; sentences end at `<eos>`)."""
 
     ids: torch.Tensor  # (N,)
+    source: np.ndarray | None = None  # the same ids as the (memory-mapped) array they come from, for readers on the
+    #                                   CPU that take it in blocks (n-gram counting) and so hold only a block of it
 
     @property
     def n_words(self) -> int:

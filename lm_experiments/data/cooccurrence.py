@@ -26,6 +26,7 @@ import numpy as np
 import torch
 from numba import njit
 
+from lm_experiments.data.array_files import blocks
 from lm_experiments.data.batches import CellBatch
 from lm_experiments.data.cache_entry import open_entry
 from lm_experiments.data.sorted_runs import SortedRuns
@@ -229,8 +230,8 @@ def _count_into(folder: Path, stream, vocab: Vocabulary, window: int, harmonic: 
         runs.write(*_sum_packed(part, harmonic, bits))
         filled = 0
 
-    for start in range(0, len(stream), chunk_tokens):
-        raw = np.asarray(stream[start: start + chunk_tokens], dtype=np.int64)
+    for _, raw in blocks(stream, chunk_tokens):
+        raw = raw.astype(np.int64)
         lines = np.cumsum(raw == vocab.eos_index) + line_base
         line_base = int(lines[-1])
         kept = raw >= specials  # <unk> (out of vocabulary) and <eos> (it ends a line) are dropped

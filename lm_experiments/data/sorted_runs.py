@@ -17,6 +17,8 @@ from pathlib import Path
 import numpy as np
 from numba import njit
 
+from lm_experiments.data.array_files import release
+
 BYTES_PER_ENTRY = 16  # an int64 key and a float64 value
 
 
@@ -148,6 +150,8 @@ class SortedRuns:
                 ends = np.array(self.lengths, np.int64)
             cuts.append(np.maximum(ends, start))
             low = lo
+            for m in maps:  # the searches touched pages of every run: hand them back
+                release(m)
         del maps
         return cuts
 

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from lm_experiments.data.array_files import NpyWriter, blocks
 from lm_experiments.data.cache_entry import open_entry
 from lm_experiments.data.corpora import Corpus
 from lm_experiments.data.reading import iter_line_pieces, open_text, text_size
@@ -36,6 +37,8 @@ FORMAT_VERSION = 2  # 2: entries carry a manifest of sizes and checksums
 
 def _key(payload: dict) -> str:
     return hashlib.sha1(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+
+WRITE_BLOCK = 1 << 22  # tokens written, counted or re-encoded at a time
 
 
 @dataclass
@@ -55,7 +58,7 @@ def _tokenize_to_dir(corpus: Corpus, cache_dir: Path, tokenizer: str, lowercase:
                            sum(text_size(source.path, source.member) for source in files.values()))
     tokens_seen = 0
     for split, source in files.items():
-        chunks = []
+        writer, chunks, buffered = NpyWriter(out / f"{split}.npy", np.int32), [], 0
         try:
             with open_text(source.path, source.member, source.encoding) as handle:
                 for text, ends_line in iter_line_pieces(handle):
@@ -65,16 +68,22 @@ def _tokenize_to_dir(corpus: Corpus, cache_dir: Path, tokenizer: str, lowercase:
                     if tokens:
                         chunks.append(np.fromiter((ids_of[t] for t in tokens), dtype=np.int32, count=len(tokens)))
                         tokens_seen += len(tokens)
+                        buffered += len(tokens)
+                    if buffered >= WRITE_BLOCK:  # written as it comes: memory is the block, not the corpus
+                        writer.append(np.concatenate(chunks))
+                        chunks, buffered = [], 0
                     progress.advance(len(text) + ends_line, f"{tokens_seen:,} tokens")
         except UnicodeDecodeError as error:
             raise UserError(f"{source.path} is not valid {source.encoding} text ({error}). Pass the file's "
                             f"encoding as data.corpus.encoding=latin-1 (or whatever it is).") from error
-        ids = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int32)
-        np.save(out / f"{split}.npy", ids)
+        if chunks:
+            writer.append(np.concatenate(chunks))
+        writer.close()
     progress.finish(f"{tokens_seen:,} tokens, {len(ids_of):,} distinct")
     words = list(ids_of)
-    train = np.load(out / "train.npy")
-    counts = np.bincount(train, minlength=len(words)).astype(np.int64)
+    counts = np.zeros(len(words), dtype=np.int64)
+    for _, block in blocks(np.load(out / "train.npy", mmap_mode="r"), WRITE_BLOCK):
+        counts += np.bincount(block, minlength=len(words))
     np.save(out / "counts.npy", counts)
     (out / "words.txt").write_text("\n".join(words), encoding="utf-8")
 
@@ -109,7 +118,10 @@ def load_encoded(corpus: Corpus, cache_dir, *, tokenizer: str = "whitespace", lo
         vocab = vocabulary or Vocabulary.build(words, counts, min_count=min_count, max_size=max_size)
         remap = vocab.lookup(words).astype(np.int32)  # provisional id -> final id
         for split in split_names:
-            np.save(tmp / f"{split}.npy", remap[np.load(token_dir / f"{split}.npy")])
+            writer = NpyWriter(tmp / f"{split}.npy", np.int32)
+            for _, block in blocks(np.load(token_dir / f"{split}.npy", mmap_mode="r"), WRITE_BLOCK):
+                writer.append(remap[block])
+            writer.close()
         vocab.save(tmp / "vocab.tsv")
 
     open_entry(vocab_dir, encode, f"encoding of {corpus.name}")

@@ -47,20 +47,24 @@ class AnalogyEvaluator:
         cosine = unit[asked] @ unit.T                                     # (u, k)
         # rows that are another casing of a word: masked by comparison (rare), the rest by scatter
         aliases = torch.nonzero(canonical != torch.arange(len(canonical), device=device)).squeeze(1)
-        out = {"add": [], "mul": []}
-        for batch, where in zip(questions.split(self.batch_size), position.split(self.batch_size)):
+        # written in place: small results kept alive between the batches' large temporaries fragment the heap
+        out = {method: torch.empty(len(questions), dtype=torch.long, device=device) for method in ("add", "mul")}
+        for start in range(0, len(questions), self.batch_size):
+            batch, where = questions[start: start + self.batch_size], position[start: start + self.batch_size]
             cos_a, cos_b, cos_c = (cosine[where[:, i]] for i in range(3))  # (q, k) each
-            add = cos_b + cos_c - cos_a
-            mul = (1 + cos_b) / 2 * (1 + cos_c) / 2 / ((1 + cos_a) / 2 + COSMUL_EPSILON)
+            add = (cos_b + cos_c).sub_(cos_a)
+            # 3CosMul in place ((1 + cos) / 2 for each; halving is exact): no more (q, k) tables than these four
+            mul = cos_b.add_(1).mul_(0.5).mul_(cos_c.add_(1).mul_(0.5)).div_(cos_a.add_(1).mul_(0.5).add_(
+                COSMUL_EPSILON))
+            del cos_a, cos_c
             for scores in (add, mul):
                 scores.scatter_(1, batch[:, :3], -torch.inf)
                 if aliases.numel():
                     alias_of_input = (canonical[aliases][None, :, None] == batch[:, None, :3]).any(2)  # (q, n)
                     scores[:, aliases] = scores[:, aliases].masked_fill(alias_of_input, -torch.inf)
-            out["add"].append(canonical[add.argmax(1)])
-            out["mul"].append(canonical[mul.argmax(1)])
-        empty = torch.zeros(0, dtype=torch.long, device=device)
-        return {k: torch.cat(v) if v else empty for k, v in out.items()}
+            out["add"][start: start + len(batch)] = canonical[add.argmax(1)]
+            out["mul"][start: start + len(batch)] = canonical[mul.argmax(1)]
+        return out
 
     def __call__(self, vectors: torch.Tensor) -> dict[str, float]:
         predicted = self.predictions(vectors)

@@ -1,14 +1,22 @@
 """Counting n-gram language models (`model=ngram`): Kneser-Ney, add-k, MLE or stupid backoff over one count pass."""
 
+import shutil
+import tempfile
+from pathlib import Path
+
 import numpy as np
 
+from lm_experiments.data.array_files import release
 from lm_experiments.data.vocab import Vocabulary
 from lm_experiments.errors import UserError, positive_int
+from lm_experiments.io import atomic_write
 from lm_experiments.ngram.arpa import write_arpa
 from lm_experiments.ngram.counts import NGramCounts
+from lm_experiments.ngram.kenlm_backend import KenLMEstimator, find_lmplz
 from lm_experiments.ngram.smoothing import KneserNey, RelativeFrequency, StupidBackoff
 
 SMOOTHINGS = ("kneser_ney", "add_k", "mle", "stupid_backoff")
+BACKENDS = ("ours", "kenlm")
 
 
 class NGramModel:
@@ -16,13 +24,26 @@ class NGramModel:
     estimator over them. Not a neural module: `fit` counts, `log_prob` scores."""
 
     def __init__(self, vocab: Vocabulary, order: int = 3, smoothing: str = "kneser_ney", discounts: list | None = None,
-                 discount_fallback: bool = True, k: float = 1.0, alpha: float = 0.4):
+                 discount_fallback: bool = True, k: float = 1.0, alpha: float = 0.4, memory: float = 0.25,
+                 backend: str = "ours", lmplz: str | None = None):
         self.vocab = vocab
+        if isinstance(memory, bool) or not isinstance(memory, int | float) or not memory > 0:
+            raise UserError(f"model.memory is the memory counting may use for its sorted runs and merges, in GB; it "
+                            f"must be positive, got {memory!r}.")
+        self.memory_bytes = int(memory * 2**30)
         self.order = positive_int(order, "model.order")
         if smoothing not in SMOOTHINGS:
             raise UserError(f"model.smoothing must be one of {', '.join(SMOOTHINGS)}; got {smoothing!r}.")
         self.smoothing, self.fixed_discounts, self.k, self.alpha = smoothing, discounts, k, alpha
         self.discount_fallback = discount_fallback
+        if backend not in BACKENDS:
+            raise UserError(f"model.backend must be one of {', '.join(BACKENDS)}; got {backend!r}.")
+        self.backend = backend
+        if backend == "kenlm":
+            if smoothing != "kneser_ney" or discounts is not None:
+                raise UserError("model.backend=kenlm estimates interpolated modified Kneser-Ney with discounts from "
+                                "the counts (lmplz): leave model.smoothing=kneser_ney and model.discounts=null.")
+            self.lmplz = find_lmplz(lmplz)  # refused now, not after the corpus is read
         self.estimator = None
         self.training_stream: np.ndarray | None = None
 
@@ -40,8 +61,18 @@ class NGramModel:
         return self.estimator.counts
 
     def fit(self, stream: np.ndarray) -> None:
-        self.training_stream = np.asarray(stream, dtype=np.int32)
-        counts = NGramCounts(np.asarray(stream, dtype=np.int64), self.order, len(self.vocab), self.vocab.eos_index)
+        """Count `stream` (any integer array; a memory-mapped one is read in chunks, not loaded)."""
+        # an int32 memory map stays one (np.asarray would drop the map, whose pages the counting hands back)
+        self.training_stream = stream if isinstance(stream, np.ndarray) and stream.dtype == np.int32 else \
+            np.asarray(stream, dtype=np.int32)
+        if self.backend == "kenlm":
+            self._workdir = tempfile.TemporaryDirectory(prefix="kenlm-model-")  # the ARPA file lives as the model
+            self.estimator = KenLMEstimator(self.training_stream, self.vocab.itos, self.vocab.eos_index, self.order,
+                                            self.lmplz, self.memory_bytes, self.discount_fallback,
+                                            Path(self._workdir.name))
+            return
+        counts = NGramCounts(self.training_stream, self.order, len(self.vocab), self.vocab.eos_index,
+                             memory_bytes=self.memory_bytes)
         if self.smoothing == "kneser_ney":
             self.estimator = KneserNey(counts, self.fixed_discounts, self.discount_fallback)
         elif self.smoothing == "stupid_backoff":
@@ -51,15 +82,31 @@ class NGramModel:
 
     def table_sizes(self) -> list[int]:
         """Distinct n-grams of each order 1..order (the unigram table is the vocabulary)."""
+        if self.backend == "kenlm":
+            return self.estimator.sizes
         return [len(self.vocab)] + [self.counts.tables[k].keys.size for k in range(2, self.order + 1)]
 
-    def stream_log_probs(self, tokens: np.ndarray) -> np.ndarray:
-        """(N,) natural-log probability of every token of a split, read as sentences."""
-        targets, contexts = self.counts.stream_contexts(tokens)
-        return self.estimator.log_prob(contexts, targets[:, None])[:, 0]
+    def stream_log_probs(self, tokens: np.ndarray, chunk: int = 1 << 18) -> np.ndarray:
+        """(N,) natural-log probability of every token of a split, read as sentences, `chunk` tokens at a time:
+        each piece is scored after the order - 1 tokens before it (all its contexts can reach), so memory is the
+        piece's, even for a corpus that is one long line."""
+        if self.backend == "kenlm":
+            return self.estimator.stream_log_probs(np.asarray(tokens))
+        result = np.empty(len(tokens), dtype=np.float64)
+        before = self.order - 1
+        for start in range(0, len(tokens), chunk):
+            first = max(start - before, 0)  # the split's start is a sentence start; a piece's prefix reads as one
+            piece = np.array(tokens[first: start + chunk], dtype=np.int64)
+            release(tokens)
+            targets, contexts = self.counts.stream_contexts(piece)
+            scored = self.estimator.log_prob(contexts, targets[:, None])[:, 0]
+            result[start: start + chunk] = scored[start - first:]
+        return result
 
     def next_word_log_probs(self, histories: list[list[int]]) -> np.ndarray:
         """(B, V) log-scores of every next word after each history."""
+        if self.backend == "kenlm":
+            return self.estimator.next_word_log_probs(histories)
         contexts = self.counts.history_contexts(histories)
         words = np.broadcast_to(np.arange(len(self.vocab)), (len(contexts), len(self.vocab)))
         return self.estimator.log_prob(contexts, words)
@@ -68,4 +115,8 @@ class NGramModel:
         """The ARPA back-off file (Kneser-Ney only); None for the other smoothings."""
         if self.smoothing != "kneser_ney":
             return None
+        if self.backend == "kenlm":
+            with atomic_write(path, "wb", encoding=None) as out, open(self.estimator.arpa, "rb") as arpa:
+                shutil.copyfileobj(arpa, out)
+            return Path(path)
         return write_arpa(self.estimator, self.vocab.itos, path)

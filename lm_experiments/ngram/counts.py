@@ -10,9 +10,14 @@ Order k's table is keyed by (id of the (k-1)-word prefix, last word), so a key i
 `np.searchsorted`, and counted with `np.unique`; no dictionary of Python tuples.
 """
 
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
+
+from lm_experiments.data.array_files import blocks
+from lm_experiments.data.sorted_runs import SortedRuns
 
 NOT_AVAILABLE = -2  # the context reaches back past the sentence start
 ABSENT = -1         # a possible context that the training text never had
@@ -22,11 +27,15 @@ ABSENT = -1         # a possible context that the training text never had
 class OrderTable:
     """The distinct k-grams of one order k >= 2, sorted by key."""
 
-    keys: np.ndarray      # (N_k,) prefix_id * V + last word
-    counts: np.ndarray    # (N_k,) raw counts
-    prefix: np.ndarray    # (N_k,) id of the (k-1)-gram prefix (the context)
-    suffix: np.ndarray    # (N_k,) id of the (k-1)-gram suffix (the lower-order n-gram)
-    words: np.ndarray     # (N_k,) last word
+    keys: np.ndarray      # (N_k,) int64 prefix_id * V + last word
+    counts: np.ndarray    # (N_k,) int32 raw counts
+    prefix: np.ndarray    # (N_k,) int32 id of the (k-1)-gram prefix (the context)
+    suffix: np.ndarray    # (N_k,) int32 id of the (k-1)-gram suffix (the lower-order n-gram)
+    vocab_size: int
+
+    def last_words(self, ids: np.ndarray | slice = slice(None)) -> np.ndarray:
+        """The last word of the k-grams `ids` (all of them by default): computed from the keys, not stored."""
+        return self.keys[ids] % self.vocab_size
 
 
 def with_start(stream: np.ndarray, eos: int) -> np.ndarray:
@@ -56,32 +65,89 @@ def lookup(table: OrderTable, prefix_ids: np.ndarray, words: np.ndarray, vocab_s
 
 
 class NGramCounts:
-    """Raw counts of every order 1..n of a training stream, and the stream-side lookups."""
+    """Raw counts of every order 1..n of a training stream, and the stream-side lookups.
 
-    def __init__(self, stream: np.ndarray, order: int, vocab_size: int, eos: int):
+    Counted order by order in chunks of the stream (memory-mapped is fine): a chunk's k-gram
+    keys are sorted and summed into a run on disk, the runs are merged into the order's
+    table (`data/sorted_runs.py`), and a second pass writes each position's k-gram id to a
+    scratch file for the next order. Memory is set by the distinct n-grams, `chunk` and
+    `memory_bytes`, never by the corpus length.
+    """
+
+    def __init__(self, stream: np.ndarray, order: int, vocab_size: int, eos: int, memory_bytes: int = 1 << 30,
+                 chunk: int = 1 << 20, scratch: Path | None = None):
         self.order, self.vocab_size, self.eos = order, vocab_size, eos
-        padded = with_start(stream, eos)
-        self.unigram_counts = np.bincount(padded[1:], minlength=vocab_size).astype(np.int64)
+        self.unigram_counts = np.zeros(vocab_size, dtype=np.int64)
+        for _, block in blocks(stream, chunk):
+            self.unigram_counts += np.bincount(block, minlength=vocab_size)
         self.tables: dict[int, OrderTable] = {}
-        ids = padded.copy()           # ids of the (k-1)-grams ending at each position; start with words
-        available = context_lengths(padded, eos)
-        for k in range(2, order + 1):
-            valid = np.zeros(padded.size, dtype=bool)
-            valid[1:] = (available[1:] >= k - 1) & (ids[:-1] >= 0)
-            prefix = np.full(padded.size, ABSENT, dtype=np.int64)
-            prefix[1:] = ids[:-1]
-            keys = prefix[valid] * vocab_size + padded[valid]
-            unique, first, inverse, counts = np.unique(keys, return_index=True, return_inverse=True,
-                                                       return_counts=True)
-            positions = np.flatnonzero(valid)[first]            # one occurrence of each k-gram
-            # the suffix (the k-gram minus its first word) is the (k-1)-gram ending at the same position
-            self.tables[k] = OrderTable(keys=unique, counts=counts.astype(np.int64),
-                                        prefix=unique // vocab_size, suffix=ids[positions],
-                                        words=unique % vocab_size)
-            next_ids = np.full(padded.size, ABSENT, dtype=np.int64)
-            next_ids[valid] = inverse.reshape(-1)
-            ids = next_ids
+        with tempfile.TemporaryDirectory(prefix="ngram-counts-", dir=scratch) as folder:
+            previous = None  # the (k-1)-gram ids of every position 0..N (a file); None: the words themselves
+            for k in range(2, order + 1):
+                self.tables[k] = self._count_order(stream, k, previous, Path(folder), memory_bytes, chunk)
+                if k == order:
+                    self._write_ids(stream, k, previous, Path(folder), chunk).unlink()  # for the suffixes only
+                    break
+                ids = self._write_ids(stream, k, previous, Path(folder), chunk)
+                if previous is not None:
+                    previous.unlink()
+                previous = ids
 
+    def _positions(self, stream, previous: Path | None, chunk: int):
+        """Chunks of positions t = a..b-1 (t >= 1; position 0 is the `<s>` before the split): (a, the words at t,
+        the ids of the (k-1)-grams ending at t - 1, the tokens available before t in t's sentence)."""
+        carry = 0  # the last <eos> position before the chunk's first previous position (position 0 is one)
+        last_word = self.eos
+        for start, block in blocks(stream, chunk):
+            a, b = start + 1, start + 1 + len(block)
+            words = block.astype(np.int64)
+            before = np.concatenate([[last_word], words[:-1]])             # the token at t - 1
+            last_word = int(words[-1])
+            places = np.arange(a - 1, b - 1, dtype=np.int64)
+            last_eos = np.maximum.accumulate(np.where(before == self.eos, places, carry))
+            carry = int(last_eos[-1])
+            available = np.arange(a, b, dtype=np.int64) - last_eos
+            if previous is None:
+                previous_ids = before
+            else:
+                previous_ids = np.fromfile(previous, np.int32, b - a, offset=(a - 1) * 4).astype(np.int64)
+            yield a, words, previous_ids, available
+
+    def _count_order(self, stream, k: int, previous: Path | None, folder: Path, memory_bytes: int,
+                     chunk: int) -> OrderTable:
+        runs = SortedRuns(folder, f"order-{k}")
+        for _, words, previous_ids, available in self._positions(stream, previous, chunk):
+            valid = (available >= k - 1) & (previous_ids >= 0)
+            keys, counts = np.unique(previous_ids[valid] * self.vocab_size + words[valid], return_counts=True)
+            runs.write(keys, counts.astype(np.float64))
+        with open(folder / "keys", "wb") as key_file, open(folder / "counts", "wb") as count_file:
+            for keys, counts in runs.merged(memory_bytes):  # through a file: the table is allocated once
+                keys.tofile(key_file)
+                counts.astype(np.int32).tofile(count_file)
+        runs.remove()
+        keys, counts = np.fromfile(folder / "keys", np.int64), np.fromfile(folder / "counts", np.int32)
+        return OrderTable(keys=keys, counts=counts, prefix=(keys // self.vocab_size).astype(np.int32),
+                          suffix=np.full(keys.size, ABSENT, np.int32), vocab_size=self.vocab_size)
+
+    def _write_ids(self, stream, k: int, previous: Path | None, folder: Path, chunk: int) -> Path:
+        """Each position's order-k id (ABSENT where no k-gram ends there) into a file, and the table's suffixes:
+        the (k-1)-gram ending at the same position as a k-gram."""
+        table = self.tables[k]
+        path = folder / f"ids-{k}"
+        with open(path, "wb") as out:
+            np.array([ABSENT], np.int32).tofile(out)  # position 0, the <s> before the split
+            for a, words, previous_ids, available in self._positions(stream, previous, chunk):
+                valid = (available >= k - 1) & (previous_ids >= 0)
+                ids = np.full(words.size, ABSENT, np.int64)
+                if table.keys.size and valid.any():  # each distinct key looked up once, in sorted order: fast
+                    keys, inverse = np.unique(previous_ids[valid] * self.vocab_size + words[valid],
+                                              return_inverse=True)
+                    ids[valid] = np.searchsorted(table.keys, keys)[inverse]
+                ids.astype(np.int32).tofile(out)
+                ending_here = words if previous is None else \
+                    np.fromfile(previous, np.int32, words.size, offset=a * 4).astype(np.int64)
+                table.suffix[ids[valid]] = ending_here[valid]
+        return path
     def stream_contexts(self, stream: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For scoring a split: (targets (N,), contexts (N, n-1)). contexts[:, j-1] is the id of the
         j words before the target in the order-j table (NOT_AVAILABLE past the sentence start,
@@ -122,9 +188,15 @@ class NGramCounts:
             current = int(lookup(self.tables[k], np.array([current]), np.array([word]), self.vocab_size)[0])
         return current
 
+    def first_words(self, k: int) -> np.ndarray:
+        """(N_k,) the first word of every k-gram of order k, in table order."""
+        if k == 1:
+            return np.arange(self.vocab_size)
+        return self.first_words(k - 1)[self.tables[k].prefix]
+
     def tokens_of(self, k: int) -> np.ndarray:
         """(N_k, k) word ids of every k-gram of order k, in table order."""
         if k == 1:
             return np.arange(self.vocab_size)[:, None]
         table = self.tables[k]
-        return np.concatenate([self.tokens_of(k - 1)[table.prefix], table.words[:, None]], 1)
+        return np.concatenate([self.tokens_of(k - 1)[table.prefix], table.last_words()[:, None]], 1)

@@ -8,6 +8,7 @@ scores a whole split, gives a full next-word distribution, and samples text.
 import logging
 
 import numpy as np
+from numba import njit
 
 from lm_experiments.errors import UserError
 from lm_experiments.ngram.counts import NOT_AVAILABLE, NGramCounts, lookup
@@ -44,10 +45,25 @@ def count_of_counts_discounts(adjusted: np.ndarray, order: int, fallback: bool =
     return np.array(FALLBACK_DISCOUNTS)
 
 
-def _discount(adjusted: np.ndarray, discounts: np.ndarray) -> np.ndarray:
-    """D(c): D1 for c = 1, D2 for c = 2, D3+ for c >= 3, 0 for c = 0."""
-    index = np.clip(adjusted, 0, 3)
-    return np.concatenate([[0.0], discounts])[index]
+@njit(cache=True, nogil=True)
+def _order_probabilities(adjusted, contexts, n_contexts, suffix, lower, discounts):
+    """One order's interpolated probabilities (N,) and its contexts' back-off weights (C,), in two passes over the
+    n-grams and no other array of their size: p = max(a - D(a), 0) / total(h) + gamma(h) p_lower(suffix),
+    gamma(h) = sum D(a) / total(h) (1 where h has no n-gram)."""
+    total = np.zeros(n_contexts)
+    gamma = np.zeros(n_contexts)
+    for i in range(len(adjusted)):
+        a = adjusted[i]
+        total[contexts[i]] += a
+        gamma[contexts[i]] += discounts[min(a, 3) - 1] if a > 0 else 0.0
+    for c in range(n_contexts):
+        gamma[c] = gamma[c] / total[c] if total[c] > 0 else 1.0
+    prob = np.empty(len(adjusted))
+    for i in range(len(adjusted)):
+        a = adjusted[i]
+        discount = discounts[min(a, 3) - 1] if a > 0 else 0.0
+        prob[i] = max(a - discount, 0.0) / total[contexts[i]] + gamma[contexts[i]] * lower[suffix[i]]
+    return prob, gamma
 
 
 class KneserNey:
@@ -77,26 +93,27 @@ class KneserNey:
             if k == 1:
                 adjusted[1] = extensions.astype(np.int64)
             else:
-                starts_sentence = counts.tokens_of(k)[:, 0] == counts.eos
-                adjusted[k] = np.where(starts_sentence, counts.tables[k].counts, extensions).astype(np.int64)
+                starts_sentence = counts.first_words(k) == counts.eos
+                adjusted[k] = np.where(starts_sentence, counts.tables[k].counts, extensions).astype(np.int32)
+            del extensions
         for k in range(1, order + 1):
             self.discounts[k] = self._discounts_for(adjusted[k], k, discounts)
         lower = np.full(size, 1.0 / size)  # the uniform distribution under the unigrams
         for k in range(1, order + 1):
-            a = adjusted[k].astype(np.float64)
-            contexts = np.zeros(a.size, dtype=np.int64) if k == 1 else counts.tables[k].prefix
-            n_contexts = 1 if k == 1 else (size if k == 2 else counts.tables[k - 1].keys.size)
-            total = np.bincount(contexts, weights=a, minlength=n_contexts)
-            mass = np.bincount(contexts, weights=_discount(adjusted[k], self.discounts[k]), minlength=n_contexts)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                gamma = np.where(total > 0, mass / total, 1.0)                   # per context
-                discounted = np.maximum(a - _discount(adjusted[k], self.discounts[k]), 0) / total[contexts]
-            lower_part = lower if k == 1 else lower[counts.tables[k].suffix]
-            prob = discounted + gamma[contexts] * lower_part
-            self.log_probs[k] = np.log(prob)
+            if k == 1:
+                contexts, n_contexts, suffix = np.zeros(size, dtype=np.int32), 1, np.arange(size, dtype=np.int32)
+            else:
+                table = counts.tables[k]
+                contexts, suffix = table.prefix, table.suffix
+                n_contexts = size if k == 2 else counts.tables[k - 1].keys.size
+            prob, gamma = _order_probabilities(adjusted.pop(k), contexts, n_contexts, suffix, lower,
+                                               self.discounts[k])
             if k > 1:
-                self.log_gammas[k - 1] = np.log(gamma)
-            lower = prob
+                self.log_gammas[k - 1] = np.log(gamma, out=gamma)
+            if k < order:
+                self.log_probs[k], lower = np.log(prob), prob  # the next order interpolates with these
+            else:
+                self.log_probs[k] = np.log(prob, out=prob)
 
     def _discounts_for(self, adjusted, k, fixed) -> np.ndarray:
         if fixed is None:

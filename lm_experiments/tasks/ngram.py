@@ -34,14 +34,19 @@ class NGramTask(NextTokenTask):
 
     def training_step(self, batch: TokenChunk, batch_idx: int):
         if not self.model.fitted:  # counts do not change with more epochs
-            self.model.fit(batch.ids.cpu().numpy())
+            self.model.fit(self._stream(batch))
             for k, size in enumerate(self.model.table_sizes(), start=1):
                 self.log(f"train/{k}grams", float(size), on_step=False, on_epoch=True, batch_size=1)
 
     def token_nll(self, batch: TokenChunk, stage: str) -> torch.Tensor:
         if not self.model.fitted:
             raise RuntimeError("the n-gram model is scored before it has counted its training text")
-        return torch.from_numpy(-self.model.stream_log_probs(batch.ids.cpu().numpy()))
+        return torch.from_numpy(-self.model.stream_log_probs(self._stream(batch)))
+
+    @staticmethod
+    def _stream(batch: TokenChunk) -> np.ndarray:
+        """The split's ids as their (memory-mapped) array where the view hands it over: read in blocks."""
+        return batch.source if batch.source is not None else batch.ids.cpu().numpy()
 
     @torch.no_grad()
     def next_token_log_probs(self, tokens: torch.Tensor, state=None):

@@ -17,6 +17,8 @@ of predicted tokens is the split's words + `<eos>` count the papers report.
 Targets that are padding carry `IGNORE` (-100, `F.cross_entropy`'s ignore_index).
 """
 
+import warnings
+
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
@@ -242,10 +244,14 @@ class TokenWindowView(View):
 
 
 class WholeSplit(Dataset):
-    """One item: the whole split as one (N,) tensor."""
+    """One item: the whole split as one (N,) tensor over the stream's own memory (a memory map stays one: the
+    n-gram model reads it in chunks)."""
 
     def __init__(self, stream):
-        self.tokens = _as_tensor(stream)
+        self.stream = stream
+        with warnings.catch_warnings():  # a read-only memory map: the counting never writes to it
+            warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+            self.tokens = torch.from_numpy(np.asarray(stream))
 
     def __len__(self) -> int:
         return 1
@@ -253,7 +259,7 @@ class WholeSplit(Dataset):
     def __getitem__(self, index: int) -> TokenChunk:
         if index != 0:
             raise IndexError(index)
-        return TokenChunk(self.tokens)
+        return TokenChunk(self.tokens, source=self.stream)
 
 
 class WholeSplitView(View):

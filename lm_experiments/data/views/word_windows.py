@@ -9,6 +9,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from lm_experiments.data.array_files import release
 from lm_experiments.data.batches import ContextBatch, PairBatch, TokenChunk, WordWindows
 from lm_experiments.data.views.base import LoaderSettings, View, ViewOptions, batches_loader
 from lm_experiments.data.vocab import Vocabulary
@@ -43,7 +44,9 @@ class TokenChunks(Dataset):
 
     def __getitem__(self, index: int) -> TokenChunk:
         start = index * self.chunk_tokens
-        return TokenChunk(torch.from_numpy(self.stream[start: start + self.chunk_tokens].astype("int64")))
+        chunk = self.stream[start: start + self.chunk_tokens].astype("int64")
+        release(self.stream)  # a pass over a memory-mapped corpus leaves only its chunk resident
+        return TokenChunk(torch.from_numpy(chunk))
 
 
 class WordWindowView(View):

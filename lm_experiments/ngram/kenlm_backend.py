@@ -1,0 +1,116 @@
+"""KenLM as the engine beyond one machine's memory (`model.backend=kenlm`): `lmplz` estimates the model on disk
+in bounded memory, the `kenlm` module scores it.
+
+The training stream is written out as text (one sentence per line, the vocabulary's
+words, `<unk>` for the rest) and handed to `lmplz -o <order>` with `-S` (its memory) and
+`-T` (its temporary files) set; its ARPA file is the model, loaded with `kenlm.Model`.
+Scores come back per sentence (`full_scores`, log10, `</s>` included) and are turned into
+the natural-log probability of every token of a split, the unit the task's perplexity
+sums, so a KenLM model and ours report the same numbers on the same ARPA file.
+"""
+
+import math
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from lm_experiments.errors import UserError
+
+LN_10 = math.log(10.0)
+
+
+def find_lmplz(configured: str | None) -> str:
+    """`model.lmplz`, else `lmplz` on PATH; one line saying what to do where there is none."""
+    path = configured or shutil.which("lmplz")
+    if not path or not Path(path).is_file():
+        where = f"model.lmplz={configured} is not a file" if configured else "lmplz is not on PATH"
+        raise UserError(f"model.backend=kenlm estimates with KenLM's lmplz, and {where}: build KenLM "
+                        f"(https://github.com/kpu/kenlm, `cmake .. && make lmplz`), put its bin/ on PATH or set "
+                        f"model.lmplz=/path/to/lmplz; or use model.backend=ours.")
+    return path
+
+
+def write_sentences(stream: np.ndarray, itos: list[str], eos: int, path: Path, chunk: int = 1 << 20) -> None:
+    """The stream as text: words separated by spaces, a line break at every `<eos>`."""
+    words = np.array(itos, dtype=object)
+    with open(path, "w", encoding="utf-8") as out:
+        for start in range(0, len(stream), chunk):
+            ids = np.asarray(stream[start: start + chunk])
+            tokens = words[ids]
+            tokens[ids == eos] = ""
+            separators = np.where(ids == eos, "\n", " ").astype(object)
+            out.write("".join((tokens + separators).tolist()))
+
+
+class KenLMEstimator:
+    """An ARPA model estimated by `lmplz` and queried through the `kenlm` module."""
+
+    normalized = True
+
+    def __init__(self, stream: np.ndarray, itos: list[str], eos: int, order: int, lmplz: str, memory_bytes: int,
+                 discount_fallback: bool, folder: Path):
+        import kenlm
+
+        self.itos, self.eos, self.order = itos, eos, order
+        self.arpa = Path(folder) / "lmplz.arpa"
+        with tempfile.TemporaryDirectory(prefix="lmplz-", dir=folder) as scratch:
+            text = Path(scratch) / "train.txt"
+            write_sentences(stream, itos, eos, text)
+            command = [lmplz, "-o", str(order), "-S", f"{max(memory_bytes // 2**20, 64)}M", "-T", scratch,
+                       "--text", str(text), "--arpa", str(self.arpa)]
+            command += ["--discount_fallback"] if discount_fallback else []
+            result = subprocess.run(command, capture_output=True, text=True)
+        if result.returncode != 0:
+            tail = " ".join(result.stderr.strip().splitlines()[-3:])
+            raise UserError(f"lmplz could not estimate the model (exit {result.returncode}): {tail}")
+        self.model = kenlm.Model(str(self.arpa))
+        self.sizes = self._sizes()
+
+    def _sizes(self) -> list[int]:
+        """The number of n-grams of each order, from the ARPA header."""
+        sizes = []
+        with open(self.arpa, encoding="utf-8") as handle:
+            for line in handle:
+                if line.startswith("ngram "):
+                    sizes.append(int(line.split("=")[1]))
+                elif sizes and not line.strip():
+                    break
+        return sizes
+
+    def stream_log_probs(self, tokens: np.ndarray) -> np.ndarray:
+        """(N,) natural-log probability of every token of a split read as sentences (`<eos>` scored as `</s>`)."""
+        tokens = np.asarray(tokens)
+        result = np.empty(len(tokens), dtype=np.float64)
+        ends = np.flatnonzero(tokens == self.eos)
+        start = 0
+        for end in [*ends.tolist(), len(tokens)]:
+            if end < start or (end == len(tokens) and start == len(tokens)):
+                continue
+            closed = end < len(tokens)  # the last piece of a split may end without an <eos>
+            words = " ".join(self.itos[int(t)] for t in tokens[start:end])
+            scores = [score for score, _, _ in self.model.full_scores(words, bos=True, eos=closed)]
+            result[start: end + closed] = np.asarray(scores[: end + closed - start]) * LN_10
+            start = end + 1
+        return result
+
+    def next_word_log_probs(self, histories: list[list[int]]) -> np.ndarray:
+        """(B, V) natural-log probabilities of every next word (`<eos>`: `</s>`) after each history, read from its
+        last `<eos>`."""
+        import kenlm
+
+        result = np.empty((len(histories), len(self.itos)))
+        for row, history in enumerate(histories):
+            since = [self.eos, *history]
+            words = since[max(i for i, token in enumerate(since) if token == self.eos) + 1:]
+            state, scratch = kenlm.State(), kenlm.State()
+            self.model.BeginSentenceWrite(state)
+            for word in words:
+                self.model.BaseScore(state, self.itos[int(word)], scratch)
+                state, scratch = scratch, state
+            out = kenlm.State()
+            for index, name in enumerate(self.itos):
+                result[row, index] = self.model.BaseScore(state, "</s>" if index == self.eos else name, out)
+        return result * LN_10
