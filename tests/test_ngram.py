@@ -188,7 +188,8 @@ def test_the_kenlm_backend_without_lmplz_is_one_clear_error(monkeypatch, tmp_pat
 
 def test_the_kenlm_backend_estimates_with_lmplz_as_our_estimator_does(tmp_path):
     """Where KenLM's lmplz is installed: its model of the same sentences gives the held-out text the perplexity ours
-    gives (both interpolated modified Kneser-Ney with discounts from the counts), and the task exports its ARPA."""
+    gives (both interpolated modified Kneser-Ney with discounts from the counts), and the task exports its ARPA.
+    (With lmplz built from kpu/kenlm, PTB's KN5 through `model.backend=kenlm` tests at 141.1862, ours 141.1861.)"""
     import shutil
 
     if shutil.which("lmplz") is None:
@@ -196,7 +197,8 @@ def test_the_kenlm_backend_estimates_with_lmplz_as_our_estimator_does(tmp_path):
     pytest.importorskip("kenlm")
     rng = np.random.default_rng(5)
     words = [f"w{i}" for i in range(40)]
-    train_lines, held_out = random_lines(rng, words, 3000), random_lines(rng, words, 300)
+    # <unk> is a word of the text, as in PTB (lmplz refuses the name; the backend renames it)
+    train_lines, held_out = random_lines(rng, words + ["<unk>"], 3000), random_lines(rng, words + ["<unk>"], 300)
     ours = fitted(train_lines, words, order=3)
     theirs = NGramModel(ours.vocab, order=3, backend="kenlm")
     theirs.fit(encode(train_lines, ours.vocab))

@@ -2,8 +2,11 @@
 in bounded memory, the `kenlm` module scores it.
 
 The training stream is written out as text (one sentence per line, the vocabulary's
-words, `<unk>` for the rest) and handed to `lmplz -o <order>` with `-S` (its memory) and
-`-T` (its temporary files) set; its ARPA file is the model, loaded with `kenlm.Model`.
+words) and handed to `lmplz -o <order>` with `-S` (its memory) and `-T` (its temporary
+files) set; its ARPA file is the model, loaded with `kenlm.Model`. lmplz refuses `<unk>` in
+its input (it keeps the name for its own unknown word), so the vocabulary's `<unk>`, a word
+with counts like any other here (PTB's text has it), is written as `UNK_WORD`, in the text,
+in the queries and in the ARPA file.
 Scores come back per sentence (`full_scores`, log10, `</s>` included) and are turned into
 the natural-log probability of every token of a split, the unit the task's perplexity
 sums, so a KenLM model and ours report the same numbers on the same ARPA file.
@@ -17,9 +20,15 @@ from pathlib import Path
 
 import numpy as np
 
+from lm_experiments.data.vocab import UNK
 from lm_experiments.errors import UserError
 
 LN_10 = math.log(10.0)
+UNK_WORD = "lm_experiments_unk"  # the vocabulary's <unk> as lmplz sees it
+
+
+def kenlm_names(itos: list[str]) -> list[str]:
+    return [UNK_WORD if word == UNK else word for word in itos]
 
 
 def find_lmplz(configured: str | None) -> str:
@@ -54,11 +63,11 @@ class KenLMEstimator:
                  discount_fallback: bool, folder: Path):
         import kenlm
 
-        self.itos, self.eos, self.order = itos, eos, order
+        self.itos, self.eos, self.order = kenlm_names(itos), eos, order
         self.arpa = Path(folder) / "lmplz.arpa"
         with tempfile.TemporaryDirectory(prefix="lmplz-", dir=folder) as scratch:
             text = Path(scratch) / "train.txt"
-            write_sentences(stream, itos, eos, text)
+            write_sentences(stream, self.itos, eos, text)
             command = [lmplz, "-o", str(order), "-S", f"{max(memory_bytes // 2**20, 64)}M", "-T", scratch,
                        "--text", str(text), "--arpa", str(self.arpa)]
             command += ["--discount_fallback"] if discount_fallback else []
