@@ -77,18 +77,17 @@ def follow_moved_targets(node) -> None:
 def load_task(folder: Path, checkpoint: str = run_folder.LAST_CHECKPOINT, device: str = "cpu"):
     """A finished run's trained task, rebuilt from its config, vocabulary and checkpoint, in eval mode
     on `device`; and the run's config."""
-    import torch  # here, not at the top: reading metrics and settings (compare) should not load torch
 
     folder = Path(folder)
     run_folder.check_run_folder(folder)
     path = run_folder.checkpoint_path(folder, checkpoint)
     if not path.is_file():
         raise UserError(f"No checkpoint at {path}. Pass --checkpoint PATH, or train with the default callbacks.")
+    state = run_folder.load_checkpoint(path)
     cfg = OmegaConf.load(folder / run_folder.CONFIG_FILE)
     follow_moved_targets(cfg)
     task = instantiate_task(cfg, Vocabulary.load(folder / run_folder.VOCAB_FILE), labels=run_folder.read_labels(folder),
                             for_training=False)
-    state = torch.load(path, map_location="cpu", weights_only=False)
     task.on_load_checkpoint(state)
     task.load_state_dict(state["state_dict"])
     return task.to(device).eval(), cfg

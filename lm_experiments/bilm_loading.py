@@ -4,10 +4,8 @@ Only the `model=` part is rebuilt (from the run's config and vocabulary) and giv
 from the checkpoint; the task around it, its objective and optimizer are not needed to embed.
 """
 
-import zipfile
 from pathlib import Path
 
-import torch
 from hydra.utils import get_class, instantiate
 from omegaconf import OmegaConf
 
@@ -30,9 +28,7 @@ def load_bilm(run: str | Path, checkpoint: str = run_folder.LAST_CHECKPOINT, dev
     path = run_folder.checkpoint_path(folder, checkpoint)
     if not path.is_file():
         raise UserError(f"No checkpoint at {path}: the ELMo run has not finished an epoch.")
-    if not zipfile.is_zipfile(path):
-        raise UserError(f"{path} is not a PyTorch checkpoint, or it was cut short: pass another checkpoint.")
     bilm = instantiate(cfg.model, vocab=Vocabulary.load(folder / run_folder.VOCAB_FILE))
-    state = torch.load(path, map_location="cpu", weights_only=False)
+    state = run_folder.load_checkpoint(path)
     bilm.load_state_dict(run_folder.model_weights(state["state_dict"]))
     return bilm.to(device).eval().requires_grad_(False)

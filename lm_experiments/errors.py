@@ -47,6 +47,14 @@ def probability(value, name: str) -> float:
     return float(value)
 
 
+def listed(items, limit: int = 10) -> str:
+    """`items` for a message, shortened: "'a', 'b', 'c' and 990 more" (a label list can run to kilobytes)."""
+    items = [repr(item) for item in items]
+    if len(items) <= limit:
+        return ", ".join(items)
+    return f"{', '.join(items[:limit])} and {len(items) - limit:,} more"
+
+
 def user_error_in(error: BaseException) -> "UserError | None":
     """The UserError behind `error`, if any (Hydra's instantiate wraps constructor errors)."""
     seen = set()

@@ -1,9 +1,45 @@
-"""Atomic file writing: an artefact either exists whole or not at all."""
+"""Atomic file writing: an artefact either exists whole or not at all, and a write that fails says so in one line.
+
+The bytes go to a temporary file in the destination's folder, are flushed to the disk
+(fsync), and only then renamed over the destination, so a crash, a kill or a full disk
+leaves the previous file (or none), never a cut one. A write the system refuses (a full
+disk, a read-only folder, no permission, a path through a file) is one `UserError` that
+names the path and the free space, which the commands print as one line, exit status 2.
+"""
 
 import contextlib
+import errno
 import os
+import shutil
 import tempfile
 from pathlib import Path
+
+from lm_experiments.errors import UserError
+
+# what a write inside the block can fail with that is about the destination, not the caller's own reading
+WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG, errno.EACCES, errno.EPERM}
+
+
+def free_space(path: Path) -> str:
+    """The free space on the disk holding `path` (or its nearest existing folder), for messages."""
+    folder = Path(path).absolute()
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError:
+        return "free space unknown"
+    for unit in ("bytes", "KB", "MB", "GB", "TB"):
+        if free < 1024 or unit == "TB":
+            return f"{free:,.0f} {unit} free" if unit == "bytes" else f"{free:,.1f} {unit} free"
+        free /= 1024
+    return ""
+
+
+def write_failed(path: Path, error: OSError) -> UserError:
+    """One line for a refused write: the path, the system's reason, the free space."""
+    reason = error.strerror or type(error).__name__
+    return UserError(f"Cannot write {path}: {reason} ({free_space(path)} on its disk).")
 
 
 def _default_file_mode() -> int:
@@ -21,14 +57,26 @@ def atomic_write(path, mode: str = "w", encoding: str | None = "utf-8"):
     matters because later runs trust any file they find (vectors, caches).
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    if path.is_dir():
+        raise UserError(f"Cannot write {path}: it is a folder.")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as error:
+        raise write_failed(path, error) from None
     try:
         kwargs = {} if "b" in mode else {"encoding": encoding, "newline": "\n"}
-        with os.fdopen(fd, mode, **kwargs) as handle:
-            yield handle
-        os.chmod(tmp, _default_file_mode())
-        os.replace(tmp, path)
+        try:
+            with os.fdopen(fd, mode, **kwargs) as handle:
+                yield handle
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.chmod(tmp, _default_file_mode())
+            os.replace(tmp, path)
+        except OSError as error:
+            if error.errno in WRITE_ERRNOS or isinstance(error, IsADirectoryError):
+                raise write_failed(path, error) from None
+            raise
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)

@@ -13,8 +13,8 @@ one layout; rebuilding a trained task from a folder is `assembly.load_task`:
     <run>/wandb_id.txt           the W&B run's id (logger=wandb), so that resuming continues that W&B run
     <run>/.hydra/overrides.yaml  the command line's overrides (Hydra)
     <run>/vectors.txt|bin, vectors.kv (fastText), model.arpa, samples.txt, embedding_map.png, neighbours.txt,
-          confusion_matrix.png
-                                 exports
+          confusion_matrix.png, attention.png|html, gradient_flow.png
+                                 exports and pictures (lm-inspect adds heads, positions, layer_weights)
 """
 
 import json
@@ -47,6 +47,12 @@ SAMPLES_FILE = "samples.txt"
 EMBEDDING_MAP_FILE = "embedding_map.png"
 NEIGHBOURS_FILE = "neighbours.txt"
 CONFUSION_MATRIX_FILE = "confusion_matrix.png"
+# pictures of the insides (callbacks.attention_maps, callbacks.gradient_flow, lm-inspect)
+ATTENTION_FILE, HEAD_VIEW_FILE = "attention.png", "attention.html"
+HEADS_FILE, HEADS_TABLE = "heads.png", "heads.tsv"
+POSITIONS_FILE, POSITIONS_NOTE = "positions.png", "positions.txt"
+GRADIENT_FLOW_FILE, GRADIENT_FLOW_TABLE = "gradient_flow.png", "gradient_flow.tsv"
+LAYER_WEIGHTS_FILE = "layer_weights.png"
 WANDB_ID_FILE = "wandb_id.txt"
 HYDRA_DIR = ".hydra"
 LOG_FILE = "train.log"
@@ -150,16 +156,37 @@ def checkpoint_path(folder: Path, checkpoint: str = LAST_CHECKPOINT) -> Path:
     return Path(checkpoint)
 
 
+def load_checkpoint(path: Path, mmap: bool = False) -> dict:
+    """A checkpoint's contents on the CPU; a missing, cut or damaged file is one `UserError` naming it (a zip
+    archive whose directory, written last, is there, and whose records torch can read)."""
+    import pickle
+
+    import torch
+
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"No checkpoint at {path}.")
+    damaged = f"{path} is not a PyTorch checkpoint, or it was cut short (a run killed while writing it, a full disk)"
+    if not zipfile.is_zipfile(path):
+        raise UserError(f"{damaged}: pass another checkpoint.")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=False, mmap=mmap)
+    except (RuntimeError, OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile, pickle.UnpicklingError) as error:
+        raise UserError(f"{damaged} ({type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}): "
+                        f"pass another checkpoint.") from None
+    if not isinstance(state, dict) or "state_dict" not in state:
+        raise UserError(f"{path} holds no Lightning checkpoint (no state_dict).")
+    return state
+
+
 def best_checkpoint(folder: Path) -> Path:
     """The checkpoint of the run's best epoch by its optimized_metric, as the monitoring checkpoint callback
     (`callbacks.model_checkpoint`) recorded it in `last.ckpt` (read memory-mapped: the tables are not
     loaded). Found by name under the folder's `checkpoints/`, so a moved or copied run folder finds its own."""
-    import torch
-
     last = checkpoint_path(folder, LAST_CHECKPOINT)
     if not last.is_file():
         raise UserError(f"{folder} has no {CHECKPOINTS_DIR}/{LAST_CHECKPOINT}.ckpt, so no best checkpoint either.")
-    state = torch.load(last, map_location="cpu", weights_only=False, mmap=True)
+    state = load_checkpoint(last, mmap=True)
     recorded = [entry["best_model_path"] for key, entry in state.get("callbacks", {}).items()
                 if key.startswith("ModelCheckpoint") and entry.get("monitor") and entry.get("best_model_path")]
     if not recorded:
@@ -169,13 +196,14 @@ def best_checkpoint(folder: Path) -> Path:
 
 
 def read_vectors(folder: Path):
-    """A run's exported word vectors as gensim `KeyedVectors` (`vectors.bin`, word2vec's binary format)."""
-    from gensim.models import KeyedVectors
+    """A run's exported word vectors as gensim `KeyedVectors` (`vectors.bin`, word2vec's binary format, checked
+    by `vector_files`)."""
+    from lm_experiments.vector_files import read_keyed_vectors
 
     path = Path(folder) / VECTORS_BINARY_FILE
     if not path.is_file():
         raise UserError(f"{folder} holds no word vectors ({VECTORS_BINARY_FILE}): it is not a finished embedding run.")
-    return KeyedVectors.load_word2vec_format(str(path), binary=True)
+    return read_keyed_vectors(path, "vectors")
 
 
 def resume_checkpoint(ckpt_path: str | None, folder: Path) -> str | None:

@@ -15,6 +15,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from lm_experiments import run_folder
 from lm_experiments.assembly import check_options, instantiate_task
 from lm_experiments.callbacks.base import TaskCallback
+from lm_experiments.checkpoint_io import AtomicCheckpointIO
 from lm_experiments.console import quiet_third_party_noise
 from lm_experiments.data.views.base import VIEW_OPTIONS
 from lm_experiments.errors import UserError
@@ -75,7 +76,7 @@ def build(cfg: DictConfig, resumed_from: str | None = None):
     fill_wandb_defaults(cfg, resumed_from)
     loggers = _instantiate_group(cfg.get("logger"))
     callbacks = callbacks_for(task, _instantiate_group(cfg.get("callbacks")))
-    trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+    trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False, plugins=[AtomicCheckpointIO()])
     check_strategy(task, trainer)
     return datamodule, task, trainer
 
@@ -157,11 +158,11 @@ def train(cfg: DictConfig) -> dict[str, float]:
             trainer.test(task, datamodule=datamodule, verbose=False, ckpt_path=test_checkpoint)
             metrics.update(_scalar_metrics(trainer))
     metrics["time/total_sec"] = time.perf_counter() - started
+    if trainer.is_global_zero:
+        run_folder.write_metrics(metrics, out_dir)  # first: the numbers are safe before any export or picture
     exported = task.export(out_dir) if trainer.is_global_zero else []
     for path in exported:
         log.info("wrote %s", path)
-    if trainer.is_global_zero:
-        run_folder.write_metrics(metrics, out_dir)
     _finish_loggers(trainer, metrics, exported, task, cfg)
     if trainer.is_global_zero:
         print_metrics(metrics, title=f"{cfg.get('task_name', 'run')}: final metrics ({out_dir})",

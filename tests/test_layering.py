@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "lm_experiments"
-PARTS = ("data", "models", "objectives", "kernels", "ngram", "evaluation", "updaters")
+PARTS = ("data", "models", "objectives", "kernels", "ngram", "evaluation", "inspection", "updaters")
 ABOVE_THE_PARTS = ("tasks", "updaters", "callbacks", "assembly", "training", "api", "main", "bilm_loading",
                    "evaluate", "generate", "embed", "compare", "inspect", "tracking", "relaunch")
 

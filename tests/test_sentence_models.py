@@ -350,7 +350,7 @@ def test_fasttext_vectors_build_the_words_they_lack_from_character_ngrams(tmp_pa
     ({"mode": "non_static", "pretrained": "missing.txt"}, "model.pretrained=missing.txt does not exist"),
     ({"mode": "non_static", "pretrained": "vectors.txt", "dim": 5},
      "holds 4-dimensional vectors and model.embedding_dim=5: set model.embedding_dim=4"),
-    ({"mode": "non_static", "pretrained": "broken.bin"}, "is not a vectors file gensim can read"),
+    ({"mode": "non_static", "pretrained": "broken.bin"}, "broken.bin is cut short: its header counts 3 words"),
     ({"mode": "non_static", "pretrained": "."}, "is not a run folder: it has no config.yaml"),
 ])
 def test_pretrained_vector_errors(tmp_path, monkeypatch, options, message):

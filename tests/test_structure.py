@@ -10,7 +10,9 @@ import torch
 from conftest import CONF, compose_config
 from torch.utils.data import DataLoader
 
+from lm_experiments.callbacks.attention_maps import AttentionMaps
 from lm_experiments.callbacks.embedding_eval import EmbeddingEvaluation
+from lm_experiments.callbacks.gradient_flow import GradientFlow
 from lm_experiments.callbacks.text_samples import TextSamples
 from lm_experiments.callbacks.throughput import WordsPerSecond
 from lm_experiments.data.batches import WordWindows
@@ -39,10 +41,10 @@ EXPECTED = {
     "svd": ("CountVectorsTask", "val/analogy", {Provides.WORD_VECTORS}),
     "ngram": ("NGramTask", "val/ppl", LANGUAGE_MODEL),
     "nnlm": ("NeuralLMTask", "val/ppl", LANGUAGE_MODEL),
-    "rnn": ("NeuralLMTask", "val/ppl", LANGUAGE_MODEL),
-    "gru": ("NeuralLMTask", "val/ppl", LANGUAGE_MODEL),
-    "lstm": ("NeuralLMTask", "val/ppl", LANGUAGE_MODEL),
-    "transformer": ("NeuralLMTask", "val/ppl", LANGUAGE_MODEL),
+    "rnn": ("NeuralLMTask", "val/ppl", LANGUAGE_MODEL | {Provides.GRADIENT_THROUGH_TIME}),
+    "gru": ("NeuralLMTask", "val/ppl", LANGUAGE_MODEL | {Provides.GRADIENT_THROUGH_TIME}),
+    "lstm": ("NeuralLMTask", "val/ppl", LANGUAGE_MODEL | {Provides.GRADIENT_THROUGH_TIME}),
+    "transformer": ("NeuralLMTask", "val/ppl", LANGUAGE_MODEL | {Provides.ATTENTION_MAPS}),
     "bow": ("ClassificationTask", "val/acc", set()),
     "textcnn": ("ClassificationTask", "val/acc", set()),
     "birnn": ("ClassificationTask", "val/acc", set()),
@@ -122,6 +124,8 @@ def test_every_model_and_corpus_compose_into_a_task_that_reads_its_views_batches
     assert (EmbeddingEvaluation in kinds) == (Provides.WORD_VECTORS in provides)
     assert (TextSamples in kinds) == (Provides.NEXT_TOKEN in provides)
     assert (WordsPerSecond in kinds) == (Provides.THROUGHPUT in provides)
+    assert (AttentionMaps in kinds) == (model == "transformer")
+    assert (GradientFlow in kinds) == (model in {"rnn", "gru", "lstm"})
     # language models score held-out text (the corpus's, or data.holdout of a single file's tail), classifiers
     # labelled sentences; embeddings evaluate in callbacks
     assert datamodule.has_split("valid") == (Provides.NEXT_TOKEN in provides or model in CLASSIFIERS | {"elmo"})

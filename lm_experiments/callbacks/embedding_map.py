@@ -1,8 +1,7 @@
-"""Writes a 2-D map of the embedding space at the end of training (and to W&B when it is logging)."""
-
-from lightning.pytorch.loggers import WandbLogger
+"""Writes a 2-D map of the embedding space at the end of training (and to W&B and TensorBoard when they are logging)."""
 
 from lm_experiments.callbacks.base import TaskCallback
+from lm_experiments.callbacks.pictures import log_picture
 from lm_experiments.errors import UserError, positive_int
 from lm_experiments.evaluation.projection import METHODS, draw_map, project_2d
 from lm_experiments.run_folder import EMBEDDING_MAP_FILE
@@ -32,6 +31,4 @@ class EmbeddingMap(TaskCallback):
         points = project_2d(vectors, self.method, self.seed)
         path = draw_map(words, points, f"{self.dirpath}/{EMBEDDING_MAP_FILE}", self.labelled,
                         f"{pl_module.name}: {len(words)} most frequent words ({self.method.upper()})")
-        for logger in trainer.loggers:
-            if isinstance(logger, WandbLogger):
-                logger.log_image(key="embedding_map", images=[str(path)])
+        log_picture(trainer, "embedding_map", path)

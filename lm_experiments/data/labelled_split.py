@@ -13,7 +13,7 @@ from lm_experiments.data.batches import IGNORE
 from lm_experiments.data.labelled import Example
 from lm_experiments.data.tokenize import make_tokenizer
 from lm_experiments.data.vocab import Vocabulary
-from lm_experiments.errors import UserError
+from lm_experiments.errors import UserError, listed
 
 
 @dataclass(frozen=True)
@@ -94,9 +94,8 @@ def encode_split(examples: list[Example], vocab: Vocabulary, labels: list[str], 
                      {label for e in examples if e.node_labels for label in e.node_labels
                       if label is not None and label not in index})
     if unknown:
-        raise UserError(f"The {name} split has label(s) {', '.join(map(repr, unknown[:5]))} that the training "
-                        f"split does not have ({', '.join(map(repr, labels))}): the splits must share one label "
-                        f"set.")
+        raise UserError(f"The {name} split has label(s) {listed(unknown, 5)} that the training split does not have "
+                        f"({listed(labels)}): the splits must share one label set.")
     lengths = np.array([len(e.tokens) for e in examples], dtype=np.int64)
     ids = vocab.lookup([token for e in examples for token in e.tokens])
     has_trees = bool(examples) and all(e.tree is not None for e in examples)

@@ -33,19 +33,29 @@ class ClassificationScores(torch.nn.Module):
             metric.reset()
 
 
+LABELLED_CELLS = 30  # up to this many classes the cells carry their counts and the axes the class names
+
+
 def draw_confusion(matrix: np.ndarray, labels: list[str], path: Path, title: str) -> Path:
-    """A confusion matrix as a PNG: counts in the cells, shaded by each true class's share; written atomically."""
+    """A confusion matrix as a PNG, shaded by each true class's share; written atomically. Up to
+    `LABELLED_CELLS` classes with the counts in the cells and the names on the axes; beyond, a heat map of the
+    shares alone (a text per cell takes minutes at a thousand classes and cannot be read)."""
     shares = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
-    size = 2.0 + 0.8 * len(labels)
+    count = len(labels)
+    labelled = count <= LABELLED_CELLS
+    size = 2.0 + 0.8 * count if labelled else 12.0
     figure, axis = pyplot().subplots(figsize=(size, size), dpi=100)
-    axis.imshow(shares, cmap="Blues", vmin=0, vmax=1)
-    for row in range(len(labels)):
-        for col in range(len(labels)):
-            axis.text(col, row, str(int(matrix[row, col])), ha="center", va="center",
-                      color="white" if shares[row, col] > 0.5 else "black")
-    axis.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
-    axis.set_yticks(range(len(labels)), labels)
-    axis.set_xlabel("predicted")
-    axis.set_ylabel("true")
+    image = axis.imshow(shares, cmap="Blues", vmin=0, vmax=1, interpolation="nearest")
+    if labelled:
+        for row in range(count):
+            for col in range(count):
+                axis.text(col, row, str(int(matrix[row, col])), ha="center", va="center",
+                          color="white" if shares[row, col] > 0.5 else "black")
+        axis.set_xticks(range(count), labels, rotation=45, ha="right")
+        axis.set_yticks(range(count), labels)
+    else:
+        figure.colorbar(image, ax=axis, shrink=0.7, label="share of the true class")
+    axis.set_xlabel("predicted" if labelled else f"predicted (class index, {count} classes)")
+    axis.set_ylabel("true" if labelled else "true (class index; labels.txt names them)")
     axis.set_title(title)
     return save_figure(figure, path)

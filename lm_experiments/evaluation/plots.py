@@ -16,10 +16,11 @@ def pyplot():
     return plt
 
 
-def save_figure(figure, path: Path) -> Path:
-    """Render `figure` to PNG and write it atomically (a run killed while writing leaves no half picture)."""
+def save_figure(figure, path: Path, tight: bool = True) -> Path:
+    """Render `figure` to PNG and write it atomically (a run killed while writing leaves no half picture);
+    `tight=False` keeps the figure's own size in pixels instead of cropping to what is drawn."""
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", bbox_inches="tight")
+    figure.savefig(buffer, format="png", **({"bbox_inches": "tight"} if tight else {}))
     pyplot().close(figure)
     with atomic_write(path, "wb") as out:
         out.write(buffer.getvalue())

@@ -76,6 +76,10 @@ class LanguageModelEncoder(nn.Module):
     batch_type: ClassVar[type]
     carries_state: ClassVar[bool] = False
     output_dim: int
+    # what `lm_experiments.inspection` can draw of it: attention weights (`attention_maps(inputs)` and
+    # `position_table()`), or the error signal back through time (a `RecurrentStack` as `rnn` after `embed`)
+    exposes_attention: ClassVar[bool] = False
+    unrolls_in_time: ClassVar[bool] = False
 
     def init_weights(self, output: nn.Module) -> None:
         """Initialise this encoder and the output layer built for it, by the architecture's scheme

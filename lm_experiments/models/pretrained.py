@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from lm_experiments.errors import UserError
+from lm_experiments.vector_files import check_vectors, read_keyed_vectors
 
 log = logging.getLogger(__name__)
 
@@ -31,10 +32,8 @@ class PretrainedRows:
 
 def load_keyed_vectors(source: Path, what: str = "model.pretrained"):
     """gensim KeyedVectors from a run folder or a file: word2vec text or binary, GloVe text, gensim `.kv`
-    (`FastTextKeyedVectors` included), or fastText's own `.bin` model. `what` names the option (or argument)
-    that gave `source`, in the error messages."""
-    from gensim.models import KeyedVectors
-
+    (`FastTextKeyedVectors` included), or fastText's own `.bin` model, read by `vector_files` (which tells the
+    format from the bytes and checks it). `what` names the option (or argument) that gave `source`."""
     from lm_experiments import run_folder
     from lm_experiments.export import load_fasttext_vectors
 
@@ -42,41 +41,19 @@ def load_keyed_vectors(source: Path, what: str = "model.pretrained"):
         run_folder.check_run_folder(source)
         if (source / run_folder.FASTTEXT_VECTORS_FILE).is_file() or (source / run_folder.SUBWORDS_FILE).is_file():
             try:
-                return load_fasttext_vectors(source)
+                kv = load_fasttext_vectors(source)
             except ValueError as error:
                 raise UserError(f"{what}={source}: {error}.") from error
+            check_vectors(kv.index_to_key, kv.vectors, f"{what}={source}")
+            return kv
         if not (source / run_folder.VECTORS_BINARY_FILE).is_file():
             raise UserError(f"{what}={source} is a run folder without {run_folder.VECTORS_BINARY_FILE}: pass "
                             f"a finished word-embedding run (skipgram, cbow, fasttext, glove, svd).")
-        return KeyedVectors.load_word2vec_format(str(source / run_folder.VECTORS_BINARY_FILE), binary=True)
+        return read_keyed_vectors(source / run_folder.VECTORS_BINARY_FILE, what)
     if not source.is_file():
         raise UserError(f"{what}={source} does not exist: pass a run folder or a vectors file "
                         f"(word2vec text or binary, GloVe text, gensim .kv, fastText .bin).")
-    try:
-        return _read_vectors_file(source)
-    except Exception as error:  # gensim raises ValueError, UnicodeDecodeError, EOFError, pickle errors, ...
-        raise UserError(f"{what}={source} is not a vectors file gensim can read "
-                        f"({type(error).__name__}: {error}).") from error
-
-
-def _read_vectors_file(source: Path):
-    from gensim.models import KeyedVectors
-    from gensim.models.fasttext import load_facebook_vectors
-
-    if source.suffix in (".kv", ".model"):
-        return KeyedVectors.load(str(source))
-    if source.suffix == ".bin":
-        try:
-            return KeyedVectors.load_word2vec_format(str(source), binary=True)
-        except Exception as word2vec_error:  # not word2vec's binary layout: fastText's own model file?
-            try:
-                return load_facebook_vectors(str(source))
-            except Exception:
-                raise word2vec_error from None
-    try:
-        return KeyedVectors.load_word2vec_format(str(source), binary=False)
-    except ValueError:
-        return KeyedVectors.load_word2vec_format(str(source), binary=False, no_header=True)  # GloVe's text
+    return read_keyed_vectors(source, what)
 
 
 def read_pretrained(source: str | Path, words: list[str]) -> PretrainedRows:

@@ -67,6 +67,7 @@ class RecurrentEncoder(LanguageModelEncoder):
 
     batch_type = BPTTBlock
     carries_state = True
+    unrolls_in_time = True
 
     def __init__(self, vocab: Vocabulary, cell: str = "lstm", embedding_dim: int = 200, hidden_dim: int = 200,
                  num_layers: int = 2, dropout: float = 0.0, embedding_dropout: float = 0.0, variational: bool = False,

@@ -24,6 +24,14 @@ def sinusoidal_positions(length: int, dim: int) -> torch.Tensor:
     return table
 
 
+def causal_attention_weights(q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
+    """softmax(q k^T / sqrt(d_head)) with the future masked: (B, h, T, d/h) twice -> (B, h, T, T), rows sum to 1."""
+    length = q.shape[-2]
+    scores = (q @ k.transpose(-1, -2)) / math.sqrt(q.shape[-1])
+    future = torch.ones(length, length, dtype=torch.bool, device=q.device).triu(1)
+    return torch.softmax(scores.masked_fill(future, float("-inf")), dim=-1)
+
+
 class CausalSelfAttention(nn.Module):
     def __init__(self, dim: int, heads: int, dropout: float):
         super().__init__()
@@ -32,12 +40,20 @@ class CausalSelfAttention(nn.Module):
         self.proj = nn.Linear(dim, dim)
         self.resid_drop = nn.Dropout(dropout)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, T, d)
+    def forward(self, x: torch.Tensor, return_weights: bool = False):
+        """x (B, T, d) -> (B, T, d); with `return_weights`, also the (B, h, T, T) attention weights, computed
+        explicitly (query rows, key columns; zero above the diagonal). Training keeps the fused kernel, which
+        never forms them."""
         batch, length, dim = x.shape
         q, k, v = self.qkv(x).view(batch, length, 3, self.heads, dim // self.heads).permute(2, 0, 3, 1, 4)
-        out = F.scaled_dot_product_attention(q, k, v, is_causal=True,
-                                             dropout_p=self.dropout if self.training else 0.0)  # (B, h, T, d/h)
-        return self.resid_drop(self.proj(out.transpose(1, 2).reshape(batch, length, dim)))
+        if return_weights:
+            weights = causal_attention_weights(q, k)
+            out = weights @ v                                                                # (B, h, T, d/h)
+        else:
+            out = F.scaled_dot_product_attention(q, k, v, is_causal=True,
+                                                 dropout_p=self.dropout if self.training else 0.0)  # (B, h, T, d/h)
+        out = self.resid_drop(self.proj(out.transpose(1, 2).reshape(batch, length, dim)))
+        return (out, weights) if return_weights else out
 
 
 class Block(nn.Module):
@@ -50,7 +66,11 @@ class Block(nn.Module):
         self.ln_mlp = nn.LayerNorm(dim)
         self.mlp = nn.Sequential(nn.Linear(dim, ff_dim), nn.GELU(), nn.Linear(ff_dim, dim), nn.Dropout(dropout))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, return_weights: bool = False):
+        if return_weights:
+            attended, weights = self.attn(self.ln_attn(x), return_weights=True)
+            x = x + attended
+            return x + self.mlp(self.ln_mlp(x)), weights
         x = x + self.attn(self.ln_attn(x))
         return x + self.mlp(self.ln_mlp(x))
 
@@ -65,6 +85,7 @@ class CausalTransformer(LanguageModelEncoder):
     """
 
     batch_type = TokenWindows
+    exposes_attention = True
 
     def __init__(self, vocab: Vocabulary, d_model: int = 256, num_layers: int = 4, num_heads: int = 4,
                  ff_dim: int | None = None, dropout: float = 0.1, block_size: int = 128,
@@ -84,7 +105,7 @@ class CausalTransformer(LanguageModelEncoder):
         if positions == "learned":
             self.position_embedding = nn.Embedding(block_size, d_model)
         else:
-            self.register_buffer("position_table", sinusoidal_positions(block_size, d_model), persistent=False)
+            self.register_buffer("sinusoid_table", sinusoidal_positions(block_size, d_model), persistent=False)
         self.drop = nn.Dropout(dropout)
         self.blocks = nn.ModuleList(Block(d_model, num_heads, ff_dim or 4 * d_model, dropout)
                                     for _ in range(self.num_layers))
@@ -109,11 +130,29 @@ class CausalTransformer(LanguageModelEncoder):
         length = inputs.shape[1]
         if length > self.block_size:
             raise ValueError(f"{length} tokens exceed model.block_size={self.block_size}")
-        table = self.position_embedding.weight if self.positions == "learned" else self.position_table
-        x = self.drop(self.token_embedding(inputs) + table[:length])
+        x = self.drop(self.token_embedding(inputs) + self.position_table()[:length])
         for block in self.blocks:
             x = block(x)
         return self.ln_final(x), None
+
+    def position_table(self) -> torch.Tensor:
+        """(block_size, d) what is added to the token embeddings at each position: the sinusoidal table or the
+        learned one."""
+        return self.position_embedding.weight if self.positions == "learned" else self.sinusoid_table
+
+    @torch.no_grad()
+    def attention_maps(self, inputs: torch.Tensor) -> torch.Tensor:
+        """inputs (B, T <= block_size) -> (layers, B, heads, T, T): every block's attention weights, as the
+        model computes them (call in eval mode: dropout would change them)."""
+        length = inputs.shape[1]
+        if length > self.block_size:
+            raise ValueError(f"{length} tokens exceed model.block_size={self.block_size}")
+        x = self.drop(self.token_embedding(inputs) + self.position_table()[:length])
+        maps = []
+        for block in self.blocks:
+            x, weights = block(x, return_weights=True)
+            maps.append(weights)
+        return torch.stack(maps)
 
     def generation_context(self, tokens: torch.Tensor) -> torch.Tensor:
         return tokens[:, -self.block_size:]

@@ -57,6 +57,8 @@ class Provides(enum.Enum):
     UNSEEN_WORD_VECTORS = "unseen-word vectors"  # vectors_for(words): any word, seen in training or not
     NEXT_TOKEN = "next-token distributions"      # next_token_log_probs(tokens, state), carries_state: generation
     THROUGHPUT = "corpus words per batch"        # its batches carry n_words (words/sec)
+    ATTENTION_MAPS = "attention maps"             # model.attention_maps(ids), model.position_table() (Transformer)
+    GRADIENT_THROUGH_TIME = "gradients through time"  # model.embed + model.rnn, unrolled step by step (RNN/GRU/LSTM)
 
 
 class Task(L.LightningModule):

@@ -6,6 +6,7 @@ from lm_experiments.data.views.language_model import IGNORE
 from lm_experiments.data.vocab import Vocabulary
 from lm_experiments.errors import UserError
 from lm_experiments.models.base import LanguageModelEncoder
+from lm_experiments.tasks.base import Provides
 from lm_experiments.tasks.next_token import NextTokenTask
 
 
@@ -82,6 +83,8 @@ class NeuralLMTask(NextTokenTask):
             self.objective.tie_weights(tied)
         self.batch_types = (model.batch_type,)
         self.carries_state = model.carries_state
+        self.provides = self.provides | {flag for flag, offered in ((Provides.ATTENTION_MAPS, model.exposes_attention),
+                                        (Provides.GRADIENT_THROUGH_TIME, model.unrolls_in_time)) if offered}
         self._states: dict[str, object] = {}
 
     @property
