@@ -23,6 +23,8 @@ import yaml
 
 from lm_experiments import assembly, run_folder
 from lm_experiments.errors import user_error_in
+from lm_experiments.io import atomic_write
+from lm_experiments.run_claim import RunClaim
 
 log = logging.getLogger(__name__)
 
@@ -44,14 +46,12 @@ class LoadedRun:
 
 def compose_run_config(overrides: list[str] | None = None, output_dir: str | Path | None = None):
     """The config `python train.py <overrides>` runs, and its run folder (Hydra's `hydra.run.dir` unless given)."""
-    from hydra import compose, initialize_config_dir
     from hydra.core.hydra_config import HydraConfig
     from omegaconf import open_dict
 
-    from lm_experiments import CONFIG_DIR
+    from lm_experiments.command_line import compose_checked
 
-    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-        cfg = compose("train", overrides=list(overrides or []), return_hydra_config=True)
+    cfg = compose_checked(list(overrides or []), return_hydra_config=True)  # an unknown option: one UserError
     HydraConfig.instance().set_config(cfg)  # as under train.py: the chosen options are known (W&B tags)
     folder = Path(output_dir if output_dir is not None else cfg.hydra.run.dir)
     with open_dict(cfg):
@@ -65,9 +65,9 @@ def _write_hydra_files(cfg, overrides: list[str], folder: Path) -> None:
     from omegaconf import OmegaConf
 
     hydra_dir = folder / run_folder.HYDRA_DIR
-    hydra_dir.mkdir(parents=True, exist_ok=True)
-    (hydra_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg), encoding="utf-8")
-    (hydra_dir / "overrides.yaml").write_text(yaml.safe_dump(list(overrides)), encoding="utf-8")
+    for name, text in (("config.yaml", OmegaConf.to_yaml(cfg)), ("overrides.yaml", yaml.safe_dump(list(overrides)))):
+        with atomic_write(hydra_dir / name) as handle:
+            handle.write(text)
 
 
 def train(overrides: list[str] | None = None, output_dir: str | Path | None = None) -> TrainedRun:
@@ -77,17 +77,17 @@ def train(overrides: list[str] | None = None, output_dir: str | Path | None = No
     from lm_experiments.training import train as run_training
 
     cfg, folder = compose_run_config(overrides, output_dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    _write_hydra_files(cfg, list(overrides or []), folder)
-    with _run_log(folder / run_folder.LOG_FILE):
-        try:
-            metrics = run_training(cfg)
-        except BaseException as error:
-            run_folder.remove_failed_run(folder)
-            cause = user_error_in(error)  # bad input, perhaps wrapped by Hydra's instantiate: raised as itself
-            if cause is not None and cause is not error:
-                raise cause from error
-            raise
+    with RunClaim(folder) as claim:  # a second run in the folder stops here, before it writes anything
+        _write_hydra_files(cfg, list(overrides or []), folder)
+        with _run_log(folder / run_folder.LOG_FILE):
+            try:
+                metrics = run_training(cfg)
+            except BaseException as error:
+                claim.cleanup()  # only what this run created
+                cause = user_error_in(error)  # bad input, perhaps wrapped by Hydra's instantiate: raised as itself
+                if cause is not None and cause is not error:
+                    raise cause from error
+                raise
     return TrainedRun(metrics, folder)
 
 

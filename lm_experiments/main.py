@@ -1,40 +1,131 @@
 """The training command: `python train.py model=... data=...`, or `lm-train ...` once the package is installed.
 
 Both find the same configs: `conf/` at the top of a checkout, or the copy a wheel ships
-(`lm_experiments.CONFIG_DIR`).
+(`lm_experiments.CONFIG_DIR`). Before Hydra runs, the command line is composed once and
+checked (`command_line.py`), so a bad option is one line and exit status 2. A run claims
+its folder (`run_claim.py`), writes Hydra's `.hydra/` files once it holds it, and after a
+failure removes only what it created. SIGTERM is handled as Ctrl-C. In a sweep a failed
+member is reported and the sweep goes on (`hydra_callbacks.py`).
 """
 
 import logging
+import math
+import signal
 import sys
+from pathlib import Path
 
 import hydra
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
-from lm_experiments import CONFIG_DIR
-from lm_experiments.errors import exit_status
-from lm_experiments.run_folder import remove_failed_run
-from lm_experiments.training import train
+from lm_experiments import CONFIG_DIR, run_folder
+from lm_experiments.command_line import check_command_line
+from lm_experiments.errors import UserError, exit_status, user_error_in
+from lm_experiments.hydra_callbacks import record_failure
+from lm_experiments.io import atomic_write
+from lm_experiments.run_claim import RunClaim, first_process
 
 log = logging.getLogger("train")
+TERMINATED = 143  # 128 + SIGTERM, the status a shell reports for a terminated process
 
 
-def run_or_exit(cfg: DictConfig) -> dict[str, float]:
-    """Train; on any failure remove the run's stub folder, and turn bad input into one line and exit 2."""
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where Ctrl-C would be, so a terminated run shuts down and cleans up as an interrupted one."""
+
+
+_terminated = False  # SIGTERM arrived (Lightning turns an interrupt inside fit into SystemExit(1))
+
+
+def _terminate(signum, frame):
+    global _terminated
+    _terminated = True
+    raise Terminated()
+
+
+def write_hydra_files(cfg: DictConfig, folder: Path) -> None:
+    """What Hydra would have written into `.hydra/` (`hydra.output_subdir: null` leaves it to the run, which
+    writes it only once it holds the folder): the job's config, Hydra's, and the command line's overrides."""
+    from hydra.core.hydra_config import HydraConfig
+
+    if not HydraConfig.initialized():
+        return
+    hydra_cfg = HydraConfig.get()
+    for name, node in (("config.yaml", cfg), ("hydra.yaml", OmegaConf.create({"hydra": hydra_cfg})),
+                       ("overrides.yaml", hydra_cfg.overrides.task)):
+        with atomic_write(folder / run_folder.HYDRA_DIR / name) as handle:
+            handle.write(OmegaConf.to_yaml(node))
+
+
+def _message(error: BaseException) -> str:
+    cause = user_error_in(error)
+    if cause is not None:
+        return str(cause)
+    if isinstance(error, KeyboardInterrupt | SystemExit):
+        return "interrupted"
+    return f"{type(error).__name__}: {error}"
+
+
+def run_or_exit(cfg: DictConfig) -> float | None:
+    """Train in a claimed folder and return the optimized metric. On failure remove what this run created, then
+    exit with one line (status 2 for bad input); in a sweep, report the member, return NaN and let the sweep go
+    on."""
+    from lm_experiments.tracking import in_multirun
+    from lm_experiments.training import train  # here: a command line refused before it needs no torch
+
+    folder = Path(cfg.paths.output_dir)
+    claim = RunClaim(folder)
+    sweeping = in_multirun()
     try:
-        return train(cfg)
-    except BaseException as error:  # every failure, ours or not, Ctrl-C included, leaves no stub folder behind
-        remove_failed_run(cfg.paths.output_dir)  # (a run that wrote checkpoints or results keeps them)
-        sys.exit(exit_status(error))
-
-
-@hydra.main(config_path=str(CONFIG_DIR), config_name="train", version_base="1.3")
-def main(cfg: DictConfig) -> float | None:
-    metrics = run_or_exit(cfg)
+        claim.__enter__()
+    except UserError as error:  # the folder is another run's: nothing here is ours to clean
+        return _fail(error, sweeping)
+    try:
+        if first_process():
+            write_hydra_files(cfg, folder)
+        metrics = train(cfg)
+    except BaseException as error:  # every failure, ours or not, Ctrl-C and SIGTERM included
+        claim.cleanup()
+        claim.__exit__(None, None, None)
+        return _fail(error, sweeping)
+    claim.__exit__(None, None, None)
     wanted = cfg.get("optimized_metric")  # the task's own unless the config names one
     if wanted not in metrics:
         log.warning("optimized_metric=%s is not among this run's metrics (%s): a sweeper gets None", wanted,
                     ", ".join(sorted(metrics)))
     return metrics.get(wanted)
+
+
+def _fail(error: BaseException, sweeping: bool) -> float:
+    if sweeping and not isinstance(error, KeyboardInterrupt):
+        from hydra.core.hydra_config import HydraConfig
+
+        hydra_cfg = HydraConfig.get()
+        message = _message(error)
+        print(f"error: {message}", file=sys.stderr)
+        record_failure(hydra_cfg.sweep.dir, hydra_cfg.job.num, list(hydra_cfg.overrides.task), message)
+        return math.nan
+    if isinstance(error, Terminated) or (isinstance(error, SystemExit) and _terminated):
+        print("error: terminated (SIGTERM); the run's own set-up files were removed", file=sys.stderr)
+        sys.exit(TERMINATED)
+    if isinstance(error, KeyboardInterrupt):
+        print("error: interrupted", file=sys.stderr)
+        sys.exit(130)
+    sys.exit(exit_status(error))
+
+
+@hydra.main(config_path=str(CONFIG_DIR), config_name="train", version_base="1.3")
+def hydra_main(cfg: DictConfig) -> float | None:
+    return run_or_exit(cfg)
+
+
+def main() -> None:
+    """Check the command line, then hand it to Hydra."""
+    try:
+        check_command_line(sys.argv[1:])
+    except UserError as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)
+    signal.signal(signal.SIGTERM, _terminate)
+    hydra_main()
 
 
 if __name__ == "__main__":

@@ -11,7 +11,8 @@ one layout; rebuilding a trained task from a folder is `assembly.load_task`:
     <run>/metrics.csv            every logged metric (CSV logger)
     <run>/checkpoints/last.ckpt  Lightning checkpoints (the vocabulary inside)
     <run>/wandb_id.txt           the W&B run's id (logger=wandb), so that resuming continues that W&B run
-    <run>/.hydra/overrides.yaml  the command line's overrides (Hydra)
+    <run>/.hydra/overrides.yaml  the command line's overrides (written as Hydra would, once the run holds the folder)
+    <run>/.lock                  the run's claim on the folder (a lock held while it runs; holds its pid)
     <run>/vectors.txt|bin, vectors.kv (fastText), model.arpa, samples.txt, embedding_map.png, neighbours.txt,
           confusion_matrix.png, attention.png|html, gradient_flow.png
                                  exports and pictures (lm-inspect adds heads, positions, layer_weights)
@@ -19,7 +20,6 @@ one layout; rebuilding a trained task from a folder is `assembly.load_task`:
 
 import json
 import math
-import shutil
 import zipfile
 from pathlib import Path
 
@@ -57,7 +57,7 @@ WANDB_ID_FILE = "wandb_id.txt"
 HYDRA_DIR = ".hydra"
 LOG_FILE = "train.log"
 
-# What a run writes before its first result; a run refused for bad input removes only these.
+# What a run writes before its first result; a failed run removes only those of these it created (run_claim.py).
 SET_UP_FILES = (HYDRA_DIR, LOG_FILE, CONFIG_FILE, VOCAB_FILE, LABELS_FILE, HPARAMS_FILE, CSV_METRICS_FILE,
                 WANDB_ID_FILE)
 
@@ -231,20 +231,3 @@ def check_run_folder(folder: Path) -> None:
             raise UserError(f"{folder} is not a run folder: it has no {name}. Pass the folder a training run wrote.")
 
 
-def remove_failed_run(output_dir: str | Path) -> None:
-    """Delete the set-up files of a run that stopped on bad input, and its folder if that leaves it empty.
-
-    Only files a run writes itself are touched, so pointing the run at an existing
-    folder can never lose anything else; a folder holding results (checkpoints, vectors) is left alone.
-    """
-    folder = Path(output_dir)
-    if not folder.is_dir() or (folder / CHECKPOINTS_DIR).exists() or (folder / VECTORS_BINARY_FILE).exists():
-        return
-    for name in SET_UP_FILES:
-        path = folder / name
-        if path.is_dir():
-            shutil.rmtree(path, ignore_errors=True)
-        elif path.exists():
-            path.unlink()
-    if not any(folder.iterdir()):
-        folder.rmdir()

@@ -180,10 +180,10 @@ def _read_text(data: bytes, position: int, header: tuple[int, int] | None, sourc
         parts = line.rstrip().split(" ")
         if dim is None:
             dim = len(parts) - 1
-        if len(parts) - 1 != dim:
+        if len(parts) - 1 < dim:
             raise UserError(f"{source} line {number:,} has {len(parts) - 1} values where the others have {dim}.")
-        words.append(parts[0])
-        rows.append(parts[1:])
+        words.append(" ".join(parts[: len(parts) - dim]))  # GloVe's 840B file has words with spaces in them
+        rows.append(parts[len(parts) - dim:])
     try:
         vectors = np.array(rows, dtype=np.float32).reshape(len(rows), dim)
     except ValueError as error:

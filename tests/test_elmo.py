@@ -199,7 +199,7 @@ def test_the_embedder_reads_a_run_and_any_words_and_the_cli_writes_them(elmo_run
     sentences.write_text("the cat\na never-seen-wordz sat down\n\n")
     assert main([str(elmo_run), "--input", str(sentences), "--output", str(tmp_path / "v.npz")]) == 0
     saved = np.load(tmp_path / "v.npz")
-    assert saved["offsets"].tolist() == [0, 2, 6] and saved["layers"].shape == (6, 3, width)
+    assert saved["offsets"].tolist() == [0, 2, 6, 6] and saved["layers"].shape == (6, 3, width)  # line 3: blank
     np.testing.assert_allclose(saved["mixed"][2:6], out.mixed[1].numpy(), rtol=1e-5, atol=1e-6)
 
 

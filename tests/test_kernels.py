@@ -218,3 +218,67 @@ def test_a_threads_own_copies_of_the_busiest_rows_add_up_to_the_same_update(obje
     run_kernel(copied, batch, False, state=9, hot=busiest[:5])
     for ours, theirs in zip(copied.parameters(), plain.parameters(), strict=True):
         torch.testing.assert_close(ours.detach(), theirs.detach(), atol=1e-6, rtol=1e-5)
+
+
+def shared_negative_reference(inputs: torch.Tensor, outputs: torch.Tensor, batch: WordWindows, noise: np.ndarray,
+                              negative: int) -> None:
+    """Ji et al.'s shared-negative skip-gram by autograd, one SGD step per center: the window's context rows X
+    against the center's output row and one draw of noise rows Y, loss sum_m [softplus(-x_m.y_0) +
+    sum_k softplus(x_m.y_k)] (a noise word equal to the center left out), in place on the two tables."""
+    draws = iter(torch.from_numpy(noise.astype(np.int64)).view(-1, negative))
+    for center, contexts in kernel_order(batch, cbow=True):
+        table_in = inputs.detach().requires_grad_(True)
+        table_out = outputs.detach().requires_grad_(True)
+        target, noise_words = batch.ids[center], next(draws)
+        x = table_in[batch.ids[contexts]]                                                   # (M, d)
+        y = table_out[torch.cat([target[None], noise_words])]                               # (1 + K, d)
+        scores = x @ y.T                                                                    # (M, 1 + K)
+        kept = torch.cat([torch.ones(1, dtype=torch.bool), noise_words != target])
+        loss = torch.nn.functional.softplus(-scores[:, 0]).sum() + \
+            (torch.nn.functional.softplus(scores[:, 1:]) * kept[1:]).sum()
+        loss.backward()
+        with torch.no_grad():
+            inputs -= LR * table_in.grad
+            outputs -= LR * table_out.grad
+
+
+def test_the_shared_negative_kernel_equals_its_autograd_reference_step_for_step():
+    batch = windows()
+    fused = make_task("skipgram", "negative")
+    objective = fused.objective
+    table, out = fused.model.embedder.input_rows().table, objective.output.weight
+    inputs, outputs = table.detach().clone(), out.detach().clone()
+    noise = cpu.noise_table(objective.noise.probs.numpy())
+    centers = len(kernel_order(batch, cbow=True))
+    state = 7
+    slot = np.full(out.shape[0], -1, np.int64)
+    results = cpu.train_skipgram_shared(batch.ids.numpy(), batch.sentence.numpy(), batch.span.numpy(), batch.window,
+                                        table.detach().numpy(), *(t.numpy() for t in (
+                                            fused.model.embedder.input_rows().rows,
+                                            fused.model.embedder.input_rows().counts)), True,
+                                        out.detach().numpy(), np.zeros(0, np.int64), slot, objective.negative, noise,
+                                        LR, np.array([state], np.uint64), 1, numba.config.NUMBA_NUM_THREADS)
+    assert results[0, 2] == len(kernel_order(batch, cbow=False)), "every (context, center) pair is an example"
+    draws = cpu.noise_sequence(noise, np.uint64(state), centers * objective.negative)
+    assert (draws.reshape(centers, -1) == draws.reshape(centers, -1)[:, :1]).sum() < draws.size, "varied draws"
+    shared_negative_reference(inputs, outputs, batch, draws, objective.negative)
+    torch.testing.assert_close(table.detach(), inputs, atol=2e-6, rtol=1e-5)
+    torch.testing.assert_close(out.detach(), outputs, atol=2e-6, rtol=1e-5)
+    assert not torch.equal(outputs, make_task("skipgram", "negative").objective.output.weight.detach())
+
+
+def test_shared_negatives_train_a_run_and_refuse_what_they_cannot(make_cfg):
+    losses = {}
+    for shared in ("window", "none"):
+        metrics = train(make_cfg("task/updater=fused", f"task.updater.shared_negatives={shared}",
+                                 "task.updater.threads=1", "callbacks.embedding_map=null", "trainer.max_epochs=3",
+                                 "trainer.limit_train_batches=null", "callbacks.embedding_eval=null", run=shared))
+        losses[shared] = metrics["train/loss"]
+    assert np.isfinite(losses["window"]) and losses["window"] < 1.2 * losses["none"], losses
+    for overrides in (["model=cbow"], ["sampler=hierarchical"], ["model=fasttext", "model.bucket=1000"]):
+        with pytest.raises(Exception) as error:
+            train(make_cfg("task/updater=fused", "task.updater.shared_negatives=window", *overrides))
+        assert "shared_negatives=window shares noise words" in str(user_error_in(error.value))
+    with pytest.raises(Exception) as error:
+        train(make_cfg("task.updater.shared_negatives=batch"))
+    assert "must be one of none, window" in str(user_error_in(error.value))

@@ -9,7 +9,7 @@ from conftest import ROOT
 
 from lm_experiments.callbacks.divergence import TrainingDiverged
 from lm_experiments.errors import user_error_in
-from lm_experiments.run_folder import remove_failed_run
+from lm_experiments.run_claim import RunClaim
 from lm_experiments.training import train
 
 
@@ -97,11 +97,13 @@ def test_checkpoint_faults_are_one_line_and_leave_no_run_folder(make_cfg, tmp_pa
             ckpt = str(tmp_path / "cut.ckpt")
         extra = {"another_model": ["model=cbow", "model.vector_size=16"],
                  "another_size": ["model=skipgram", "model.vector_size=32"]}.get(fault, [])
-    with pytest.raises(Exception) as error:
-        train(make_cfg(*extra, f"ckpt_path={ckpt}", "callbacks.embedding_eval=null"))
+    with RunClaim(tmp_path / "run") as claim, pytest.raises(Exception) as error:  # as train.py runs it
+        try:
+            train(make_cfg(*extra, f"ckpt_path={ckpt}", "callbacks.embedding_eval=null"))
+        finally:
+            claim.cleanup()  # what train.py does on a failure
     cause = user_error_in(error.value)
     assert cause is not None and message in str(cause), error.value
-    remove_failed_run(tmp_path / "run")  # what train.py does on a UserError
     assert not (tmp_path / "run").exists()
 
 

@@ -90,6 +90,12 @@ def test_bad_files_are_one_line(tmp_path, content, says):
     assert says in str(raised.value) and "\n" not in str(raised.value)
 
 
+def test_a_glove_word_with_spaces_keeps_them(tmp_path):
+    (tmp_path / "glove.txt").write_text("the 1 2\nat&t . com 3 4\n")
+    read = read_keyed_vectors(tmp_path / "glove.txt", "TARGET")
+    assert read.index_to_key == ["the", "at&t . com"] and read["at&t . com"].tolist() == [3, 4]
+
+
 def test_binary_rows_with_nan_are_refused(kv, tmp_path):
     kv.vectors[3, 2] = np.nan
     kv.save_word2vec_format(str(tmp_path / "v.bin"), binary=True)

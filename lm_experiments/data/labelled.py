@@ -54,6 +54,9 @@ def _find(folder: Path, names: tuple[str, ...]) -> Path | None:
 
 def held_out(examples: list[Example], fraction: float, seed: int) -> tuple[list[Example], list[Example]]:
     """(kept, held out): a seeded random `fraction` of the examples set aside (Kim's 10% dev set)."""
+    if not (isinstance(fraction, int | float) and 0 < fraction <= 0.5):
+        raise UserError(f"data.holdout={fraction} must be above 0 and at most 0.5: the share of the training "
+                        f"examples set aside (the rest is trained on).")
     order = np.random.default_rng(seed).permutation(len(examples))
     size = int(round(len(examples) * fraction))
     if size < 1 or size >= len(examples):

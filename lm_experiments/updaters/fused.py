@@ -17,6 +17,7 @@ from lm_experiments.updaters.replicas import summed_replica_updates
 
 log = logging.getLogger(__name__)
 PARTS_PER_THREAD = 4  # a chunk's parts per thread: enough that a thread slowed by another job is not waited for
+SHARED_NEGATIVES = ("none", "window")  # task.updater.shared_negatives: per example (word2vec) or per center
 
 
 def plain_sgd(optimizer) -> bool:
@@ -56,11 +57,17 @@ class FusedCPU(Updater):
     added up after it, instead of the cores passing the rows' cache lines back and forth.
     """
 
-    def __init__(self, threads: int | None = None, loss_every: int = 8, hot_rows: int = 64):
+    def __init__(self, threads: int | None = None, loss_every: int = 8, hot_rows: int = 64,
+                 shared_negatives: str = "none"):
         self.threads = None if threads is None else positive_int(threads, "task.updater.threads")
         self.loss_every = positive_int(loss_every, "task.updater.loss_every")
         self.hot_rows = non_negative_int(hot_rows, "task.updater.hot_rows", " (0: no per-thread copies)")
-        self.description = "fused CPU kernel: word2vec's per-example SGD steps"
+        if shared_negatives not in SHARED_NEGATIVES:
+            raise UserError(f"task.updater.shared_negatives must be one of {', '.join(SHARED_NEGATIVES)}; got "
+                            f"{shared_negatives!r}.")
+        self.shared = shared_negatives == "window"
+        self.description = ("fused CPU kernel: skip-gram's windows against noise words shared per center"
+                            if self.shared else "fused CPU kernel: word2vec's per-example SGD steps")
         self.seed = 0
 
     @staticmethod
@@ -81,6 +88,12 @@ class FusedCPU(Updater):
             raise UserError(f"task.updater.threads={threads} is more than the {limit} threads Numba may start "
                             f"(NUMBA_NUM_THREADS).")
         self.threads = threads
+        if self.shared:
+            side = task.objective.fused_output_side()
+            if task.model.example_type is not PairBatch or task.model.input_side != "context" or side.hierarchical:
+                raise UserError("task.updater.shared_negatives=window shares noise words across a skip-gram "
+                                "window (model=skipgram, sampler=negative); this run is "
+                                f"{task.name} with {type(task.objective).__name__}: set it to none.")
         self.seed = (torch.initial_seed() + 1_000_003 * task.global_rank) & (2**63 - 1)
         side = task.objective.fused_output_side()
         self.kind, self.negative = (cpu.HIERARCHICAL if side.hierarchical else cpu.NEGATIVE), side.negative
@@ -123,7 +136,11 @@ class FusedCPU(Updater):
             objective = (output_rows, self.hot, self.slot, self.kind, self.negative, self.noise, self.codes,
                          self.points, self.lengths, lr, states, self.loss_every, numba.config.NUMBA_NUM_THREADS)
             windows = (batch.ids.numpy(), batch.sentence.numpy(), batch.span.numpy())
-            if task.model.example_type is PairBatch:
+            if self.shared:
+                results = cpu.train_skipgram_shared(*windows, batch.window, *arguments, output_rows, self.hot,
+                                                    self.slot, self.negative, self.noise, lr, states,
+                                                    self.loss_every, numba.config.NUMBA_NUM_THREADS)
+            elif task.model.example_type is PairBatch:
                 results = cpu.train_skipgram(*windows, task.model.input_side == "context", *arguments, *objective)
             else:
                 context_mean = task.model.context_reduce == "mean"
