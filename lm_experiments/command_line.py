@@ -110,15 +110,16 @@ def check_command_line(argv: list[str]) -> None:
     if any(arg.split("=", 1)[0] in PASSED_THROUGH for arg in argv):
         return
     multirun = any(arg in ("-m", "--multirun") for arg in argv)
-    overrides = [arg for arg in argv if not arg.startswith("-")]
-    if multirun or any("hydra.mode=MULTIRUN" in arg for arg in overrides):
-        multirun = True
-        overrides = first_of_each_sweep(overrides)
+    given = [arg for arg in argv if not arg.startswith("-")]
+    overrides = first_of_each_sweep(given)  # a preset may set hydra.mode=MULTIRUN: known only once composed
     cfg = compose_checked(overrides, return_hydra_config=True)
     from omegaconf import OmegaConf
 
     if OmegaConf.select(cfg, "hydra.mode") is not None and str(cfg.hydra.mode).endswith("MULTIRUN"):
         multirun = True
+    sweeps = [item for item in given if item not in overrides]
+    if sweeps and not multirun:
+        raise UserError(f"{sweeps[0]} is a sweep: run it with -m (--multirun), or give one value.")
     try:
         folder = Path(str(cfg.hydra.sweep.dir if multirun else cfg.hydra.run.dir))
     except Exception as error:  # noqa: BLE001 -- an interpolation in the folder's name that does not resolve

@@ -69,7 +69,7 @@ def run_or_exit(cfg: DictConfig) -> float | None:
     exit with one line (status 2 for bad input); in a sweep, report the member, return NaN and let the sweep go
     on."""
     from lm_experiments.tracking import in_multirun
-    from lm_experiments.training import train  # here: a command line refused before it needs no torch
+    from lm_experiments.training import train  # imported by main() once the command line is checked
 
     folder = Path(cfg.paths.output_dir)
     claim = RunClaim(folder)
@@ -125,7 +125,8 @@ def main() -> None:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)
     signal.signal(signal.SIGTERM, _terminate)
-    hydra_main()
+    import lm_experiments.training  # noqa: F401 -- Lightning imported before Hydra sets up logging keeps its own
+    hydra_main()                    # console handler, as the console's one-line-per-epoch layout expects
 
 
 if __name__ == "__main__":

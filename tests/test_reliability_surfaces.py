@@ -326,3 +326,24 @@ def test_lm_embed_keeps_blank_lines_checks_its_weights_and_refuses_bad_paths(mak
     cut.write_bytes(cut.read_bytes()[:1000])
     assert lm_embed([str(run), "--input", str(text), "--output", str(tmp_path / "o.npz")]) == 2
     assert "cut short" in capsys.readouterr().err
+
+
+def test_a_read_only_place_for_the_run_folder_is_one_line(tmp_path, monkeypatch):
+    from lm_experiments.command_line import writable_folder
+
+    monkeypatch.setattr(os, "access", lambda path, mode: False)  # (tests may run as root, whom no mode stops)
+    with pytest.raises(UserError, match=f"Cannot write the run folder {tmp_path / 'a' / 'b'}: {tmp_path} is "
+                                        f"read-only"):
+        writable_folder(tmp_path / "a" / "b", "run folder")
+
+
+def test_a_split_with_labels_the_training_split_lacks_names_a_few_of_them(tmp_path):
+    from lm_experiments.data.labelled import Example
+    from lm_experiments.data.labelled_split import encode_split
+    from lm_experiments.data.vocab import Vocabulary
+
+    labels = [f"class{i}" for i in range(1000)]
+    vocab = Vocabulary(["<unk>", "<eos>", "w"], np.array([0, 0, 5]))
+    with pytest.raises(UserError) as raised:
+        encode_split([Example(tokens=["w"], label="unknown")], vocab, labels, "test")
+    assert "and 990 more" in str(raised.value) and len(str(raised.value)) < 400
