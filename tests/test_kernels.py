@@ -281,4 +281,4 @@ def test_shared_negatives_train_a_run_and_refuse_what_they_cannot(make_cfg):
         assert "shared_negatives=window shares noise words" in str(user_error_in(error.value))
     with pytest.raises(Exception) as error:
         train(make_cfg("task.updater.shared_negatives=batch"))
-    assert "must be one of none, window" in str(user_error_in(error.value))
+    assert "must be one of auto, window, none" in str(user_error_in(error.value))

@@ -17,7 +17,7 @@ class Auto(Updater):
 
     def __init__(self, threads: int | None = None, loss_every: int = 8, hot_rows: int = 64,
                  examples_per_step: int = 1024, centers_per_program: int = 32, warps: int = 1,
-                 shared_negatives: str = "none"):
+                 shared_negatives: str = "auto"):
         self.fused_cpu = FusedCPU(threads, loss_every, hot_rows, shared_negatives)
         self.fused_gpu = FusedGPU(centers_per_program, warps)
         self.autograd = AutogradSGD(examples_per_step)

@@ -17,7 +17,10 @@ from lm_experiments.updaters.replicas import summed_replica_updates
 
 log = logging.getLogger(__name__)
 PARTS_PER_THREAD = 4  # a chunk's parts per thread: enough that a thread slowed by another job is not waited for
-SHARED_NEGATIVES = ("none", "window")  # task.updater.shared_negatives: per example (word2vec) or per center
+# task.updater.shared_negatives: noise words drawn per center and shared by its window (skip-gram x negative
+# sampling) wherever that applies (auto), always (window: refuses a run it does not apply to), or never (none:
+# word2vec's draw per example)
+SHARED_NEGATIVES = ("auto", "window", "none")
 
 
 def plain_sgd(optimizer) -> bool:
@@ -58,16 +61,16 @@ class FusedCPU(Updater):
     """
 
     def __init__(self, threads: int | None = None, loss_every: int = 8, hot_rows: int = 64,
-                 shared_negatives: str = "none"):
+                 shared_negatives: str = "auto"):
         self.threads = None if threads is None else positive_int(threads, "task.updater.threads")
         self.loss_every = positive_int(loss_every, "task.updater.loss_every")
         self.hot_rows = non_negative_int(hot_rows, "task.updater.hot_rows", " (0: no per-thread copies)")
         if shared_negatives not in SHARED_NEGATIVES:
             raise UserError(f"task.updater.shared_negatives must be one of {', '.join(SHARED_NEGATIVES)}; got "
                             f"{shared_negatives!r}.")
+        self.shared_negatives = shared_negatives
         self.shared = shared_negatives == "window"
-        self.description = ("fused CPU kernel: skip-gram's windows against noise words shared per center"
-                            if self.shared else "fused CPU kernel: word2vec's per-example SGD steps")
+        self.description = "fused CPU kernel: word2vec's SGD steps (noise words shared per center where that applies)"
         self.seed = 0
 
     @staticmethod
@@ -88,14 +91,14 @@ class FusedCPU(Updater):
             raise UserError(f"task.updater.threads={threads} is more than the {limit} threads Numba may start "
                             f"(NUMBA_NUM_THREADS).")
         self.threads = threads
-        if self.shared:
-            side = task.objective.fused_output_side()
-            if task.model.example_type is not PairBatch or task.model.input_side != "context" or side.hierarchical:
-                raise UserError("task.updater.shared_negatives=window shares noise words across a skip-gram "
-                                "window (model=skipgram, sampler=negative); this run is "
-                                f"{task.name} with {type(task.objective).__name__}: set it to none.")
-        self.seed = (torch.initial_seed() + 1_000_003 * task.global_rank) & (2**63 - 1)
         side = task.objective.fused_output_side()
+        applies = task.model.example_type is PairBatch and task.model.input_side == "context" and not side.hierarchical
+        if self.shared_negatives == "window" and not applies:
+            raise UserError("task.updater.shared_negatives=window shares noise words across a skip-gram window "
+                            f"(model=skipgram, sampler=negative); this run is {task.name} with "
+                            f"{type(task.objective).__name__}: set it to auto or none.")
+        self.shared = applies and self.shared_negatives != "none"
+        self.seed = (torch.initial_seed() + 1_000_003 * task.global_rank) & (2**63 - 1)
         self.kind, self.negative = (cpu.HIERARCHICAL if side.hierarchical else cpu.NEGATIVE), side.negative
         self.noise = np.ones((2, 1)) if side.hierarchical else cpu.noise_table(side.noise_probs.cpu().numpy())
         self.codes, self.points, self.lengths = (t.cpu().numpy().astype(np.int64)
@@ -104,7 +107,8 @@ class FusedCPU(Updater):
         hot = self.busiest_rows(side)[: self.hot_rows if threads > 1 else 0]  # one thread: nothing to share
         self.hot, self.slot = hot, np.full(rows, -1, np.int64)
         self.slot[hot] = np.arange(len(hot))
-        rank_zero_info(f"word-embedding updates: fused CPU kernel, {threads} thread(s)")
+        rank_zero_info(f"word-embedding updates: fused CPU kernel, {threads} thread(s)"
+                       + (", noise words shared per center" if self.shared else ""))
 
     @staticmethod
     def busiest_rows(side: FusedOutputSide) -> np.ndarray:
