@@ -174,10 +174,23 @@ def page_data(path) -> dict:
     return json.loads(text.split("const data = ", 1)[1].split(";\n", 1)[0])
 
 
-def test_a_transformer_run_draws_its_attention_heads_and_positions(make_lm_cfg, tmp_path, capsys):
-    train(make_lm_cfg("transformer", "trainer.limit_train_batches=4", "model.num_heads=4"))
+def assert_logged_picture(run, key: str) -> None:
+    """The callback's picture is a TensorBoard image and a media file of the offline W&B run."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(run / "tensorboard"))
+    events.Reload()
+    assert key in events.Tags()["images"], events.Tags()["images"]
+    assert len(list((run / "wandb").glob(f"offline-run-*/files/media/images/{key}_*.png"))) == 1
+
+
+def test_a_transformer_run_draws_its_attention_heads_and_positions(make_lm_cfg, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    train(make_lm_cfg("transformer", "trainer.limit_train_batches=4", "model.num_heads=4", "logger=many"))
     run = tmp_path / "run"
     assert png_size(run / "attention.png")[0] > 400, "the end-of-training callback drew the held-out window"
+    assert_logged_picture(run, "attention_maps")
     status, out, _ = inspect(capsys, run, "attention", "--text", "the cat sat on the mat")
     assert status == 0, out
     data = page_data(run / "attention.html")
@@ -212,11 +225,14 @@ def test_positions_without_a_run_draws_the_sinusoidal_encoding(tmp_path, capsys)
 
 
 @pytest.mark.slow
-def test_gradient_flow_draws_several_recurrent_runs_on_one_picture(make_lm_cfg, tmp_path, capsys):
-    for cell in ("rnn", "lstm"):
-        train(make_lm_cfg(cell, "trainer.limit_train_batches=6", "logger=csv", "trainer.log_every_n_steps=1",
+def test_gradient_flow_draws_several_recurrent_runs_on_one_picture(make_lm_cfg, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    for cell, logger in (("rnn", "csv"), ("lstm", "many")):
+        train(make_lm_cfg(cell, "trainer.limit_train_batches=6", f"logger={logger}", "trainer.log_every_n_steps=1",
                           run=cell))
     assert png_size(tmp_path / "lstm" / "gradient_flow.png") == (1500, 500), "the callback drew both panels"
+    assert_logged_picture(tmp_path / "lstm", "gradient_flow")
     status, out, err = inspect(capsys, tmp_path / "rnn", tmp_path / "lstm", "gradient-flow", "--steps", 6,
                                "--windows", 5, "--output", tmp_path / "both")
     assert status == 0, err
@@ -270,18 +286,3 @@ def test_layer_weights_are_the_softmax_of_the_classifiers_saved_mix(make_lm_cfg,
     assert not np.allclose(bars, 1 / len(saved), atol=1e-6), "the mix was trained"
     assert float(printed["gamma"]) == pytest.approx(float(gamma), abs=1e-4)
     assert png_size(run / "layer_weights.png") == (600, 400)
-
-
-@pytest.mark.slow
-def test_the_pictures_go_to_tensorboard_and_an_offline_wandb_run(make_lm_cfg, tmp_path, monkeypatch):
-    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-
-    monkeypatch.setenv("WANDB_MODE", "offline")
-    monkeypatch.setenv("WANDB_SILENT", "true")
-    for model, key in (("transformer", "attention_maps"), ("lstm", "gradient_flow")):
-        train(make_lm_cfg(model, "trainer.limit_train_batches=3", "logger=many", run=model))
-        events = EventAccumulator(str(tmp_path / model / "tensorboard"))
-        events.Reload()
-        assert key in events.Tags()["images"], (model, events.Tags()["images"])
-        media = list((tmp_path / model / "wandb").glob(f"offline-run-*/files/media/images/{key}_*.png"))
-        assert len(media) == 1, model
