@@ -272,7 +272,7 @@ def test_layer_weights_are_the_softmax_of_the_classifiers_saved_mix(make_lm_cfg,
     train(make_lm_cfg("elmo", "trainer.max_epochs=1", "trainer.limit_train_batches=5", run="elmo"))
     data = polarity_file(tmp_path / "polarity.tsv", count=60)
     train(make_cfg("model=bow", "data=labelled_file", f"data.path={data}", "model.embedding=elmo",
-                   f"model.pretrained={tmp_path / 'elmo'}", "model.embedding_dim=8", "trainer.max_epochs=2",
+                   f"model.pretrained={tmp_path / 'elmo'}", "model.embedding_dim=8", "trainer.max_epochs=1",
                    fast=False, run="classifier"))
     run = tmp_path / "classifier"
     status, out, err = inspect(capsys, run, "layer-weights")

@@ -271,7 +271,7 @@ def test_shared_negatives_train_a_run_and_refuse_what_they_cannot(make_cfg):
     losses = {}
     for shared in ("window", "none"):
         metrics = train(make_cfg("task/updater=fused", f"task.updater.shared_negatives={shared}",
-                                 "task.updater.threads=1", "callbacks.embedding_map=null", "trainer.max_epochs=3",
+                                 "task.updater.threads=1", "callbacks.embedding_map=null", "trainer.max_epochs=2",
                                  "trainer.limit_train_batches=null", "callbacks.embedding_eval=null", run=shared))
         losses[shared] = metrics["train/loss"]
     assert np.isfinite(losses["window"]) and losses["window"] < 1.2 * losses["none"], losses

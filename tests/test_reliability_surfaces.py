@@ -161,13 +161,6 @@ def test_a_failed_rerun_keeps_every_file_of_the_folder_it_found(tmp_path, shared
         assert (folder / name).read_text().startswith(text), name
 
 
-@pytest.mark.slow
-def test_a_failed_run_in_a_new_folder_leaves_nothing(tmp_path, shared_cache):
-    result = cli("data.window=0", f"hydra.run.dir={tmp_path / 'new'}", cache=shared_cache)
-    assert result.returncode == 2 and "data.window" in one_error_line(result.stderr)
-    assert not (tmp_path / "new").exists()
-
-
 # --- 5, 7: writes that fail -------------------------------------------------------------------------------
 
 def _refuse_checkpoint_writes(monkeypatch, after: int, error: OSError):
@@ -237,12 +230,12 @@ def test_a_cut_checkpoint_is_one_line_for_lm_eval_load_run_and_the_embedder(skip
 
 @pytest.mark.slow
 def test_a_sweep_runs_every_member_and_lists_the_failed_ones(tmp_path, shared_cache):
-    result = cli("-m", "data.window=0,2,3", *FAST_CLI, f"hydra.sweep.dir={tmp_path / 'sweep'}", cache=shared_cache,
+    result = cli("-m", "data.window=0,2", *FAST_CLI, f"hydra.sweep.dir={tmp_path / 'sweep'}", cache=shared_cache,
                  timeout=400)
     assert result.returncode == 2, result.stderr[-2000:]
     assert "1 member(s) of the sweep failed" in result.stderr and "#0 data.window=0" in result.stderr
     assert "Traceback" not in result.stderr
-    assert all((tmp_path / "sweep" / member / "metrics.json").is_file() for member in ("1", "2"))
+    assert (tmp_path / "sweep" / "1" / "metrics.json").is_file(), "the member after the failed one ran"
     assert not (tmp_path / "sweep" / "0").exists(), "the failed member's set-up files are gone"
 
 
