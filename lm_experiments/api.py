@@ -19,11 +19,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from lm_experiments import assembly, run_folder
 from lm_experiments.errors import user_error_in
-from lm_experiments.io import atomic_write
 from lm_experiments.run_claim import RunClaim
 
 log = logging.getLogger(__name__)
@@ -60,16 +57,6 @@ def compose_run_config(overrides: list[str] | None = None, output_dir: str | Pat
     return cfg, folder
 
 
-def _write_hydra_files(cfg, overrides: list[str], folder: Path) -> None:
-    """What Hydra writes into a run folder: the unresolved config and the command line's overrides."""
-    from omegaconf import OmegaConf
-
-    hydra_dir = folder / run_folder.HYDRA_DIR
-    for name, text in (("config.yaml", OmegaConf.to_yaml(cfg)), ("overrides.yaml", yaml.safe_dump(list(overrides)))):
-        with atomic_write(hydra_dir / name) as handle:
-            handle.write(text)
-
-
 def train(overrides: list[str] | None = None, output_dir: str | Path | None = None) -> TrainedRun:
     """Train one run, as `python train.py <overrides>` does, and return its final metrics and folder.
 
@@ -78,7 +65,7 @@ def train(overrides: list[str] | None = None, output_dir: str | Path | None = No
 
     cfg, folder = compose_run_config(overrides, output_dir)
     with RunClaim(folder) as claim:  # a second run in the folder stops here, before it writes anything
-        _write_hydra_files(cfg, list(overrides or []), folder)
+        run_folder.write_hydra_files(folder, cfg, list(overrides or []))
         with _run_log(folder / run_folder.LOG_FILE):
             try:
                 metrics = run_training(cfg)

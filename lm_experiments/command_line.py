@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 
 from lm_experiments.errors import UserError
+from lm_experiments.io import nearest_existing
 
 # flags after which Hydra does something other than run (help, info, printing the config, shell completion)
 PASSED_THROUGH = ("-h", "--help", "--hydra-help", "--version", "--cfg", "-c", "--info", "-i", "--resolve",
@@ -50,15 +51,15 @@ def compose_checked(overrides: list[str], return_hydra_config: bool = False):
 
     from lm_experiments import CONFIG_DIR
 
+    added = [item for item in overrides if item.startswith("+") and not item.startswith("++")]
     try:
         with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
             cfg = compose("train", overrides=list(overrides), return_hydra_config=return_hydra_config)
-            base = compose("train")
+            base = compose("train") if added else None  # the keys a `+key` must be among
     except OverrideParseException as error:
         raise UserError(f"Cannot read the override {error.override!r}: {one_line(error)}") from None
     except (HydraException, OmegaConfBaseException, ValueError) as error:
         raise UserError(one_line(error)) from None
-    added = [item for item in overrides if item.startswith("+") and not item.startswith("++")]
     for item in added:
         key = item[1:].split("=", 1)[0]
         top = key.split(".")[0].split("@")[0].split("/")[0]
@@ -94,9 +95,7 @@ def first_of_each_sweep(overrides: list[str]) -> list[str]:
 
 def writable_folder(folder: Path, what: str) -> None:
     """A folder a run can be written in: itself or its nearest existing parent is a folder we may write."""
-    existing = Path(folder).absolute()
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
+    existing = nearest_existing(folder)
     if not existing.is_dir():
         raise UserError(f"Cannot make the {what} {folder}: {existing} is a file, not a folder.")
     if not os.access(existing, os.W_OK | os.X_OK):

@@ -20,20 +20,27 @@ from lm_experiments.errors import UserError
 WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG, errno.EACCES, errno.EPERM}
 
 
+def nearest_existing(path: Path) -> Path:
+    """`path` itself if it exists, else its nearest existing parent folder (where a write would have to start)."""
+    existing = Path(path).absolute()
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    return existing
+
+
 def free_space(path: Path) -> str:
     """The free space on the disk holding `path` (or its nearest existing folder), for messages."""
-    folder = Path(path).absolute()
-    while not folder.exists() and folder != folder.parent:
-        folder = folder.parent
     try:
-        free = shutil.disk_usage(folder).free
+        free = float(shutil.disk_usage(nearest_existing(path)).free)
     except OSError:
         return "free space unknown"
-    for unit in ("bytes", "KB", "MB", "GB", "TB"):
-        if free < 1024 or unit == "TB":
-            return f"{free:,.0f} {unit} free" if unit == "bytes" else f"{free:,.1f} {unit} free"
+    if free < 1024:
+        return f"{free:,.0f} bytes free"
+    for unit in ("KB", "MB", "GB", "TB"):
         free /= 1024
-    return ""
+        if free < 1024 or unit == "TB":
+            break
+    return f"{free:,.1f} {unit} free"
 
 
 def write_failed(path: Path, error: OSError) -> UserError:

@@ -15,13 +15,12 @@ import sys
 from pathlib import Path
 
 import hydra
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from lm_experiments import CONFIG_DIR, run_folder
 from lm_experiments.command_line import check_command_line
 from lm_experiments.errors import UserError, exit_status, user_error_in
 from lm_experiments.hydra_callbacks import record_failure
-from lm_experiments.io import atomic_write
 from lm_experiments.run_claim import RunClaim, first_process
 
 log = logging.getLogger("train")
@@ -41,20 +40,6 @@ def _terminate(signum, frame):
     raise Terminated()
 
 
-def write_hydra_files(cfg: DictConfig, folder: Path) -> None:
-    """What Hydra would have written into `.hydra/` (`hydra.output_subdir: null` leaves it to the run, which
-    writes it only once it holds the folder): the job's config, Hydra's, and the command line's overrides."""
-    from hydra.core.hydra_config import HydraConfig
-
-    if not HydraConfig.initialized():
-        return
-    hydra_cfg = HydraConfig.get()
-    for name, node in (("config.yaml", cfg), ("hydra.yaml", OmegaConf.create({"hydra": hydra_cfg})),
-                       ("overrides.yaml", hydra_cfg.overrides.task)):
-        with atomic_write(folder / run_folder.HYDRA_DIR / name) as handle:
-            handle.write(OmegaConf.to_yaml(node))
-
-
 def _message(error: BaseException) -> str:
     cause = user_error_in(error)
     if cause is not None:
@@ -68,25 +53,25 @@ def run_or_exit(cfg: DictConfig) -> float | None:
     """Train in a claimed folder and return the optimized metric. On failure remove what this run created, then
     exit with one line (status 2 for bad input); in a sweep, report the member, return NaN and let the sweep go
     on."""
+    from hydra.core.hydra_config import HydraConfig
+
     from lm_experiments.tracking import in_multirun
     from lm_experiments.training import train  # imported by main() once the command line is checked
 
     folder = Path(cfg.paths.output_dir)
-    claim = RunClaim(folder)
     sweeping = in_multirun()
     try:
-        claim.__enter__()
-    except UserError as error:  # the folder is another run's: nothing here is ours to clean
+        with RunClaim(folder) as claim:  # a folder in use by another run: a UserError, and nothing here to clean
+            try:
+                if first_process():
+                    hydra_cfg = HydraConfig.get()
+                    run_folder.write_hydra_files(folder, cfg, list(hydra_cfg.overrides.task), hydra_cfg)
+                metrics = train(cfg)
+            except BaseException:  # every failure, ours or not, Ctrl-C and SIGTERM included
+                claim.cleanup()  # while the folder is still ours
+                raise
+    except BaseException as error:
         return _fail(error, sweeping)
-    try:
-        if first_process():
-            write_hydra_files(cfg, folder)
-        metrics = train(cfg)
-    except BaseException as error:  # every failure, ours or not, Ctrl-C and SIGTERM included
-        claim.cleanup()
-        claim.__exit__(None, None, None)
-        return _fail(error, sweeping)
-    claim.__exit__(None, None, None)
     wanted = cfg.get("optimized_metric")  # the task's own unless the config names one
     if wanted not in metrics:
         log.warning("optimized_metric=%s is not among this run's metrics (%s): a sweeper gets None", wanted,

@@ -72,6 +72,18 @@ def model_weights(state_dict: dict) -> dict:
     return {}
 
 
+def write_hydra_files(folder: Path, config, overrides: list[str], hydra_config=None) -> None:
+    """`.hydra/` as Hydra writes it: the unresolved job config, the command line's overrides, and Hydra's own
+    config where there is one (the run writes these itself once it holds its folder: `hydra.output_subdir`
+    is null)."""
+    files = {"config.yaml": OmegaConf.to_yaml(config), "overrides.yaml": yaml.safe_dump(list(overrides))}
+    if hydra_config is not None:
+        files["hydra.yaml"] = OmegaConf.to_yaml(OmegaConf.create({"hydra": hydra_config}))
+    for name, text in files.items():
+        with atomic_write(Path(folder) / HYDRA_DIR / name) as handle:
+            handle.write(text)
+
+
 def write_config(cfg: DictConfig, out_dir: Path, resuming: bool = False) -> Path:
     """`config.yaml`; a run resumed in its own folder keeps the original and writes `config.resume-<n>.yaml`."""
     path = Path(out_dir) / CONFIG_FILE

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 from conftest import CONF, compose_config
-from hydra.core.override_parser.overrides_parser import OverridesParser
 
+from lm_experiments.command_line import first_of_each_sweep
 from lm_experiments.config_options import check_options
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,12 +38,8 @@ def overrides_of(command: str) -> list[str]:
     flag_values = {i + 1 for i, w in enumerate(words) if w in ("--cfg", "-c", "--package", "-p")}
     given = [w for i, w in enumerate(words)
              if not w.startswith("-") and i not in flag_values and w not in ("...", "&&", "placeholder")]
-    chosen = []
-    for override in OverridesParser.create().parse_overrides(given):
-        if override.is_sweep_override():
-            chosen.append(f"{override.get_key_element()}={next(iter(override.sweep_string_iterator()))}")
-        else:
-            chosen.append(override.input_line)
+    chosen = first_of_each_sweep(given)
+    assert len(chosen) == len(given), f"a sweep without values to list in {command!r}"
     return chosen
 
 
