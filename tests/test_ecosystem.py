@@ -51,6 +51,10 @@ def test_an_embedding_run_keeps_its_best_analogy_epoch_beside_last(make_cfg, tmp
     state = torch.load(best, map_location="cpu", weights_only=False)
     assert state["epoch"] == best_epoch
     assert run_folder.best_checkpoint(run) == best
+    last = run / "checkpoints" / "last.ckpt"
+    assert torch.load(last, map_location="cpu", weights_only=False)["epoch"] == 3
+    # written once where the best epoch is the last: last.ckpt is then a second name of the same file
+    assert os.path.samefile(best, last) == (best_epoch == 3)
 
 
 def test_last_checkpoint_holds_the_final_weights_when_the_last_validation_comes_before_the_last_batch(

@@ -224,82 +224,6 @@ def _skipgram_part(ids, sentence, span, lo, hi, context_inputs, table, rows, cou
 
 
 @njit(nogil=True, fastmath=True, cache=True, error_model="numpy")
-def _skipgram_shared_part(ids, sentence, span, lo, hi, table, rows, counts, mean, out, local, slot, negative, noise,
-                          lr, state, loss_every, window, result):
-    """Centers lo..hi-1 with one draw of `negative` noise words per center, shared by all its context words
-    (Ji et al. 2016, pWord2Vec): the window's M context rows X (M, d) against the center's row and the noise
-    rows Y (1 + K, d) as three small matrix products, S = X Y^T, dX = G Y, dY = G^T X with G = (label -
-    s(S)) * lr, every row read once and written once per center instead of once per pair. Skip-gram with
-    context words as inputs (word2vec's), negative sampling only."""
-    dim = table.shape[1]
-    outputs = negative + 1
-    inputs_x = np.empty((2 * window, dim), np.float32)     # composed input vectors (bags); plain words are read
-    deltas = np.empty((2 * window, dim), np.float32)       # dX
-    scores = np.empty((2 * window, outputs), np.float32)   # S, then G
-    context = np.empty(2 * window, np.int64)
-    words = np.empty(outputs, np.int64)
-    labels = np.empty(outputs, np.float32)
-    lr = np.float32(lr)
-    loss, scored, examples = 0.0, 0, 0
-    n = ids.shape[0]
-    for i in range(lo, hi):
-        m = 0
-        for j in range(max(0, i - span[i]), min(n, i + span[i] + 1)):
-            if j != i and sentence[j] == sentence[i] and m < 2 * window:
-                context[m] = ids[j]
-                m += 1
-        if m == 0:
-            continue
-        target = ids[i]
-        words[0], labels[0] = target, np.float32(1.0)
-        for t in range(1, outputs):
-            words[t], state = _noise_word(noise, state)
-            labels[t] = np.float32(0.0) if words[t] != target else np.float32(-1.0)  # -1: skipped, as per pair
-        for c in range(m):
-            x = inputs_x[c]
-            if counts[context[c]] == 1:
-                x[:] = table[rows[context[c], 0]]
-            else:
-                x[:] = 0.0
-                _add_composed(x, table, rows, counts, mean, context[c])
-        for c in range(m):                                                    # S = X Y^T
-            for t in range(outputs):
-                scores[c, t] = _dot(inputs_x[c], _row(out, local, slot, words[t]))
-        with_loss = i % loss_every == 0
-        for c in range(m):                                                    # G = (label - s(S)) lr
-            for t in range(outputs):
-                if labels[t] < np.float32(0.0):
-                    scores[c, t] = np.float32(0.0)
-                    continue
-                x = min(max(scores[c, t], np.float32(-60.0)), np.float32(60.0))
-                e = math.exp(-x)
-                if with_loss:
-                    loss += math.log1p(e) if t == 0 else x + math.log1p(e)
-                scores[c, t] = np.float32((labels[t] - np.float32(1.0) / (np.float32(1.0) + e)) * lr)
-        for c in range(m):                                                    # dX = G Y (with Y before its step)
-            delta = deltas[c]
-            delta[:] = 0.0
-            for t in range(outputs):
-                g = scores[c, t]
-                row = _row(out, local, slot, words[t])
-                for k in range(dim):
-                    delta[k] += g * row[k]
-        for t in range(outputs):                                              # Y += G^T X
-            row = _row(out, local, slot, words[t])
-            for c in range(m):
-                g = scores[c, t]
-                x = inputs_x[c]
-                for k in range(dim):
-                    row[k] += g * x[k]
-        for c in range(m):                                                    # X += dX
-            _add_to_rows(deltas[c], table, rows, counts, context[c])
-        examples += m
-        if with_loss:
-            scored += m
-    result[0], result[1], result[2] = loss, scored, examples
-
-
-@njit(nogil=True, fastmath=True, cache=True, error_model="numpy")
 def _cbow_part(ids, sentence, span, lo, hi, table, rows, counts, mean, context_mean, out, local, slot, kind, negative,
                noise, codes, points, lengths, lr, state, loss_every, result):
     """Centers lo..hi-1: each is predicted from the mean (or sum) of the context words within its span."""
@@ -379,23 +303,6 @@ def train_skipgram(ids, sentence, span, context_inputs, table, rows, counts, mea
         _skipgram_part(ids, sentence, span, n * part // parts, n * (part + 1) // parts, context_inputs, table, rows,
                        counts, mean, out, copies[numba.get_thread_id()], slot, kind, negative, noise, codes, points,
                        lengths, lr, states[part], loss_every, results[part])
-    _merge_hot_rows(out, hot, copies)
-    return results
-
-
-@njit(nogil=True, parallel=True, cache=True, error_model="numpy")
-def train_skipgram_shared(ids, sentence, span, window, table, rows, counts, mean, out, hot, slot, negative, noise, lr,
-                          states, loss_every, pool):
-    """One chunk of skip-gram examples with noise words shared per center (`_skipgram_shared_part`), in
-    len(states) parts as `train_skipgram`. Returns (parts, 3) likewise."""
-    parts = states.shape[0]
-    results = np.zeros((parts, 3))
-    copies = _hot_copies(out, hot, pool)
-    n = ids.shape[0]
-    for part in prange(parts):
-        _skipgram_shared_part(ids, sentence, span, n * part // parts, n * (part + 1) // parts, table, rows, counts,
-                              mean, out, copies[numba.get_thread_id()], slot, negative, noise, lr, states[part],
-                              loss_every, window, results[part])
     _merge_hot_rows(out, hot, copies)
     return results
 

@@ -17,8 +17,8 @@ class Auto(Updater):
 
     def __init__(self, threads: int | None = None, loss_every: int = 8, hot_rows: int = 64,
                  examples_per_step: int = 1024, centers_per_program: int = 32, warps: int = 1,
-                 shared_negatives: str = "auto"):
-        self.fused_cpu = FusedCPU(threads, loss_every, hot_rows, shared_negatives)
+                 shared_negatives: str = "auto", shared_centers: int = 8, window_draws: int = 3):
+        self.fused_cpu = FusedCPU(threads, loss_every, hot_rows, shared_negatives, shared_centers, window_draws)
         self.fused_gpu = FusedGPU(centers_per_program, warps)
         self.autograd = AutogradSGD(examples_per_step)
         self.fused_glove = FusedGloVe(threads)

@@ -10,16 +10,16 @@ from lightning.pytorch.utilities import rank_zero_info
 
 from lm_experiments.data.batches import ContextBatch, PairBatch, WordWindows
 from lm_experiments.errors import UserError, non_negative_int, positive_int
-from lm_experiments.kernels import cpu
+from lm_experiments.kernels import cpu, shared_negatives
 from lm_experiments.objectives.base import FusedOutputSide
 from lm_experiments.updaters.base import Updater
 from lm_experiments.updaters.replicas import summed_replica_updates
 
 log = logging.getLogger(__name__)
 PARTS_PER_THREAD = 4  # a chunk's parts per thread: enough that a thread slowed by another job is not waited for
-# task.updater.shared_negatives: noise words drawn per center and shared by its window (skip-gram x negative
-# sampling) wherever that applies (auto), always (window: refuses a run it does not apply to), or never (none:
-# word2vec's draw per example)
+# task.updater.shared_negatives: noise words drawn once and shared by a skip-gram center's window (auto: skip-gram and
+# fastText's skip-gram with negative sampling), also by `shared_centers` consecutive CBOW centers (window: refuses a
+# run without noise words), or never (none: word2vec's draw per example)
 SHARED_NEGATIVES = ("auto", "window", "none")
 
 
@@ -49,9 +49,13 @@ class FusedCPU(Updater):
     """word2vec's per-example steps in a compiled, multi-threaded loop (`kernels/cpu.py`).
 
     Runs skip-gram and CBOW (plain words or fastText's subword bags) with negative
-    sampling (per-example noise, not `sampler.shared`) or hierarchical softmax, on the
-    CPU, with plain SGD at the scheduler's current lr (`optimizer=sgd`, word2vec's
-    linear decay by default). The rule for rows a batched step shares
+    sampling (the kernel's own draws, not `sampler.shared`) or hierarchical softmax, on
+    the CPU, with plain SGD at the scheduler's current lr (`optimizer=sgd`, word2vec's
+    linear decay by default). With negative sampling a skip-gram window's examples share one
+    draw of noise words (`kernels/shared_negatives.py`; fastText's draw is `window_draws`
+    times as many, each weighted down as much, since the window has one input); CBOW shares
+    one across `shared_centers` consecutive centers when asked (`shared_negatives=window`);
+    `shared_negatives=none` is word2vec's draw per example. The rule for rows a batched step shares
     (`sampler.shared_rows`) does not apply: every example steps alone, as in word2vec.
     `threads` (default: every core, shared out between the processes of a DDP run)
     update the tables without locks, except the `hot_rows` output rows nearly every
@@ -61,7 +65,7 @@ class FusedCPU(Updater):
     """
 
     def __init__(self, threads: int | None = None, loss_every: int = 8, hot_rows: int = 64,
-                 shared_negatives: str = "auto"):
+                 shared_negatives: str = "auto", shared_centers: int = 8, window_draws: int = 3):
         self.threads = None if threads is None else positive_int(threads, "task.updater.threads")
         self.loss_every = positive_int(loss_every, "task.updater.loss_every")
         self.hot_rows = non_negative_int(hot_rows, "task.updater.hot_rows", " (0: no per-thread copies)")
@@ -69,8 +73,10 @@ class FusedCPU(Updater):
             raise UserError(f"task.updater.shared_negatives must be one of {', '.join(SHARED_NEGATIVES)}; got "
                             f"{shared_negatives!r}.")
         self.shared_negatives = shared_negatives
+        self.shared_centers = positive_int(shared_centers, "task.updater.shared_centers")
+        self.window_draws = positive_int(window_draws, "task.updater.window_draws")
         self.shared = shared_negatives == "window"
-        self.description = "fused CPU kernel: word2vec's SGD steps (noise words shared per center where that applies)"
+        self.description = "fused CPU kernel: word2vec's SGD steps (noise words shared where that applies)"
         self.seed = 0
 
     @staticmethod
@@ -92,12 +98,14 @@ class FusedCPU(Updater):
                             f"(NUMBA_NUM_THREADS).")
         self.threads = threads
         side = task.objective.fused_output_side()
-        applies = task.model.example_type is PairBatch and task.model.input_side == "context" and not side.hierarchical
-        if self.shared_negatives == "window" and not applies:
-            raise UserError("task.updater.shared_negatives=window shares noise words across a skip-gram window "
-                            f"(model=skipgram, sampler=negative); this run is {task.name} with "
-                            f"{type(task.objective).__name__}: set it to auto or none.")
-        self.shared = applies and self.shared_negatives != "none"
+        if self.shared_negatives == "window" and side.hierarchical:
+            raise UserError("task.updater.shared_negatives=window shares noise words, and this run has none "
+                            f"({type(task.objective).__name__}): set it to auto or none.")
+        cbow = task.model.example_type is ContextBatch
+        # auto: skip-gram and fastText's skip-gram, where the figures in benchmarks/README.md hold gensim's quality;
+        # CBOW's shared step only on request (window)
+        self.shared = not side.hierarchical and (self.shared_negatives == "window"
+                                                 or (self.shared_negatives == "auto" and not cbow))
         self.seed = (torch.initial_seed() + 1_000_003 * task.global_rank) & (2**63 - 1)
         self.kind, self.negative = (cpu.HIERARCHICAL if side.hierarchical else cpu.NEGATIVE), side.negative
         self.noise = np.ones((2, 1)) if side.hierarchical else cpu.noise_table(side.noise_probs.cpu().numpy())
@@ -107,8 +115,9 @@ class FusedCPU(Updater):
         hot = self.busiest_rows(side)[: self.hot_rows if threads > 1 else 0]  # one thread: nothing to share
         self.hot, self.slot = hot, np.full(rows, -1, np.int64)
         self.slot[hot] = np.arange(len(hot))
+        shared = f"noise words shared by {self.shared_centers} centers" if cbow else "noise words shared per window"
         rank_zero_info(f"word-embedding updates: fused CPU kernel, {threads} thread(s)"
-                       + (", noise words shared per center" if self.shared else ""))
+                       + (f", {shared}" if self.shared else ""))
 
     @staticmethod
     def busiest_rows(side: FusedOutputSide) -> np.ndarray:
@@ -140,14 +149,22 @@ class FusedCPU(Updater):
             objective = (output_rows, self.hot, self.slot, self.kind, self.negative, self.noise, self.codes,
                          self.points, self.lengths, lr, states, self.loss_every, numba.config.NUMBA_NUM_THREADS)
             windows = (batch.ids.numpy(), batch.sentence.numpy(), batch.span.numpy())
-            if self.shared:
-                results = cpu.train_skipgram_shared(*windows, batch.window, *arguments, output_rows, self.hot,
-                                                    self.slot, self.negative, self.noise, lr, states,
-                                                    self.loss_every, numba.config.NUMBA_NUM_THREADS)
-            elif task.model.example_type is PairBatch:
-                results = cpu.train_skipgram(*windows, task.model.input_side == "context", *arguments, *objective)
+            shared = (output_rows, self.hot, self.slot, self.negative, self.noise, lr, states, self.loss_every,
+                      numba.config.NUMBA_NUM_THREADS)
+            skipgram = task.model.example_type is PairBatch
+            context_inputs = skipgram and task.model.input_side == "context"
+            context_mean = not skipgram and task.model.context_reduce == "mean"
+            if self.shared and context_inputs:
+                results = shared_negatives.train_skipgram_shared(*windows, batch.window, *arguments, *shared)
+            elif self.shared and skipgram:
+                draws = self.window_draws * self.negative
+                results = shared_negatives.train_center_shared(*windows, batch.window, draws, *arguments, *shared)
+            elif self.shared:
+                results = shared_negatives.train_cbow_shared(*windows, batch.window, self.shared_centers, *arguments,
+                                                             context_mean, *shared)
+            elif skipgram:
+                results = cpu.train_skipgram(*windows, context_inputs, *arguments, *objective)
             else:
-                context_mean = task.model.context_reduce == "mean"
                 results = cpu.train_cbow(*windows, *arguments, context_mean, *objective)
         optimizer.step()  # Lightning counts one step per batch; no parameter has a gradient, so nothing moves
         return torch.tensor(results[:, 0].sum()), int(results[:, 1].sum())
