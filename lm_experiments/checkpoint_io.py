@@ -9,8 +9,6 @@ path and the free space, which the run turns into one line and exit status 2, le
 the previous checkpoint as it was.
 """
 
-import io
-
 import torch
 from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
 
@@ -23,7 +21,7 @@ class AtomicCheckpointIO(TorchCheckpointIO):
     def save_checkpoint(self, checkpoint, path, storage_options=None) -> None:
         if storage_options is not None:
             raise TypeError("AtomicCheckpointIO takes no storage_options")
-        buffer = io.BytesIO()
-        torch.save(checkpoint, buffer)  # serialised first: a failure to pickle never touches the disk
+        # serialised straight into the temporary file (a 1.6 GB fastText table is not copied through memory
+        # first); a failure to pickle or to write removes it, and the previous checkpoint stays as it was
         with atomic_write(path, "wb", encoding=None) as handle:
-            handle.write(buffer.getbuffer())
+            torch.save(checkpoint, handle)

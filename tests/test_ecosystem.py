@@ -57,6 +57,23 @@ def test_an_embedding_run_keeps_its_best_analogy_epoch_beside_last(make_cfg, tmp
     assert os.path.samefile(best, last) == (best_epoch == 3)
 
 
+def test_last_checkpoint_every_n_epochs_writes_those_and_the_final_one(make_cfg, tmp_path, monkeypatch):
+    from lm_experiments.checkpoint_io import AtomicCheckpointIO
+
+    written, real = [], AtomicCheckpointIO.save_checkpoint
+    def counted(self, state, path, storage_options=None):
+        written.append(state["epoch"])
+        real(self, state, path)
+
+    monkeypatch.setattr(AtomicCheckpointIO, "save_checkpoint", counted)
+    train(make_cfg("trainer.max_epochs=5", "task.updater.threads=1", "callbacks.embedding_map=null",
+                   "callbacks.embedding_eval=null", "callbacks.model_checkpoint=null",
+                   "callbacks.last_checkpoint.every_n_epochs=2"))
+    assert written == [1, 3, 4], "epochs 2 and 4 of 5, and the final one"
+    last = torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
+    assert last["epoch"] == 4
+
+
 def test_last_checkpoint_holds_the_final_weights_when_the_last_validation_comes_before_the_last_batch(
         make_lm_cfg, tmp_path):
     train(make_lm_cfg("lstm", "trainer.max_epochs=1", "trainer.limit_train_batches=5", "+trainer.val_check_interval=2",

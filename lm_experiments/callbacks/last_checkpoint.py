@@ -20,11 +20,15 @@ class LastCheckpoint(ModelCheckpoint):
     Word vectors improve every epoch, so the best checkpoint is usually written at the same step
     as this one: the same bytes twice, 1.6 GB each for fastText's bucket table. A hard link is
     the same file under a second name (it outlives the best checkpoint's removal, and a later
-    `last.ckpt` replaces only this name); where the file system refuses links, it is written."""
+    `last.ckpt` replaces only this name); where the file system refuses links, it is written.
+    `every_n_epochs` (Lightning's) thins the writes out; the final epoch's weights are always
+    written."""
 
     def on_train_epoch_end(self, trainer, pl_module) -> None:
         super().on_train_epoch_end(trainer, pl_module)
-        if not self._should_skip_saving_checkpoint(trainer):   # skipped when this step is already saved
+        due = self._every_n_epochs >= 1 and ((trainer.current_epoch + 1) % self._every_n_epochs == 0
+                                             or final_epoch(trainer))  # every_n_epochs, and the final weights
+        if due and not self._should_skip_saving_checkpoint(trainer):   # skipped when this step is already saved
             self._save_topk_checkpoint(trainer, self._monitor_candidates(trainer))
 
     def _save_checkpoint(self, trainer, filepath: str) -> None:
@@ -46,6 +50,13 @@ class LastCheckpoint(ModelCheckpoint):
                     and os.path.isfile(callback._last_checkpoint_saved or "")):
                 return callback._last_checkpoint_saved
         return None
+
+
+def final_epoch(trainer) -> bool:
+    """Whether the epoch ending now is the run's last (by max_epochs, max_steps or a stop request)."""
+    return bool(trainer.should_stop
+                or (trainer.max_epochs not in (None, -1) and trainer.current_epoch + 1 >= trainer.max_epochs)
+                or (trainer.max_steps not in (None, -1) and trainer.global_step >= trainer.max_steps))
 
 
 def hard_link(source: str, destination: str) -> bool:

@@ -36,7 +36,8 @@ class SubwordBag(TokenEmbedder):
         self.output_dim = positive_int(dim, "model.vector_size")
         self.pad_row = len(vocab) + bucket
         # fastText's initialisation: words and n-grams uniform in [-1/d, 1/d]; padding row zero
-        self.bag = nn.EmbeddingBag(self.pad_row + 1, dim, mode="sum", sparse=True, padding_idx=self.pad_row)
+        self.bag = nn.EmbeddingBag(self.pad_row + 1, dim, mode="sum", sparse=True, padding_idx=self.pad_row,
+                                   _weight=torch.empty(self.pad_row + 1, dim))  # not drawn twice: 2M rows
         with torch.no_grad():
             self.bag.weight.uniform_(-1.0 / dim, 1.0 / dim)
             self.bag.weight[self.pad_row].zero_()
