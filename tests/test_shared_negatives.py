@@ -153,6 +153,7 @@ def test_cbow_with_one_center_per_draw_is_word2vecs_cbow(encoder):
         torch.testing.assert_close(ours.detach(), theirs.detach(), atol=2e-6, rtol=1e-5, msg=name)
 
 
+@pytest.mark.slow
 def test_shared_negatives_train_a_run_and_refuse_what_they_cannot(make_cfg, caplog):
     losses = {}
     for shared in ("window", "none"):
