@@ -67,5 +67,9 @@ def hard_link(source: str, destination: str) -> bool:
         os.link(source, temporary)
     except OSError:
         return False
-    os.replace(temporary, destination)
+    try:
+        os.replace(temporary, destination)
+    except OSError:  # the link goes; the caller's write then says what is wrong with the folder
+        os.unlink(temporary)
+        return False
     return True

@@ -130,18 +130,25 @@ def _dot(a, b):
 
 
 @njit(inline="always")
+def _logistic_gradient(score, label, weight, lr, with_loss):
+    """(g, weighted -log likelihood if asked, else 0) of one logistic score: g = weight (label - s(score)) lr."""
+    x = min(max(score, np.float32(-60.0)), np.float32(60.0))
+    e = math.exp(-x)
+    g = np.float32(weight * (label - np.float32(1.0) / (np.float32(1.0) + e)) * lr)
+    if not with_loss:
+        return g, 0.0
+    return g, weight * (math.log1p(e) if label > np.float32(0.5) else x + math.log1p(e))  # -log s(x), -log s(-x)
+
+
+@njit(inline="always")
 def _logistic_step(h, out_row, f, g_label, lr, work, with_loss):
     """One logistic score f = h . out_row: work += g * out_row, out_row += g * h, g = (label - s(f)) * lr.
     Returns the -log likelihood (if asked)."""
-    x = min(max(f, np.float32(-60.0)), np.float32(60.0))
-    e = math.exp(-x)
-    g = np.float32((g_label - np.float32(1.0) / (np.float32(1.0) + e)) * lr)
+    g, nll = _logistic_gradient(f, g_label, np.float32(1.0), lr, with_loss)
     for k in range(h.shape[0]):
         work[k] += g * out_row[k]
         out_row[k] += g * h[k]
-    if not with_loss:
-        return 0.0
-    return math.log1p(e) if g_label > 0.5 else x + math.log1p(e)  # -log s(x) or -log s(-x)
+    return nll
 
 
 @njit(inline="always")

@@ -28,8 +28,6 @@ steps (`cpu.py` keeps those exact); tests check each loop against an autograd
 implementation of its own objective, step for step.
 """
 
-import math
-
 import numba
 import numpy as np
 from numba import njit, prange
@@ -39,21 +37,11 @@ from lm_experiments.kernels.cpu import (
     _add_to_rows,
     _dot,
     _hot_copies,
+    _logistic_gradient,
     _merge_hot_rows,
     _noise_word,
     _row,
 )
-
-
-@njit(inline="always")
-def _logistic_gradient(score, label, weight, lr, with_loss):
-    """(g, weighted -log likelihood if asked, else 0) of one logistic score: g = weight (label - s(score)) lr."""
-    x = min(max(score, np.float32(-60.0)), np.float32(60.0))
-    e = math.exp(-x)
-    g = np.float32(weight * (label - np.float32(1.0) / (np.float32(1.0) + e)) * lr)
-    if not with_loss:
-        return g, 0.0
-    return g, weight * (math.log1p(e) if label > np.float32(0.5) else x + math.log1p(e))  # -log s(x), -log s(-x)
 
 
 @njit(inline="always")
@@ -116,11 +104,8 @@ def _skipgram_shared_part(ids, sentence, span, lo, hi, table, rows, counts, mean
                 if labels[t] < np.float32(0.0):
                     scores[c, t] = np.float32(0.0)
                     continue
-                x = min(max(scores[c, t], np.float32(-60.0)), np.float32(60.0))
-                e = math.exp(-x)
-                if with_loss:
-                    loss += math.log1p(e) if t == 0 else x + math.log1p(e)
-                scores[c, t] = np.float32((labels[t] - np.float32(1.0) / (np.float32(1.0) + e)) * lr)
+                scores[c, t], nll = _logistic_gradient(scores[c, t], labels[t], np.float32(1.0), lr, with_loss)
+                loss += nll
         for c in range(m):                                                    # dX = G Y (with Y before its step)
             delta = deltas[c]
             delta[:] = 0.0
@@ -275,9 +260,9 @@ def _cbow_shared_part(ids, sentence, span, lo, hi, table, rows, counts, mean, co
             c, a, b = i - start, reach[i - start, 0], reach[i - start, 1]
             if b - a <= 1:
                 continue
+            h = hidden[c]
             for t in range(negative + 1):
                 g, row = grads[c, t], _row(out, local, slot, ids[i] if t == 0 else noise_words[t - 1])
-                h = hidden[c]
                 for k in range(dim):
                     row[k] += g * h[k]
         for p in range(first, last):                                          # X += dX
