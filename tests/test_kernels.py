@@ -13,7 +13,7 @@ from torch.utils.data import DataLoader
 from lm_experiments.data.batches import ContextBatch, PairBatch, WordWindows
 from lm_experiments.data.vocab import Vocabulary
 from lm_experiments.errors import UserError, user_error_in
-from lm_experiments.kernels import cpu
+from lm_experiments.kernels import cpu, driver, tables
 from lm_experiments.models.cbow import CBOW
 from lm_experiments.models.fasttext import FastText, FastTextCBOW
 from lm_experiments.models.skipgram import SkipGram
@@ -24,7 +24,15 @@ from lm_experiments.tasks.embedding import WordEmbeddingTask
 from lm_experiments.training import train
 from lm_experiments.updaters.auto import Auto
 from lm_experiments.updaters.base import AutogradSGD
-from lm_experiments.updaters.fused import FusedCPU, FusedGPU
+from lm_experiments.updaters.fused import (
+    FusedCPU,
+    FusedGPU,
+    busiest_rows,
+    input_side,
+    loop_for,
+    output_side,
+    windows_of,
+)
 
 WORDS = [f"word{i}" for i in range(40)]
 VOCAB = Vocabulary(["<unk>", "<eos>"] + WORDS, np.array([0, 3] + list(range(90, 50, -1))))
@@ -95,26 +103,14 @@ def reference_steps(task: WordEmbeddingTask, batch: WordWindows, noise: np.ndarr
 
 
 def run_kernel(task: WordEmbeddingTask, batch: WordWindows, cbow: bool, state: int, hot=()):
-    inputs = task.model.embedder.input_rows()
-    updater = FusedCPU(threads=1)
-    objective = task.objective
-    is_negative = isinstance(objective, NegativeSampling)
-    out = (objective.output.weight if is_negative else objective.nodes.weight).detach().numpy()
-    cum = cpu.noise_table(objective.noise.probs.numpy()) if is_negative else np.ones((2, 1))
-    codes = objective.codes.numpy() if not is_negative else np.zeros((1, 1), np.int64)
-    points = objective.points.numpy() if not is_negative else np.zeros((1, 1), np.int64)
-    lengths = objective.mask.sum(1).numpy() if not is_negative else np.zeros(1, np.int64)
-    hot = np.array(hot, np.int64)
-    slot = np.full(out.shape[0], -1, np.int64)
-    slot[hot] = np.arange(len(hot))
-    arguments = (out, hot, slot, cpu.NEGATIVE if is_negative else cpu.HIERARCHICAL,
-                 objective.negative if is_negative else 0, cum, codes, points, lengths, LR,
-                 np.array([state], np.uint64), updater.loss_every, numba.config.NUMBA_NUM_THREADS)
-    rows = (inputs.table.detach().numpy(), inputs.rows.numpy(), inputs.counts.numpy(), inputs.mean)
-    ids = (batch.ids.numpy(), batch.sentence.numpy(), batch.span.numpy())
-    if cbow:
-        return cpu.train_cbow(*ids, *rows, task.model.context_reduce == "mean", *arguments), cum
-    return cpu.train_skipgram(*ids, task.model.input_side == "context", *rows, *arguments), cum
+    """One chunk through word2vec's per-example loop, one part, with the tables the updater builds."""
+    side = task.objective.fused_output_side()
+    outputs = output_side(side, np.array(hot, np.int64))
+    results = driver.train_chunk(loop_for(task.model, shared=False), windows_of(batch),
+                                 input_side(task.model.embedder.input_rows()), outputs,
+                                 tables.Schedule(LR, FusedCPU().loss_every),
+                                 tables.Streams(np.array([state], np.uint64), numba.config.NUMBA_NUM_THREADS))
+    return results, (outputs.noise if not side.hierarchical else np.ones((2, 1)))
 
 
 @pytest.mark.parametrize("objective", sorted(OBJECTIVES))
@@ -209,7 +205,7 @@ def test_a_threads_own_copies_of_the_busiest_rows_add_up_to_the_same_update(obje
     plain update (to float rounding); the busiest rows are the Huffman root first, or the likeliest noise."""
     batch = windows()
     plain, copied = make_task("skipgram", objective), make_task("skipgram", objective)
-    busiest = FusedCPU.busiest_rows(copied.objective.fused_output_side())
+    busiest = busiest_rows(copied.objective.fused_output_side())
     if objective == "hierarchical":
         assert busiest[0] == int(copied.objective.points[2, 0]), "the root starts every path"
     else:
@@ -218,3 +214,18 @@ def test_a_threads_own_copies_of_the_busiest_rows_add_up_to_the_same_update(obje
     run_kernel(copied, batch, False, state=9, hot=busiest[:5])
     for ours, theirs in zip(copied.parameters(), plain.parameters(), strict=True):
         torch.testing.assert_close(ours.detach(), theirs.detach(), atol=1e-6, rtol=1e-5)
+
+
+def test_an_edited_kernel_source_drops_the_compiled_cache(tmp_path):
+    """A driver's cached code carries the loops it calls, and Numba keys it on the driver's file alone."""
+    from lm_experiments.kernels import drop_stale_compiled_code
+
+    (tmp_path / "loops.py").write_text("x = 1\n")
+    cache = tmp_path / "__pycache__"
+    cache.mkdir()
+    (cache / "loops.f-1.py311.nbi").write_text("index")
+    assert drop_stale_compiled_code(tmp_path) and not list(cache.glob("*.nbi")), "no stamp yet: dropped"
+    (cache / "loops.f-1.py311.nbi").write_text("index")
+    assert not drop_stale_compiled_code(tmp_path) and list(cache.glob("*.nbi")), "sources unchanged: kept"
+    (tmp_path / "loops.py").write_text("x = 2\n")
+    assert drop_stale_compiled_code(tmp_path) and not list(cache.glob("*.nbi")), "a source edited: dropped"

@@ -8,9 +8,10 @@ import torch
 from test_kernels import LR, kernel_order, make_task, run_kernel, windows
 
 from lm_experiments.errors import user_error_in
-from lm_experiments.kernels import cpu, shared_negatives
+from lm_experiments.kernels import cpu, driver, tables
 from lm_experiments.models.base import InputRows
 from lm_experiments.training import train
+from lm_experiments.updaters.fused import input_side, loop_for, output_side, windows_of
 
 softplus = torch.nn.functional.softplus
 
@@ -97,18 +98,14 @@ def cbow_reference(table, outputs, inputs, batch, noise, negative, centers: int,
 def run_shared(task, batch, loop: str, state: int, centers: int = 3) -> np.ndarray:
     """One chunk through a shared-negative loop, one thread; `centers`: CBOW's centers per step, fastText's draws
     per window as a multiple of K."""
-    inputs, objective = task.model.embedder.input_rows(), task.objective
-    out = objective.output.weight.detach().numpy()
-    rows = (inputs.table.detach().numpy(), inputs.rows.numpy(), inputs.counts.numpy(), inputs.mean)
-    side = (out, np.zeros(0, np.int64), np.full(out.shape[0], -1, np.int64), objective.negative,
-            cpu.noise_table(objective.noise.probs.numpy()), LR, np.array([state], np.uint64), 1,
-            numba.config.NUMBA_NUM_THREADS)
-    ids = (batch.ids.numpy(), batch.sentence.numpy(), batch.span.numpy(), batch.window)
-    if loop == "skipgram":
-        return shared_negatives.train_skipgram_shared(*ids, *rows, *side)
-    if loop == "center":
-        return shared_negatives.train_center_shared(*ids, centers * objective.negative, *rows, *side)
-    return shared_negatives.train_cbow_shared(*ids, centers, *rows, task.model.context_reduce == "mean", *side)
+    objective = task.objective
+    kind = {"skipgram": tables.SKIPGRAM_SHARED, "center": tables.CENTER_SHARED, "cbow": tables.CBOW_SHARED}[loop]
+    loop_table = loop_for(task.model, shared=True, centers=centers, draws=centers * objective.negative)
+    assert loop_table.kind == kind
+    return driver.train_chunk(loop_table, windows_of(batch), input_side(task.model.embedder.input_rows()),
+                              output_side(objective.fused_output_side(), np.zeros(0, np.int64)),
+                              tables.Schedule(LR, 1),
+                              tables.Streams(np.array([state], np.uint64), numba.config.NUMBA_NUM_THREADS))
 
 
 @pytest.mark.parametrize("encoder, loop", [("skipgram", "skipgram"), ("fasttext", "center"), ("cbow", "cbow"),

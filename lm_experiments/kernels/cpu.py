@@ -17,8 +17,8 @@ vector is the mean (or sum) of its context words' vectors, and each context row 
 the whole update too (word2vec's `neu1e`).
 
 Threads take a chunk's centers in contiguous parts (a few per thread, handed out as
-threads come free, as gensim's workers take jobs) and update the shared tables without
-locks ("Hogwild", as word2vec's and gensim's threads do). Each part draws its
+threads come free, as gensim's workers take jobs: `driver.py`) and update the shared
+tables without locks ("Hogwild", as word2vec's and gensim's threads do). Each part draws its
 noise words from its own 48-bit linear congruential generator (word2vec's constants),
 seeded per chunk, so one thread is bit-for-bit reproducible for a seed. Noise words are
 drawn from the objective's unigram^0.75 distribution with Walker's alias method
@@ -33,11 +33,9 @@ or fastText layout, nor be checked step for step against the autograd reference.
 
 import math
 
-import numba
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
-NEGATIVE, HIERARCHICAL = 0, 1     # the output side a loop scores against
 _LCG_MASK = np.uint64(2**48 - 1)
 
 
@@ -158,8 +156,15 @@ def _row(out, local, slot, row):
 
 
 @njit(inline="always")
-def _score_target(h, target, out, local, slot, kind, negative, noise, codes, points, lengths, lr, state, words,
-                  scores, work, with_loss):
+def _example_scratch(dim, negative, path_length):
+    """A part's scratch for per-example steps: the composed input h, its update, an example's output words and
+    their scores (the target and its noise words, or a Huffman path)."""
+    return (np.empty(dim, np.float32), np.empty(dim, np.float32), np.empty(negative + 1, np.int64),
+            np.empty(max(negative + 1, path_length), np.float32))
+
+
+@njit(inline="always")
+def _score_target(h, target, outputs, local, lr, state, words, scores, work, with_loss):
     """Score `target` from hidden vector h: update the output rows, accumulate the input update in `work`.
 
     An example's rows are all scored before any is written, so their loads from memory overlap; it
@@ -168,7 +173,9 @@ def _score_target(h, target, out, local, slot, kind, negative, noise, codes, poi
     Returns (loss, generator state).
     """
     loss = 0.0
-    if kind == NEGATIVE:
+    out, slot, negative = outputs.rows, outputs.slot, outputs.negative
+    if not outputs.hierarchical:
+        noise = outputs.noise
         words[0] = target
         for t in range(1, negative + 1):
             words[t], state = _noise_word(noise, state)
@@ -179,7 +186,8 @@ def _score_target(h, target, out, local, slot, kind, negative, noise, codes, poi
                 loss += _logistic_step(h, _row(out, local, slot, words[t]), scores[t],
                                        np.float32(1.0 if t == 0 else 0.0), lr, work, with_loss)
     else:
-        length = lengths[target]
+        codes, points = outputs.codes, outputs.points
+        length = outputs.lengths[target]
         for step in range(length):
             scores[step] = _dot(h, _row(out, local, slot, points[target, step]))
         for step in range(length):
@@ -189,24 +197,23 @@ def _score_target(h, target, out, local, slot, kind, negative, noise, codes, poi
 
 
 @njit(nogil=True, fastmath=True, cache=True, error_model="numpy")
-def _skipgram_part(ids, sentence, span, lo, hi, context_inputs, table, rows, counts, mean, out, local, slot, kind,
-                   negative, noise, codes, points, lengths, lr, state, loss_every, result):
+def skipgram_part(loop, windows, inputs, outputs, schedule, local, state, lo, hi, result):
     """Centers lo..hi-1 and every context word within their spans and sentences: the context word predicts
-    the center (`context_inputs`, word2vec's way) or the center predicts the context word (fastText's)."""
+    the center (`loop.context_inputs`, word2vec's way) or the center predicts the context word (fastText's).
+    `local` is this thread's copy of the hot output rows; result = (loss, scored examples, examples)."""
+    ids, sentence, span = windows.ids, windows.sentence, windows.span
+    table, rows, counts, mean = inputs.table, inputs.rows, inputs.counts, inputs.mean
     dim = table.shape[1]
-    h = np.empty(dim, np.float32)
-    work = np.empty(dim, np.float32)
-    words = np.empty(max(negative + 1, 1), np.int64)
-    scores = np.empty(max(negative + 1, codes.shape[1]), np.float32)
-    lr = np.float32(lr)
+    h, work, words, scores = _example_scratch(dim, outputs.negative, outputs.codes.shape[1])
+    lr = np.float32(schedule.lr)
     loss, scored, examples = 0.0, 0, 0
     n = ids.shape[0]
     for i in range(lo, hi):
-        with_loss = i % loss_every == 0
+        with_loss = i % schedule.loss_every == 0
         for j in range(max(0, i - span[i]), min(n, i + span[i] + 1)):
             if j == i or sentence[j] != sentence[i]:
                 continue
-            word, target = (ids[j], ids[i]) if context_inputs else (ids[i], ids[j])
+            word, target = (ids[j], ids[i]) if loop.context_inputs else (ids[i], ids[j])
             single = counts[word] == 1  # a plain word: its row is its vector, read and written in place
             own = table[rows[word, 0]]
             if single:
@@ -216,8 +223,8 @@ def _skipgram_part(ids, sentence, span, lo, hi, context_inputs, table, rows, cou
                 _add_composed(h, table, rows, counts, mean, word)
                 vector = h
             work[:] = 0.0
-            example_loss, state = _score_target(vector, target, out, local, slot, kind, negative, noise, codes, points,
-                                                lengths, lr, state, words, scores, work, with_loss)
+            example_loss, state = _score_target(vector, target, outputs, local, lr, state, words, scores, work,
+                                                with_loss)
             if single:
                 for k in range(dim):
                     own[k] += work[k]
@@ -231,15 +238,13 @@ def _skipgram_part(ids, sentence, span, lo, hi, context_inputs, table, rows, cou
 
 
 @njit(nogil=True, fastmath=True, cache=True, error_model="numpy")
-def _cbow_part(ids, sentence, span, lo, hi, table, rows, counts, mean, context_mean, out, local, slot, kind, negative,
-               noise, codes, points, lengths, lr, state, loss_every, result):
+def cbow_part(loop, windows, inputs, outputs, schedule, local, state, lo, hi, result):
     """Centers lo..hi-1: each is predicted from the mean (or sum) of the context words within its span."""
+    ids, sentence, span, context_mean = windows.ids, windows.sentence, windows.span, loop.context_mean
+    table, rows, counts, mean = inputs.table, inputs.rows, inputs.counts, inputs.mean
     dim = table.shape[1]
-    h = np.empty(dim, np.float32)
-    work = np.empty(dim, np.float32)
-    words = np.empty(max(negative + 1, 1), np.int64)
-    scores = np.empty(max(negative + 1, codes.shape[1]), np.float32)
-    lr = np.float32(lr)
+    h, work, words, scores = _example_scratch(dim, outputs.negative, outputs.codes.shape[1])
+    lr = np.float32(schedule.lr)
     loss, scored, examples = 0.0, 0, 0
     n = ids.shape[0]
     for i in range(lo, hi):
@@ -255,10 +260,9 @@ def _cbow_part(ids, sentence, span, lo, hi, table, rows, counts, mean, context_m
         if context_mean:
             for k in range(dim):
                 h[k] /= context
-        with_loss = i % loss_every == 0
+        with_loss = i % schedule.loss_every == 0
         work[:] = 0.0
-        example_loss, state = _score_target(h, ids[i], out, local, slot, kind, negative, noise, codes, points, lengths,
-                                            lr, state, words, scores, work, with_loss)
+        example_loss, state = _score_target(h, ids[i], outputs, local, lr, state, words, scores, work, with_loss)
         for j in range(first, last):
             if j != i and sentence[j] == sentence[i]:
                 _add_to_rows(work, table, rows, counts, ids[j])
@@ -267,64 +271,3 @@ def _cbow_part(ids, sentence, span, lo, hi, table, rows, counts, mean, context_m
             loss += example_loss
             scored += 1
     result[0], result[1], result[2] = loss, scored, examples
-
-
-@njit(nogil=True, cache=True)
-def _merge_hot_rows(out, hot, copies):
-    """Add every thread's change to its copy of the hot rows into the shared rows (one thread, after all)."""
-    for h in range(hot.shape[0]):
-        start = out[hot[h]].copy()
-        for thread in range(copies.shape[0]):
-            for k in range(out.shape[1]):
-                out[hot[h], k] += copies[thread, h, k] - start[k]
-
-
-@njit(nogil=True, cache=True)
-def _hot_copies(out, hot, threads):
-    """(threads, H, d): every thread's private copy of the hot rows, as they stand before the chunk."""
-    copies = np.empty((threads, hot.shape[0], out.shape[1]), out.dtype)
-    for thread in range(threads):
-        for h in range(hot.shape[0]):
-            copies[thread, h] = out[hot[h]]
-    return copies
-
-
-@njit(nogil=True, parallel=True, cache=True, error_model="numpy")
-def train_skipgram(ids, sentence, span, context_inputs, table, rows, counts, mean, out, hot, slot, kind, negative,
-                   noise, codes, points, lengths, lr, states, loss_every, pool):
-    """One chunk, split into len(states) contiguous parts that the threads take as they come free (so a
-    core another job slows down does not hold the chunk up). Returns (parts, 3): loss, scored examples,
-    examples.
-
-    `hot` (H,) are output rows nearly every example writes (the top of the Huffman tree, the most
-    frequent words) and `slot` (R,) their place in it (-1 elsewhere): each thread updates its own copy of
-    them (one per thread of Numba's pool, `pool`), added up into the shared rows after the chunk, instead
-    of fighting over their cache lines. Per thread, not per part: the parts' changes to the root of the
-    Huffman tree, each made from the same starting point, summed over eight parts diverged.
-    """
-    parts = states.shape[0]
-    results = np.zeros((parts, 3))
-    copies = _hot_copies(out, hot, pool)
-    n = ids.shape[0]
-    for part in prange(parts):
-        _skipgram_part(ids, sentence, span, n * part // parts, n * (part + 1) // parts, context_inputs, table, rows,
-                       counts, mean, out, copies[numba.get_thread_id()], slot, kind, negative, noise, codes, points,
-                       lengths, lr, states[part], loss_every, results[part])
-    _merge_hot_rows(out, hot, copies)
-    return results
-
-
-@njit(nogil=True, parallel=True, cache=True, error_model="numpy")
-def train_cbow(ids, sentence, span, table, rows, counts, mean, context_mean, out, hot, slot, kind, negative, noise,
-               codes, points, lengths, lr, states, loss_every, pool):
-    """One chunk of CBOW examples, in len(states) parts as `train_skipgram`. Returns (parts, 3) likewise."""
-    parts = states.shape[0]
-    results = np.zeros((parts, 3))
-    copies = _hot_copies(out, hot, pool)
-    n = ids.shape[0]
-    for part in prange(parts):
-        _cbow_part(ids, sentence, span, n * part // parts, n * (part + 1) // parts, table, rows, counts, mean,
-                   context_mean, out, copies[numba.get_thread_id()], slot, kind, negative, noise, codes, points,
-                   lengths, lr, states[part], loss_every, results[part])
-    _merge_hot_rows(out, hot, copies)
-    return results

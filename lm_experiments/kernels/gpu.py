@@ -30,6 +30,8 @@ import torch
 import triton
 import triton.language as tl
 
+from lm_experiments.kernels.tables import CBOW, SKIPGRAM, InputSide, Loop, Windows
+
 
 @triton.jit
 def _softplus(x):
@@ -196,27 +198,30 @@ def _train_chunk(ids, sentence, span, n, table, rows, counts, row_stride, out, n
     tl.store(results + 2 * program + 1, examples.to(tl.float32))
 
 
-def train_chunk(ids: torch.Tensor, sentence: torch.Tensor, span: torch.Tensor, window: int, cbow: bool,
-                table: torch.Tensor, rows: torch.Tensor, counts: torch.Tensor, mean: bool, output,
-                noise: torch.Tensor | None, lr: float, context_inputs: bool = True, context_mean: bool = True,
+def train_chunk(loop: Loop, windows: Windows, inputs: InputSide, output, noise: torch.Tensor | None, lr: float,
                 centers_per_program: int = 32, warps: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
     """Train the tables in place on one chunk; returns (summed loss, examples) as device scalars.
 
-    ids, sentence, span (n,): the kept words (`WordWindows`); table (R, d) the input rows, rows (V, S) and
-    counts (V,) each word's rows (`InputRows`); output: the objective's `FusedOutputSide` (output.rows (O, d));
-    noise (n, 2 x window, k) for skip-gram or (n, k) for CBOW, None for hierarchical softmax. All on one
-    device, contiguous.
+    The named tables of `tables.py` with tensors in their fields: `loop` a per-example loop (SKIPGRAM or
+    CBOW); `windows` the kept words (`WordWindows`); `inputs` the bags of rows (table (R, d), rows (V, S),
+    counts (V,)); `output` the objective's `FusedOutputSide` (output.rows (O, d)); `noise` (n, 2 x window, k)
+    for skip-gram or (n, k) for CBOW, None for hierarchical softmax. All on one device, contiguous.
     """
+    if loop.kind not in (SKIPGRAM, CBOW):
+        raise ValueError(f"the GPU kernel runs word2vec's per-example loops, not loop kind {loop.kind}")
+    ids, table, rows = windows.ids, inputs.table, inputs.rows
     count = ids.numel()
     programs = max(1, triton.cdiv(count, centers_per_program))
     results = torch.zeros((programs, 2), dtype=torch.float32, device=table.device)
     if count:
         noise = output.codes if noise is None else noise.contiguous()
-        common = (ids, sentence, span, count, table, rows, counts, rows.stride(0), output.rows, noise, output.codes,
-                  output.points, output.lengths, output.codes.stride(0), lr, results, table.shape[1])
-        _train_chunk[(programs,)](*common, WINDOW=window, NEGATIVE=output.negative, HIERARCHICAL=output.hierarchical,
-                                  CBOW=cbow, CONTEXT_INPUTS=context_inputs, CONTEXT_MEAN=context_mean, MEAN=mean,
-                                  CENTERS=centers_per_program, BLOCK=triton.next_power_of_2(table.shape[1]),
-                                  num_warps=warps)
+        common = (ids, windows.sentence, windows.span, count, table, rows, inputs.counts, rows.stride(0), output.rows,
+                  noise, output.codes, output.points, output.lengths, output.codes.stride(0), lr, results,
+                  table.shape[1])
+        _train_chunk[(programs,)](*common, WINDOW=windows.window, NEGATIVE=output.negative,
+                                  HIERARCHICAL=output.hierarchical, CBOW=loop.kind == CBOW,
+                                  CONTEXT_INPUTS=loop.context_inputs, CONTEXT_MEAN=loop.context_mean,
+                                  MEAN=inputs.mean, CENTERS=centers_per_program,
+                                  BLOCK=triton.next_power_of_2(table.shape[1]), num_warps=warps)
     totals = results.sum(0)
     return totals[0], totals[1]

@@ -22,26 +22,16 @@ loop here is that idea for one kind of example:
 
 A noise word equal to an example's target is left out of that example, as word2vec
 skips it. Each example's input update is applied to every row of its bag (fastText's and
-word2vec's convention), and the per-thread hot rows, the parts and the generator are
-those of `cpu.py`. These are different SGD trajectories from word2vec's per-example
+word2vec's convention); the parts, the per-thread hot rows (`driver.py`) and the generator
+(`cpu.py`) are those of the per-example loops. These are different SGD trajectories from word2vec's per-example
 steps (`cpu.py` keeps those exact); tests check each loop against an autograd
 implementation of its own objective, step for step.
 """
 
-import numba
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
-from lm_experiments.kernels.cpu import (
-    _add_composed,
-    _add_to_rows,
-    _dot,
-    _hot_copies,
-    _logistic_gradient,
-    _merge_hot_rows,
-    _noise_word,
-    _row,
-)
+from lm_experiments.kernels.cpu import _add_composed, _add_to_rows, _dot, _logistic_gradient, _noise_word, _row
 
 
 @njit(inline="always")
@@ -67,22 +57,24 @@ def _context_words(ids, sentence, span, i, limit, words):
 
 
 @njit(nogil=True, fastmath=True, cache=True, error_model="numpy")
-def _skipgram_shared_part(ids, sentence, span, lo, hi, table, rows, counts, mean, out, local, slot, negative, noise,
-                          lr, state, loss_every, window, result):
-    """Centers lo..hi-1 with one draw of `negative` noise words per center, shared by all its context words
+def skipgram_shared_part(loop, windows, inputs, outputs, schedule, local, state, lo, hi, result):
+    """Centers lo..hi-1 with one draw of K noise words per center, shared by all its context words
     (Ji et al. 2016, pWord2Vec): the window's M context rows X (M, d) against the center's row and the noise
     rows Y (1 + K, d) as three small matrix products, S = X Y^T, dX = G Y, dY = G^T X with G = (label -
     s(S)) * lr, every row read once and written once per center instead of once per pair. Skip-gram with
     context words as inputs (word2vec's), negative sampling only."""
+    ids, sentence, span, window = windows.ids, windows.sentence, windows.span, windows.window
+    table, rows, counts, mean = inputs.table, inputs.rows, inputs.counts, inputs.mean
+    out, slot, noise = outputs.rows, outputs.slot, outputs.noise
     dim = table.shape[1]
-    outputs = negative + 1
+    outputs_k = outputs.negative + 1
     inputs_x = np.empty((2 * window, dim), np.float32)     # composed input vectors (bags); plain words are read
     deltas = np.empty((2 * window, dim), np.float32)       # dX
-    scores = np.empty((2 * window, outputs), np.float32)   # S, then G
+    scores = np.empty((2 * window, outputs_k), np.float32)  # S, then G
     context = np.empty(2 * window, np.int64)
-    words = np.empty(outputs, np.int64)
-    labels = np.empty(outputs, np.float32)
-    lr = np.float32(lr)
+    words = np.empty(outputs_k, np.int64)
+    labels = np.empty(outputs_k, np.float32)
+    lr = np.float32(schedule.lr)
     loss, scored, examples = 0.0, 0, 0
     for i in range(lo, hi):
         m = _context_words(ids, sentence, span, i, 2 * window, context)
@@ -90,17 +82,17 @@ def _skipgram_shared_part(ids, sentence, span, lo, hi, table, rows, counts, mean
             continue
         target = ids[i]
         words[0], labels[0] = target, np.float32(1.0)
-        for t in range(1, outputs):
+        for t in range(1, outputs_k):
             words[t], state = _noise_word(noise, state)
             labels[t] = np.float32(0.0) if words[t] != target else np.float32(-1.0)  # -1: skipped, as per pair
         for c in range(m):
             _compose(inputs_x[c], table, rows, counts, mean, context[c])
         for c in range(m):                                                    # S = X Y^T
-            for t in range(outputs):
+            for t in range(outputs_k):
                 scores[c, t] = _dot(inputs_x[c], _row(out, local, slot, words[t]))
-        with_loss = i % loss_every == 0
+        with_loss = i % schedule.loss_every == 0
         for c in range(m):                                                    # G = (label - s(S)) lr
-            for t in range(outputs):
+            for t in range(outputs_k):
                 if labels[t] < np.float32(0.0):
                     scores[c, t] = np.float32(0.0)
                     continue
@@ -109,12 +101,12 @@ def _skipgram_shared_part(ids, sentence, span, lo, hi, table, rows, counts, mean
         for c in range(m):                                                    # dX = G Y (with Y before its step)
             delta = deltas[c]
             delta[:] = 0.0
-            for t in range(outputs):
+            for t in range(outputs_k):
                 g = scores[c, t]
                 row = _row(out, local, slot, words[t])
                 for k in range(dim):
                     delta[k] += g * row[k]
-        for t in range(outputs):                                              # Y += G^T X
+        for t in range(outputs_k):                                            # Y += G^T X
             row = _row(out, local, slot, words[t])
             for c in range(m):
                 g = scores[c, t]
@@ -130,30 +122,32 @@ def _skipgram_shared_part(ids, sentence, span, lo, hi, table, rows, counts, mean
 
 
 @njit(nogil=True, fastmath=True, cache=True, error_model="numpy")
-def _center_shared_part(ids, sentence, span, lo, hi, table, rows, counts, mean, out, local, slot, negative, noise,
-                        lr, state, loss_every, window, draws, result):
-    """Centers lo..hi-1, fastText's skip-gram with one draw of `draws` noise words per center: the center's
+def center_shared_part(loop, windows, inputs, outputs, schedule, local, state, lo, hi, result):
+    """Centers lo..hi-1, fastText's skip-gram with one draw of `loop.draws` noise words per center: the center's
     input h against its M context rows (label 1) and the noise rows (label 0, each weighted K / draws once per
     context word it is not equal to: in expectation the pairs' K noise words each), dh = sum_t g_t y_t,
     y_t += g_t h, and every row of the bag takes dh once."""
+    ids, sentence, span, window, draws = windows.ids, windows.sentence, windows.span, windows.window, loop.draws
+    table, rows, counts, mean = inputs.table, inputs.rows, inputs.counts, inputs.mean
+    out, slot, noise = outputs.rows, outputs.slot, outputs.noise
     dim = table.shape[1]
     h = np.empty(dim, np.float32)
     dh = np.empty(dim, np.float32)
-    share = np.float32(negative / draws)
+    share = np.float32(outputs.negative / draws)
     words = np.empty(2 * window + draws, np.int64)    # the M context words, then the noise words
     grads = np.empty(2 * window + draws, np.float32)
-    lr = np.float32(lr)
+    lr = np.float32(schedule.lr)
     loss, scored, examples = 0.0, 0, 0
     for i in range(lo, hi):
         m = _context_words(ids, sentence, span, i, 2 * window, words)
         if m == 0:
             continue
-        outputs = m + draws
-        for t in range(m, outputs):
+        scored_here = m + draws
+        for t in range(m, scored_here):
             words[t], state = _noise_word(noise, state)
         _compose(h, table, rows, counts, mean, ids[i])
-        with_loss = i % loss_every == 0
-        for t in range(outputs):
+        with_loss = i % schedule.loss_every == 0
+        for t in range(scored_here):
             label, weight = np.float32(1.0), np.float32(1.0)
             if t >= m:  # a noise word stands for K / draws of a pair's K, in every pair whose context it is not
                 label, weight = np.float32(0.0), np.float32(0.0)
@@ -164,11 +158,11 @@ def _center_shared_part(ids, sentence, span, lo, hi, table, rows, counts, mean, 
                                                with_loss)
             loss += nll
         dh[:] = 0.0
-        for t in range(outputs):                                              # dh = G Y (Y before its step)
+        for t in range(scored_here):                                          # dh = G Y (Y before its step)
             g, row = grads[t], _row(out, local, slot, words[t])
             for k in range(dim):
                 dh[k] += g * row[k]
-        for t in range(outputs):                                              # Y += G h
+        for t in range(scored_here):                                          # Y += G h
             g, row = grads[t], _row(out, local, slot, words[t])
             for k in range(dim):
                 row[k] += g * h[k]
@@ -180,12 +174,15 @@ def _center_shared_part(ids, sentence, span, lo, hi, table, rows, counts, mean, 
 
 
 @njit(nogil=True, fastmath=True, cache=True, error_model="numpy")
-def _cbow_shared_part(ids, sentence, span, lo, hi, table, rows, counts, mean, context_mean, out, local, slot,
-                      negative, noise, lr, state, loss_every, window, centers, result):
-    """Centers lo..hi-1 in steps of `centers` consecutive ones sharing one draw of `negative` noise words: the
-    input vectors of the positions the step reads are gathered once (X), each center's hidden vector h_c is
-    the mean (or sum) of its context's, G = (label - s(H Y^T)) lr, dH = G Y, the output rows take G^T H and
-    each position's rows take the sum of dh_c over the centers whose context it is in."""
+def cbow_shared_part(loop, windows, inputs, outputs, schedule, local, state, lo, hi, result):
+    """Centers lo..hi-1 in steps of `loop.centers` consecutive ones sharing one draw of K noise words: the input
+    vectors of the positions the step reads are gathered once (X), each center's hidden vector h_c is the mean
+    (or sum) of its context's, G = (label - s(H Y^T)) lr, dH = G Y, the output rows take G^T H and each
+    position's rows take the sum of dh_c over the centers whose context it is in."""
+    ids, sentence, span, window = windows.ids, windows.sentence, windows.span, windows.window
+    centers, context_mean = loop.centers, loop.context_mean
+    table, rows, counts, mean = inputs.table, inputs.rows, inputs.counts, inputs.mean
+    out, slot, noise, negative = outputs.rows, outputs.slot, outputs.noise, outputs.negative
     dim = table.shape[1]
     places = centers + 2 * window
     x = np.empty((places, dim), np.float32)       # input vectors of positions first..last-1
@@ -195,7 +192,7 @@ def _cbow_shared_part(ids, sentence, span, lo, hi, table, rows, counts, mean, co
     grads = np.empty((centers, negative + 1), np.float32)
     noise_words = np.empty(negative, np.int64)
     reach = np.empty((centers, 2), np.int64)      # each center's context: positions [reach[c, 0], reach[c, 1]), less it
-    lr = np.float32(lr)
+    lr = np.float32(schedule.lr)
     loss, scored, examples = 0.0, 0, 0
     n = ids.shape[0]
     for start in range(lo, hi, centers):
@@ -231,7 +228,7 @@ def _cbow_shared_part(ids, sentence, span, lo, hi, table, rows, counts, mean, co
                 scale = np.float32(1.0 / (b - a - 1))
                 for k in range(dim):
                     h[k] *= scale
-            with_loss = i % loss_every == 0
+            with_loss = i % schedule.loss_every == 0
             for t in range(negative + 1):
                 word = ids[i] if t == 0 else noise_words[t - 1]
                 if t > 0 and word == ids[i]:
@@ -268,54 +265,3 @@ def _cbow_shared_part(ids, sentence, span, lo, hi, table, rows, counts, mean, co
         for p in range(first, last):                                          # X += dX
             _add_to_rows(dx[p - first], table, rows, counts, ids[p])
     result[0], result[1], result[2] = loss, scored, examples
-
-
-@njit(nogil=True, parallel=True, cache=True, error_model="numpy")
-def train_skipgram_shared(ids, sentence, span, window, table, rows, counts, mean, out, hot, slot, negative, noise, lr,
-                          states, loss_every, pool):
-    """One chunk of skip-gram examples with noise words shared per center (`_skipgram_shared_part`), in
-    len(states) parts as `train_skipgram`. Returns (parts, 3) likewise."""
-    parts = states.shape[0]
-    results = np.zeros((parts, 3))
-    copies = _hot_copies(out, hot, pool)
-    n = ids.shape[0]
-    for part in prange(parts):
-        _skipgram_shared_part(ids, sentence, span, n * part // parts, n * (part + 1) // parts, table, rows, counts,
-                              mean, out, copies[numba.get_thread_id()], slot, negative, noise, lr, states[part],
-                              loss_every, window, results[part])
-    _merge_hot_rows(out, hot, copies)
-    return results
-
-
-@njit(nogil=True, parallel=True, cache=True, error_model="numpy")
-def train_center_shared(ids, sentence, span, window, draws, table, rows, counts, mean, out, hot, slot, negative,
-                        noise, lr, states, loss_every, pool):
-    """One chunk of fastText skip-gram examples with noise words shared per center (`_center_shared_part`), in
-    len(states) parts as `cpu.train_skipgram`. Returns (parts, 3) likewise."""
-    parts = states.shape[0]
-    results = np.zeros((parts, 3))
-    copies = _hot_copies(out, hot, pool)
-    n = ids.shape[0]
-    for part in prange(parts):
-        _center_shared_part(ids, sentence, span, n * part // parts, n * (part + 1) // parts, table, rows, counts,
-                            mean, out, copies[numba.get_thread_id()], slot, negative, noise, lr, states[part],
-                            loss_every, window, draws, results[part])
-    _merge_hot_rows(out, hot, copies)
-    return results
-
-
-@njit(nogil=True, parallel=True, cache=True, error_model="numpy")
-def train_cbow_shared(ids, sentence, span, window, centers, table, rows, counts, mean, context_mean, out, hot, slot,
-                      negative, noise, lr, states, loss_every, pool):
-    """One chunk of CBOW examples, `centers` consecutive ones per shared draw (`_cbow_shared_part`), in
-    len(states) parts as `cpu.train_skipgram`. Returns (parts, 3) likewise."""
-    parts = states.shape[0]
-    results = np.zeros((parts, 3))
-    copies = _hot_copies(out, hot, pool)
-    n = ids.shape[0]
-    for part in prange(parts):
-        _cbow_shared_part(ids, sentence, span, n * part // parts, n * (part + 1) // parts, table, rows, counts, mean,
-                          context_mean, out, copies[numba.get_thread_id()], slot, negative, noise, lr, states[part],
-                          loss_every, window, centers, results[part])
-    _merge_hot_rows(out, hot, copies)
-    return results

@@ -10,7 +10,8 @@ from lightning.pytorch.utilities import rank_zero_info
 
 from lm_experiments.data.batches import ContextBatch, PairBatch, WordWindows
 from lm_experiments.errors import UserError, non_negative_int, positive_int
-from lm_experiments.kernels import cpu, shared_negatives
+from lm_experiments.kernels import cpu, driver, tables
+from lm_experiments.models.base import InputRows
 from lm_experiments.objectives.base import FusedOutputSide
 from lm_experiments.updaters.base import Updater
 from lm_experiments.updaters.replicas import summed_replica_updates
@@ -43,6 +44,55 @@ def kernel_unsupported(task) -> str | None:
     if not plain_sgd(task.optimizers().optimizer):
         return "the fused kernel takes plain SGD steps (optimizer=sgd without momentum or weight decay)"
     return None
+
+
+def loop_for(model, shared: bool, centers: int = 1, draws: int = 1) -> tables.Loop:
+    """The loop that trains `model`'s examples: per example (word2vec's), or with noise words shared per window
+    (skip-gram, fastText's skip-gram drawing `draws` per window) or per `centers` consecutive CBOW centers."""
+    skipgram = model.example_type is PairBatch
+    context_inputs = skipgram and model.input_side == "context"
+    if shared:
+        kind = (tables.SKIPGRAM_SHARED if context_inputs else tables.CENTER_SHARED) if skipgram else \
+            tables.CBOW_SHARED
+    else:
+        kind = tables.SKIPGRAM if skipgram else tables.CBOW
+    return tables.Loop(kind, context_inputs, not skipgram and model.context_reduce == "mean", centers, draws)
+
+
+def windows_of(batch: WordWindows) -> tables.Windows:
+    return tables.Windows(batch.ids.numpy(), batch.sentence.numpy(), batch.span.numpy(), int(batch.window))
+
+
+def input_side(inputs: InputRows) -> tables.InputSide:
+    """The encoder's bags of rows as the kernel's arrays (the table shares the parameter's storage)."""
+    return tables.InputSide(inputs.table.detach().numpy(), inputs.rows.numpy(), inputs.counts.numpy(),
+                            bool(inputs.mean))
+
+
+def output_side(side: FusedOutputSide, hot: np.ndarray) -> tables.OutputSide:
+    """The objective's fused output side as the kernel's arrays: the noise distribution as an alias table, the
+    Huffman paths, and the `hot` rows each thread copies."""
+    noise = np.ones((2, 1)) if side.hierarchical else cpu.noise_table(side.noise_probs.cpu().numpy())
+    codes, points, lengths = (t.cpu().numpy().astype(np.int64) for t in (side.codes, side.points, side.lengths))
+    hot = np.asarray(hot, np.int64)
+    slot = np.full(side.rows.shape[0], -1, np.int64)
+    slot[hot] = np.arange(len(hot))
+    return tables.OutputSide(side.rows.detach().numpy(), side.hierarchical, side.negative, noise, codes, points,
+                             lengths, hot, slot)
+
+
+def busiest_rows(side: FusedOutputSide) -> np.ndarray:
+    """Output rows by how many examples write them: Huffman nodes nearest the root, else the most often drawn
+    noise words."""
+    if side.hierarchical:
+        never = np.iinfo(np.int64).max
+        lengths, points = side.lengths.cpu().numpy(), side.points.cpu().numpy()
+        steps = np.arange(points.shape[1])[None, :]
+        levels = np.where(steps < lengths[:, None], steps, never)  # (V, L)
+        depth = np.full(side.rows.shape[0], never)
+        np.minimum.at(depth, points.ravel(), levels.ravel())  # each node's distance from the root
+        return np.argsort(depth, kind="stable").astype(np.int64)
+    return np.argsort(-side.noise_probs.cpu().numpy(), kind="stable").astype(np.int64)
 
 
 class FusedCPU(Updater):
@@ -107,65 +157,27 @@ class FusedCPU(Updater):
         self.shared = not side.hierarchical and (self.shared_negatives == "window"
                                                  or (self.shared_negatives == "auto" and not cbow))
         self.seed = (torch.initial_seed() + 1_000_003 * task.global_rank) & (2**63 - 1)
-        self.kind, self.negative = (cpu.HIERARCHICAL if side.hierarchical else cpu.NEGATIVE), side.negative
-        self.noise = np.ones((2, 1)) if side.hierarchical else cpu.noise_table(side.noise_probs.cpu().numpy())
-        self.codes, self.points, self.lengths = (t.cpu().numpy().astype(np.int64)
-                                                 for t in (side.codes, side.points, side.lengths))
-        rows = side.rows.shape[0]
-        hot = self.busiest_rows(side)[: self.hot_rows if threads > 1 else 0]  # one thread: nothing to share
-        self.hot, self.slot = hot, np.full(rows, -1, np.int64)
-        self.slot[hot] = np.arange(len(hot))
+        self.loop = loop_for(task.model, self.shared, self.shared_centers, self.window_draws * side.negative)
+        hot = busiest_rows(side)[: self.hot_rows if threads > 1 else 0]  # one thread: nothing to share
+        self.outputs = output_side(side, hot)
         shared = f"noise words shared by {self.shared_centers} centers" if cbow else "noise words shared per window"
         rank_zero_info(f"word-embedding updates: fused CPU kernel, {threads} thread(s)"
                        + (f", {shared}" if self.shared else ""))
 
-    @staticmethod
-    def busiest_rows(side: FusedOutputSide) -> np.ndarray:
-        """Output rows by how many examples write them: Huffman nodes nearest the root, else the most often
-        drawn noise words."""
-        if side.hierarchical:
-            never = np.iinfo(np.int64).max
-            lengths, points = side.lengths.cpu().numpy(), side.points.cpu().numpy()
-            steps = np.arange(points.shape[1])[None, :]
-            levels = np.where(steps < lengths[:, None], steps, never)  # (V, L)
-            depth = np.full(side.rows.shape[0], never)
-            np.minimum.at(depth, points.ravel(), levels.ravel())  # each node's distance from the root
-            return np.argsort(depth, kind="stable").astype(np.int64)
-        return np.argsort(-side.noise_probs.cpu().numpy(), kind="stable").astype(np.int64)
-
     def train_batch(self, task, batch: WordWindows) -> tuple[torch.Tensor, int]:
         optimizer = task.optimizers()
-        lr = float(optimizer.param_groups[0]["lr"])
-        inputs = task.model.embedder.input_rows()
         parts = self.threads * PARTS_PER_THREAD if self.threads > 1 else 1
         # seeded by the batch's place in the whole run (restored with a checkpoint), so a resumed run draws on
-        states = cpu.part_seeds(self.seed + task.trainer.fit_loop.epoch_loop.batch_progress.total.ready, parts)
+        seed = self.seed + task.trainer.fit_loop.epoch_loop.batch_progress.total.ready
+        streams = tables.Streams(cpu.part_seeds(seed, parts), numba.config.NUMBA_NUM_THREADS)
+        schedule = tables.Schedule(float(optimizer.param_groups[0]["lr"]), self.loss_every)
         numba.set_num_threads(self.threads)
         # the tables are read afresh each batch: a DDP replica sum gives the parameters new storage;
         # chunk size 1 hands the parts to threads as they come free, not in fixed halves
         with summed_replica_updates(task.parameters(), task.trainer.strategy.model), numba.parallel_chunksize(1):
-            arguments = (inputs.table.detach().numpy(), inputs.rows.numpy(), inputs.counts.numpy(), inputs.mean)
-            output_rows = task.objective.fused_output_side().rows.detach().numpy()
-            objective = (output_rows, self.hot, self.slot, self.kind, self.negative, self.noise, self.codes,
-                         self.points, self.lengths, lr, states, self.loss_every, numba.config.NUMBA_NUM_THREADS)
-            windows = (batch.ids.numpy(), batch.sentence.numpy(), batch.span.numpy())
-            shared = (output_rows, self.hot, self.slot, self.negative, self.noise, lr, states, self.loss_every,
-                      numba.config.NUMBA_NUM_THREADS)
-            skipgram = task.model.example_type is PairBatch
-            context_inputs = skipgram and task.model.input_side == "context"
-            context_mean = not skipgram and task.model.context_reduce == "mean"
-            if self.shared and context_inputs:
-                results = shared_negatives.train_skipgram_shared(*windows, batch.window, *arguments, *shared)
-            elif self.shared and skipgram:
-                draws = self.window_draws * self.negative
-                results = shared_negatives.train_center_shared(*windows, batch.window, draws, *arguments, *shared)
-            elif self.shared:
-                results = shared_negatives.train_cbow_shared(*windows, batch.window, self.shared_centers, *arguments,
-                                                             context_mean, *shared)
-            elif skipgram:
-                results = cpu.train_skipgram(*windows, context_inputs, *arguments, *objective)
-            else:
-                results = cpu.train_cbow(*windows, *arguments, context_mean, *objective)
+            outputs = self.outputs._replace(rows=task.objective.fused_output_side().rows.detach().numpy())
+            results = driver.train_chunk(self.loop, windows_of(batch), input_side(task.model.embedder.input_rows()),
+                                         outputs, schedule, streams)
         optimizer.step()  # Lightning counts one step per batch; no parameter has a gradient, so nothing moves
         return torch.tensor(results[:, 0].sum()), int(results[:, 1].sum())
 
@@ -227,12 +239,8 @@ class FusedGPU(Updater):
         None for hierarchical softmax): (summed loss, examples), device scalars."""
         from lm_experiments.kernels import gpu  # Triton is imported only where a GPU kernel runs
 
-        model = task.model
-        cbow = model.example_type is ContextBatch
-        inputs = model.embedder.input_rows()
-        return gpu.train_chunk(batch.ids, batch.sentence, batch.span, batch.window, cbow, inputs.table,
-                               inputs.rows.contiguous(), inputs.counts.contiguous(), inputs.mean,
-                               task.objective.fused_output_side(), noise, lr,
-                               context_inputs=not cbow and model.input_side == "context",
-                               context_mean=cbow and model.context_reduce == "mean",
-                               centers_per_program=self.centers_per_program, warps=self.warps)
+        rows = task.model.embedder.input_rows()
+        inputs = tables.InputSide(rows.table, rows.rows.contiguous(), rows.counts.contiguous(), bool(rows.mean))
+        windows = tables.Windows(batch.ids, batch.sentence, batch.span, int(batch.window))
+        return gpu.train_chunk(loop_for(task.model, shared=False), windows, inputs, task.objective.fused_output_side(),
+                               noise, lr, centers_per_program=self.centers_per_program, warps=self.warps)
