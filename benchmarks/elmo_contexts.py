@@ -19,9 +19,9 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from lm_experiments.console import quiet_third_party_noise
+from lm_experiments.cli.embed import ElmoEmbedder
 from lm_experiments.data.reading import open_text
-from lm_experiments.embed import ElmoEmbedder
+from lm_experiments.run.console import quiet_third_party_noise
 
 
 def occurrences(corpus: Path, word: str, limit: int, half: int = 10) -> list[list[str]]:

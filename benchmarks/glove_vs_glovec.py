@@ -142,7 +142,7 @@ def train(args, vocab, stream, cache_dir: Path, work: Path) -> None:
 
     from lm_experiments import CONFIG_DIR
     from lm_experiments.data.cooccurrence import load_cooccurrences
-    from lm_experiments.training import train as train_run
+    from lm_experiments.run.training import train as train_run
 
     load_cooccurrences(stream, vocab, cache_dir, args.window, "harmonic", args.memory)  # counted before the clock
     overrides = ["experiment=glove", "data=file", f"data.path={args.corpus}", f"data.min_count={args.min_count}",

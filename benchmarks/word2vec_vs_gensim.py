@@ -34,7 +34,7 @@ def run_ours(args, out: Path) -> dict:
     from omegaconf import open_dict
 
     from lm_experiments import CONFIG_DIR
-    from lm_experiments.training import train
+    from lm_experiments.run.training import train
 
     overrides = ["data=file", f"data.path={args.corpus}", "data.tokenizer=whitespace",
                  f"data.window={args.window}", f"data.sample={args.sample}", f"data.min_count={args.min_count}",

@@ -26,7 +26,7 @@ def train(work: Path, name: str, *overrides: str) -> Path:
 
 
 def inspect(*argv) -> None:
-    subprocess.run([sys.executable, "-m", "lm_experiments.inspect", *map(str, argv)], cwd=ROOT, check=True)
+    subprocess.run([sys.executable, "-m", "lm_experiments.cli.inspect_run", *map(str, argv)], cwd=ROOT, check=True)
 
 
 def main() -> None:

@@ -51,7 +51,7 @@ def shared_cache(tmp_path_factory) -> Path:
 def skipgram_run(tmp_path_factory, shared_cache) -> Path:
     """One small finished skip-gram run (Lee, 30 batches, dim 16, one thread), trained once per session for the
     tests that only read it (its checkpoint, vectors, config). Tests must not write into it."""
-    from lm_experiments.training import train
+    from lm_experiments.run.training import train
 
     folder = tmp_path_factory.mktemp("skipgram_run") / "run"
     train(compose_config(FAST + ["task.updater.threads=1", "callbacks.embedding_map=null", "logger=none"], folder,

@@ -72,8 +72,8 @@ def test_a_run_folder_written_before_the_renames_still_loads(skipgram_run, tmp_p
 
     from omegaconf import OmegaConf
 
-    from lm_experiments.api import load_run
-    from lm_experiments.assembly import MOVED_TARGETS, follow_moved_targets
+    from lm_experiments.run.api import load_run
+    from lm_experiments.run.assembly import MOVED_TARGETS, follow_moved_targets
 
     old = tmp_path / "old"
     shutil.copytree(skipgram_run, old)

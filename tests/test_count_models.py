@@ -14,8 +14,8 @@ from lm_experiments.data.vocab import Vocabulary
 from lm_experiments.errors import UserError, user_error_in
 from lm_experiments.models.glove import GloVe
 from lm_experiments.models.svd import PPMISVD, ppmi_matrix
+from lm_experiments.run.training import train
 from lm_experiments.tasks.count import CountVectorsTask
-from lm_experiments.training import train
 
 
 def test_ppmi_equals_the_dense_formula():

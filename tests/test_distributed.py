@@ -16,7 +16,7 @@ from test_lm_views import bptt_view, context_view, expected_pairs, scored_pairs,
 
 from lm_experiments.data.sharding import Shard
 from lm_experiments.data.views.base import LoaderSettings
-from lm_experiments.training import build
+from lm_experiments.run.training import build
 from lm_experiments.updaters.replicas import changed_rows, summed_replica_updates
 
 

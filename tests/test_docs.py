@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from conftest import CONF, compose_config
 
-from lm_experiments.command_line import first_of_each_sweep
 from lm_experiments.config_options import check_options
+from lm_experiments.run.command_line import first_of_each_sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), ROOT / "benchmarks" / "README.md"]

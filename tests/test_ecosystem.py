@@ -11,10 +11,11 @@ import torch
 from conftest import ROOT
 from wandb_records import read_run
 
-from lm_experiments import run_folder
 from lm_experiments.errors import UserError, user_error_in
-from lm_experiments.metric_direction import metric_mode
-from lm_experiments.training import train
+from lm_experiments.run import folder as run_folder
+from lm_experiments.run.metric_direction import metric_mode
+from lm_experiments.run.training import train
+from lm_experiments.vectors import load_vectors
 
 
 def _rows(run) -> list[dict]:
@@ -58,7 +59,7 @@ def test_an_embedding_run_keeps_its_best_analogy_epoch_beside_last(make_cfg, tmp
 
 
 def test_last_checkpoint_every_n_epochs_writes_those_and_the_final_one(make_cfg, tmp_path, monkeypatch):
-    from lm_experiments.checkpoint_io import AtomicCheckpointIO
+    from lm_experiments.run.checkpoint_io import AtomicCheckpointIO
 
     written, real = [], AtomicCheckpointIO.save_checkpoint
     def counted(self, state, path, storage_options=None):
@@ -161,7 +162,7 @@ def test_tensorboard_logs_metrics_and_the_projector_files(make_cfg, tmp_path):
     folder = next(board.glob("*/word_vectors"))
     words = (folder / "metadata.tsv").read_text().splitlines()
     rows = [[float(x) for x in line.split("\t")] for line in (folder / "tensors.tsv").read_text().splitlines()]
-    vectors = run_folder.read_vectors(tmp_path / "run")
+    vectors = load_vectors(tmp_path / "run" / run_folder.VECTORS_BINARY_FILE, "vectors")
     assert words == list(vectors.index_to_key[:50])
     assert torch.allclose(torch.tensor(rows), torch.from_numpy(vectors.vectors[:50]), atol=1e-4)
     assert (tmp_path / "run" / "metrics.csv").is_file(), "the CSV log is kept"

@@ -13,8 +13,8 @@ from lm_experiments.data.vocab import Vocabulary
 from lm_experiments.models.char_cnn import BEGIN, END, CharacterEncoder, characters_of
 from lm_experiments.models.elmo import BiLM
 from lm_experiments.objectives.full import FullSoftmax
+from lm_experiments.run.training import train
 from lm_experiments.tasks.bilm import BidirectionalLMTask
-from lm_experiments.training import train
 
 VOCAB = Vocabulary(["<unk>", "<eos>", "the", "cat", "sat", "on", "mat", "dog"], np.array([0, 3, 9, 4, 4, 3, 2, 1]))
 SMALL = {"projection_dim": 6, "hidden_dim": 10, "num_layers": 2, "dropout": 0.0, "char_dim": 4,
@@ -186,7 +186,7 @@ def elmo_run(make_lm_cfg, tmp_path):
 
 @pytest.mark.slow
 def test_the_embedder_reads_a_run_and_any_words_and_the_cli_writes_them(elmo_run, tmp_path):
-    from lm_experiments.embed import ElmoEmbedder, main
+    from lm_experiments.cli.embed import ElmoEmbedder, main
 
     embedder = ElmoEmbedder(elmo_run)
     out = embedder.embed([["the", "cat"], ["a", "never-seen-wordz", "sat", "down"]])
@@ -204,7 +204,7 @@ def test_the_embedder_reads_a_run_and_any_words_and_the_cli_writes_them(elmo_run
 
 
 def test_the_embedder_refuses_a_run_of_another_model(make_lm_cfg, tmp_path):
-    from lm_experiments.embed import main
+    from lm_experiments.cli.embed import main
 
     train(make_lm_cfg("lstm", "trainer.max_epochs=1", "trainer.limit_train_batches=2"))
     (tmp_path / "s.txt").write_text("the cat\n")
@@ -217,7 +217,7 @@ def test_the_embedder_refuses_a_run_of_another_model(make_lm_cfg, tmp_path):
 def test_a_classifier_reads_a_frozen_elmo_through_a_learned_scalar_mix(elmo_run, make_cfg, tmp_path, model):
     from test_sentence_models import polarity_file
 
-    from lm_experiments.training import build
+    from lm_experiments.run.training import build
 
     data = polarity_file(tmp_path / "polarity.tsv", count=60)
     cfg = make_cfg(f"model={model}", "data=labelled_file", f"data.path={data}", "model.embedding=elmo",
@@ -237,11 +237,11 @@ def test_a_classifier_reads_a_frozen_elmo_through_a_learned_scalar_mix(elmo_run,
 def test_model_elmo_puts_an_elmo_beside_pretrained_word_vectors_as_peters_et_al_do(elmo_run, make_cfg, tmp_path):
     from test_sentence_models import polarity_file
 
-    from lm_experiments.bilm_loading import load_bilm
     from lm_experiments.errors import UserError
     from lm_experiments.models.elmo_vectors import ElmoVectors
     from lm_experiments.models.sentence_embedding import SentenceEmbedding
-    from lm_experiments.training import build
+    from lm_experiments.run.assembly import load_bilm
+    from lm_experiments.run.training import build
 
     data = polarity_file(tmp_path / "polarity.tsv", count=60)
     (tmp_path / "vectors.txt").write_text("2 8\ngood 1 2 3 4 5 6 7 8\nbad 8 7 6 5 4 3 2 1\n")
@@ -276,7 +276,7 @@ def test_elmo_vectors_refuse_a_tree_lstm_and_runs_of_other_models(make_lm_cfg, t
     train(make_lm_cfg("lstm", "trainer.max_epochs=1", "trainer.limit_train_batches=2"))
     from omegaconf import OmegaConf
 
-    from lm_experiments.assembly import build_model
+    from lm_experiments.run.assembly import build_model
 
     textcnn = OmegaConf.create({"_target_": "lm_experiments.models.textcnn.TextCNN", "embedding": "elmo",
                                 "pretrained": str(tmp_path / "run"), "elmo": None})
@@ -305,7 +305,7 @@ def write_polysemy_corpus(folder, sentences: int = 1200, seed: int = 0):
 def test_contextual_vectors_separate_the_two_senses_of_a_word_that_a_static_vector_cannot(tmp_path):
     from conftest import LM_FAST, LM_SMALL, compose_config
 
-    from lm_experiments.embed import ElmoEmbedder
+    from lm_experiments.cli.embed import ElmoEmbedder
 
     torch.manual_seed(0)
     folder, senses = write_polysemy_corpus(tmp_path / "polysemy")

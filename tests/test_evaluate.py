@@ -1,4 +1,4 @@
-"""`lm_experiments.evaluate` / `lm-eval`: a run folder, a checkpoint or any vectors file, scored without training;
+"""`lm_experiments.cli.evaluate` / `lm-eval`: a run folder, a checkpoint or any vectors file, scored without training;
 the numbers equal the run's own, and for vectors trained elsewhere gensim's own evaluators'."""
 
 import json
@@ -10,10 +10,10 @@ import pytest
 from conftest import ROOT
 from test_sentence_models import polarity_file
 
-from lm_experiments import run_folder
+from lm_experiments.cli.evaluate import evaluate
 from lm_experiments.errors import UserError
-from lm_experiments.evaluate import evaluate
-from lm_experiments.training import train
+from lm_experiments.run import folder as run_folder
+from lm_experiments.run.training import train
 
 VECTOR_METRICS = ("analogy", "analogy_mul", "analogy_sem", "analogy_syn", "analogy_oov", "analogy_answered",
                   "ws353", "ws353_oov", "simlex", "simlex_oov")
@@ -33,7 +33,7 @@ def test_an_embedding_run_its_checkpoint_and_its_vectors_file_give_the_runs_own_
     best = evaluate(run, checkpoint="best")
     assert best.metrics == evaluate(run_folder.best_checkpoint(run)).metrics, "`best` is the kept epoch's file"
     assert best.metrics["analogy"] == pytest.approx(max(metrics["val/analogy"], best.metrics["analogy"]))
-    result = subprocess.run([sys.executable, "-m", "lm_experiments.evaluate", str(run), "--json",
+    result = subprocess.run([sys.executable, "-m", "lm_experiments.cli.evaluate", str(run), "--json",
                              "--neighbours", "government,nonsenseword"],
                             cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]

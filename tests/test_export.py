@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from gensim.models import KeyedVectors
 
-from lm_experiments.export import save_word2vec_format
+from lm_experiments.vectors import save_word2vec_format
 
 
 @pytest.mark.parametrize("binary", [False, True])
@@ -28,7 +28,7 @@ def test_refuses_words_it_cannot_store(tmp_path):
 def test_artefacts_get_the_usual_file_mode(tmp_path):
     import os
 
-    from lm_experiments.io import atomic_write
+    from lm_experiments.files import atomic_write
 
     umask = os.umask(0o022)
     try:

@@ -136,8 +136,8 @@ def test_bad_options(kwargs, message):
 
 
 def test_fasttext_run_answers_unseen_words_and_exports_a_loader(make_cfg, tmp_path):
-    from lm_experiments.export import load_fasttext_vectors
-    from lm_experiments.training import train
+    from lm_experiments.run.training import train
+    from lm_experiments.vectors import load_fasttext_vectors
 
     metrics = train(make_cfg("model=fasttext", "model.bucket=20000", "trainer.limit_train_batches=3",
                              *NO_CHECKPOINTS))

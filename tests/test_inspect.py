@@ -10,14 +10,14 @@ import torch
 from matplotlib.image import imread
 from torch import nn
 
-from lm_experiments import inspect as lm_inspect
+from lm_experiments.cli import inspect_run as lm_inspect
 from lm_experiments.data.vocab import Vocabulary
 from lm_experiments.inspection.attention import head_statistics, uniform_statistics
 from lm_experiments.inspection.gradient_flow import gradient_through_time
 from lm_experiments.inspection.positions import cosine_similarities, shift_residual
 from lm_experiments.inspection.windows import spread_windows
 from lm_experiments.models.transformer import CausalTransformer, sinusoidal_positions
-from lm_experiments.training import train
+from lm_experiments.run.training import train
 
 VOCAB = Vocabulary(["<unk>", "<eos>"] + [f"w{i}" for i in range(18)], np.arange(20, 0, -1))
 
@@ -267,7 +267,7 @@ def test_a_missing_run_folder_is_one_line(tmp_path, capsys):
 def test_layer_weights_are_the_softmax_of_the_classifiers_saved_mix(make_lm_cfg, make_cfg, tmp_path, capsys):
     from test_sentence_models import polarity_file
 
-    from lm_experiments import run_folder
+    from lm_experiments.run import folder as run_folder
 
     train(make_lm_cfg("elmo", "trainer.max_epochs=1", "trainer.limit_train_batches=5", run="elmo"))
     data = polarity_file(tmp_path / "polarity.tsv", count=60)

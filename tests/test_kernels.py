@@ -20,8 +20,8 @@ from lm_experiments.models.skipgram import SkipGram
 from lm_experiments.objectives.full import FullSoftmax
 from lm_experiments.objectives.hierarchical import HierarchicalSoftmax
 from lm_experiments.objectives.negative import NegativeSampling
+from lm_experiments.run.training import train
 from lm_experiments.tasks.embedding import WordEmbeddingTask
-from lm_experiments.training import train
 from lm_experiments.updaters.auto import Auto
 from lm_experiments.updaters.base import AutogradSGD
 from lm_experiments.updaters.fused import (

@@ -17,6 +17,7 @@ from lm_experiments.data.views.base import LoaderSettings, ViewOptions
 from lm_experiments.data.views.language_model import BPTTView, ContextWindowView, TokenWindowView
 from lm_experiments.data.vocab import Vocabulary
 from lm_experiments.errors import UserError, user_error_in
+from lm_experiments.evaluation.generation import filter_log_probs
 from lm_experiments.models.nnlm import NNLM
 from lm_experiments.models.recurrent import RecurrentEncoder
 from lm_experiments.models.transformer import CausalTransformer
@@ -24,10 +25,9 @@ from lm_experiments.objectives.adaptive import AdaptiveSoftmax
 from lm_experiments.objectives.full import FullSoftmax
 from lm_experiments.objectives.hierarchical import HierarchicalSoftmax
 from lm_experiments.objectives.sampled import SampledSoftmax
-from lm_experiments.sampling import filter_log_probs
+from lm_experiments.run.training import train
 from lm_experiments.schedules import epoch_decay, warmup_cosine
 from lm_experiments.tasks.neural_lm import NeuralLMTask, layer_grad_norms
-from lm_experiments.training import train
 
 SIZE = 40
 VOCAB = Vocabulary(["<unk>", "<eos>"] + [f"w{i}" for i in range(SIZE - 2)],
@@ -228,19 +228,19 @@ def test_lm_run_logs_gradient_norms_and_samples_and_generates(make_lm_cfg, tmp_p
     assert any(row.get("grad_norm/total") for row in rows) and any(row.get("grad_norm/rnn.1") for row in rows)
     assert any(row.get("val/ppl") for row in rows)
     assert (run / "samples.txt").read_text().startswith("# epoch 0\n")
-    result = subprocess.run([sys.executable, "-m", "lm_experiments.generate", str(run), "--prompt", "the cat",
+    result = subprocess.run([sys.executable, "-m", "lm_experiments.cli.generate", str(run), "--prompt", "the cat",
                              "--tokens", "5", "--samples", "2", "--top-k", "3"],
                             capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
     texts = result.stdout.split("---\n")
     assert len(texts) == 3 and all(t.startswith("the cat ") for t in texts[:2])
-    missing = subprocess.run([sys.executable, "-m", "lm_experiments.generate", str(tmp_path / "nowhere")],
+    missing = subprocess.run([sys.executable, "-m", "lm_experiments.cli.generate", str(tmp_path / "nowhere")],
                              capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert missing.returncode == 2 and "not a run folder" in missing.stderr
 
 
 def test_carried_state_is_detached_between_blocks(make_lm_cfg):
-    from lm_experiments.training import build
+    from lm_experiments.run.training import build
 
     datamodule, model, _ = build(make_lm_cfg("lstm"))
     model.trainer = L.Trainer(accelerator="cpu", logger=False, enable_progress_bar=False)
@@ -295,7 +295,7 @@ def test_every_preset_composes_and_starts_with_its_command(preset, tmp_path):
 def test_compiled_encoder_trains_to_the_same_numbers_and_checkpoint_names(make_lm_cfg, model):
     """task.compile=true goes through torch.compile (aot_eager here: the graph capture without C++ code
     generation) and must not change the arithmetic or the parameter names a checkpoint holds."""
-    from lm_experiments.training import build
+    from lm_experiments.run.training import build
 
     common = ["trainer.limit_train_batches=6", *NO_CHECKPOINTS, "trainer.max_epochs=1"]
     plain = train(make_lm_cfg(model, *common, run="plain"))

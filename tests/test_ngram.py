@@ -11,8 +11,8 @@ from lm_experiments.data.vocab import Vocabulary
 from lm_experiments.errors import UserError
 from lm_experiments.models.ngram import NGramModel
 from lm_experiments.ngram.counts import NGramCounts
+from lm_experiments.run.training import train
 from lm_experiments.tasks.ngram import NGramTask
-from lm_experiments.training import train
 
 
 def vocab_of(words: list[str]) -> Vocabulary:

@@ -6,7 +6,7 @@ from conftest import NO_CHECKPOINTS
 from planted import write_planted_corpus
 
 from lm_experiments.evaluation.analogy import AnalogyEvaluator
-from lm_experiments.training import train
+from lm_experiments.run.training import train
 
 
 @pytest.fixture(scope="module")

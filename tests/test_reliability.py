@@ -9,8 +9,8 @@ from conftest import ROOT
 
 from lm_experiments.callbacks.divergence import TrainingDiverged
 from lm_experiments.errors import user_error_in
-from lm_experiments.run_claim import RunClaim
-from lm_experiments.training import train
+from lm_experiments.run.claim import RunClaim
+from lm_experiments.run.training import train
 
 
 def diverged(error: BaseException) -> TrainingDiverged:

@@ -14,11 +14,11 @@ import numpy as np
 import pytest
 import yaml
 
-from lm_experiments import run_folder
+from lm_experiments.cli.evaluate import main as lm_eval
 from lm_experiments.errors import UserError, listed
-from lm_experiments.evaluate import main as lm_eval
-from lm_experiments.run_claim import RunClaim
-from lm_experiments.training import train
+from lm_experiments.run import folder as run_folder
+from lm_experiments.run.claim import RunClaim
+from lm_experiments.run.training import train
 
 ROOT = Path(__file__).resolve().parents[1]
 FAST_CLI = ["trainer.max_epochs=1", "trainer.limit_train_batches=5", "callbacks.progress_bar=null",
@@ -40,9 +40,7 @@ def one_error_line(stderr: str) -> str:
 # --- 1, 11, 12, 14, 15: vector files ------------------------------------------------------------------------
 
 def test_a_cut_vectors_file_is_refused_at_once_by_lm_eval_and_model_pretrained(skipgram_run, tmp_path, capsys):
-    from test_sentence_models import VOCAB
-
-    from lm_experiments.models.sentence_embedding import SentenceEmbedding
+    from test_sentence_models import VOCAB, pretrained_embedding
 
     whole = (skipgram_run / "vectors.bin").read_bytes()
     cut = tmp_path / "t.bin"
@@ -51,12 +49,12 @@ def test_a_cut_vectors_file_is_refused_at_once_by_lm_eval_and_model_pretrained(s
     assert lm_eval([str(cut)]) == 2
     assert "cut short" in capsys.readouterr().err
     with pytest.raises(UserError, match="cut short"):
-        SentenceEmbedding(VOCAB, dim=16, mode="non_static", pretrained=str(cut)).load_pretrained()
+        pretrained_embedding(VOCAB, dim=16, mode="non_static", pretrained=str(cut)).load_pretrained()
     assert time.perf_counter() - started < 60, "no hang"
 
 
 def test_a_run_folder_whose_vectors_are_damaged_is_one_line(skipgram_run, tmp_path):
-    from lm_experiments.models.pretrained import load_keyed_vectors
+    from lm_experiments.vectors import load_vectors
 
     copy = tmp_path / "copy"
     copy.mkdir()
@@ -64,7 +62,7 @@ def test_a_run_folder_whose_vectors_are_damaged_is_one_line(skipgram_run, tmp_pa
         (copy / name).write_bytes((skipgram_run / name).read_bytes())
     (copy / run_folder.VECTORS_BINARY_FILE).write_bytes((skipgram_run / "vectors.bin").read_bytes()[:-7])
     with pytest.raises(UserError, match="cut short"):
-        load_keyed_vectors(copy)
+        load_vectors(copy, "model.pretrained")
 
 
 @pytest.mark.parametrize(("content", "says"), [
@@ -81,13 +79,11 @@ def test_lm_eval_refuses_poisoned_vectors_in_one_line(tmp_path, capsys, content,
 
 
 def test_nan_pretrained_vectors_in_a_classifier_are_one_line(tmp_path):
-    from test_sentence_models import VOCAB
-
-    from lm_experiments.models.sentence_embedding import SentenceEmbedding
+    from test_sentence_models import VOCAB, pretrained_embedding
 
     (tmp_path / "v.txt").write_text("2 4\nthe 1 2 3 4\nfilm nan 3 2 1\n")
     with pytest.raises(UserError, match="NaN or infinite values \\(the first: 'film'\\)"):
-        SentenceEmbedding(VOCAB, dim=4, mode="non_static", pretrained=str(tmp_path / "v.txt")).load_pretrained()
+        pretrained_embedding(VOCAB, dim=4, mode="non_static", pretrained=str(tmp_path / "v.txt")).load_pretrained()
 
 
 # --- 2: the confusion matrix, and metrics first -------------------------------------------------------------
@@ -139,7 +135,7 @@ def test_a_second_run_in_a_folder_in_use_stops_in_one_line_and_touches_nothing(t
 
 
 def test_runs_started_in_the_same_second_get_folders_of_their_own(tmp_path, shared_cache):
-    from lm_experiments.api import train as api_train
+    from lm_experiments.run.api import train as api_train
 
     runs = [api_train(["model=skipgram", f"paths.log_dir={tmp_path}", f"paths.cache_dir={shared_cache}",
                        f"seed={seed}", *FAST_CLI]) for seed in range(3)]
@@ -165,7 +161,7 @@ def test_a_failed_rerun_keeps_every_file_of_the_folder_it_found(tmp_path, shared
 
 def _refuse_checkpoint_writes(monkeypatch, after: int, error: OSError):
     """Writes of checkpoints fail from the `after`-th on with `error` (a read-only folder, a full disk)."""
-    import lm_experiments.checkpoint_io as checkpoint_io
+    import lm_experiments.run.checkpoint_io as checkpoint_io
 
     real, count = checkpoint_io.atomic_write, [0]
 
@@ -263,7 +259,7 @@ def test_hydras_errors_are_one_line_and_exit_status_2(tmp_path, args, says):
 
 
 def test_the_api_raises_user_error_for_an_unknown_option(tmp_path):
-    from lm_experiments.api import train as api_train
+    from lm_experiments.run.api import train as api_train
 
     with pytest.raises(UserError, match="model=nope is none of the model options"):
         api_train(["model=nope", f"paths.log_dir={tmp_path}"])
@@ -293,7 +289,7 @@ def test_sigterm_is_handled_as_ctrl_c(tmp_path, shared_cache):
 
 @pytest.mark.slow
 def test_lm_embed_keeps_blank_lines_checks_its_weights_and_refuses_bad_paths(make_lm_cfg, tmp_path, capsys):
-    from lm_experiments.embed import main as lm_embed
+    from lm_experiments.cli.embed import main as lm_embed
 
     train(make_lm_cfg("elmo", "trainer.max_epochs=1", "trainer.limit_train_batches=3"))
     run = tmp_path / "run"
@@ -322,7 +318,7 @@ def test_lm_embed_keeps_blank_lines_checks_its_weights_and_refuses_bad_paths(mak
 
 
 def test_a_read_only_place_for_the_run_folder_is_one_line(tmp_path, monkeypatch):
-    from lm_experiments.command_line import writable_folder
+    from lm_experiments.run.command_line import writable_folder
 
     monkeypatch.setattr(os, "access", lambda path, mode: False)  # (tests may run as root, whom no mode stops)
     with pytest.raises(UserError, match=f"Cannot write the run folder {tmp_path / 'a' / 'b'}: {tmp_path} is "

@@ -23,7 +23,8 @@ from lm_experiments.models.sentence_embedding import SentenceEmbedding
 from lm_experiments.models.textcnn import TextCNN
 from lm_experiments.models.treelstm import TreeLSTM
 from lm_experiments.objectives.label_softmax import LabelSoftmax
-from lm_experiments.training import train
+from lm_experiments.run.assembly import PRETRAINED_MODES, read_pretrained
+from lm_experiments.run.training import train
 
 WORDS = ["the", "film", "is", "good", "bad", "very", "not", "a", "plot", "dull"]
 VOCAB = Vocabulary(["<unk>", "<eos>", *WORDS], np.array([0, 0, *range(20, 10, -1)]))
@@ -158,7 +159,7 @@ def test_sst_binary_drops_neutral_sentences_and_neutral_phrases(tmp_path):
 
 
 def test_kims_cleaning_splits_clitics_and_keeps_only_his_punctuation():
-    from lm_experiments.data.tokenize import kim_tokens
+    from lm_experiments.data.tokenizers import kim_tokens
 
     assert kim_tokens('the 21st century\'s new " conan " -- he doesn\'t , (really) ?!') == [
         "the", "21st", "century", "'s", "new", "conan", "he", "does", "n't", ",", "(", "really", ")", "?", "!"]
@@ -300,6 +301,12 @@ def test_phrase_sequences_keep_each_distinct_labelled_phrase_once():
 
 # --- pretrained vectors ------------------------------------------------------------------------------------
 
+def pretrained_embedding(vocab, **options) -> SentenceEmbedding:
+    """A SentenceEmbedding handed its pretrained rows as a run's assembly hands them."""
+    source = options.get("pretrained") if options.get("mode") in PRETRAINED_MODES else None
+    return SentenceEmbedding(vocab, pretrained_rows=read_pretrained(source, vocab) if source else None, **options)
+
+
 def test_pretrained_vectors_fill_the_words_they_have_and_kims_rows_the_rest(tmp_path):
     from gensim.models import KeyedVectors
 
@@ -310,7 +317,7 @@ def test_pretrained_vectors_fill_the_words_they_have_and_kims_rows_the_rest(tmp_
     kv.save_word2vec_format(str(tmp_path / "vectors.txt"), binary=False)
     kv.save_word2vec_format(str(tmp_path / "vectors.bin"), binary=True)
     for name in ("vectors.txt", "vectors.bin"):
-        embedding = SentenceEmbedding(VOCAB, dim=4, mode="multichannel", pretrained=str(tmp_path / name))
+        embedding = pretrained_embedding(VOCAB, dim=4, mode="multichannel", pretrained=str(tmp_path / name))
         coverage = embedding.load_pretrained(torch.Generator().manual_seed(0))
         found = [w for w in WORDS if w in known]
         assert coverage["pretrained/coverage"] == pytest.approx(len(found) / len(WORDS))
@@ -335,7 +342,7 @@ def test_fasttext_vectors_build_the_words_they_lack_from_character_ngrams(tmp_pa
     model.build_vocab(sentences)
     model.train(sentences, total_examples=len(sentences), epochs=1)
     model.wv.save(str(tmp_path / "ft.kv"))
-    embedding = SentenceEmbedding(VOCAB, dim=4, mode="static", pretrained=str(tmp_path / "ft.kv"))
+    embedding = pretrained_embedding(VOCAB, dim=4, mode="static", pretrained=str(tmp_path / "ft.kv"))
     coverage = embedding.load_pretrained()
     assert coverage["pretrained/coverage"] == pytest.approx(7 / 10)
     assert coverage["pretrained/built_from_ngrams"] == pytest.approx(3 / 10)
@@ -351,14 +358,14 @@ def test_fasttext_vectors_build_the_words_they_lack_from_character_ngrams(tmp_pa
     ({"mode": "non_static", "pretrained": "vectors.txt", "dim": 5},
      "holds 4-dimensional vectors and model.embedding_dim=5: set model.embedding_dim=4"),
     ({"mode": "non_static", "pretrained": "broken.bin"}, "broken.bin is cut short: its header counts 3 words"),
-    ({"mode": "non_static", "pretrained": "."}, "is not a run folder: it has no config.yaml"),
+    ({"mode": "non_static", "pretrained": "."}, "is a folder without vectors.bin: pass a finished word-embedding run"),
 ])
 def test_pretrained_vector_errors(tmp_path, monkeypatch, options, message):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "vectors.txt").write_text("2 4\nthe 1 2 3 4\nfilm 4 3 2 1\n")
     (tmp_path / "broken.bin").write_bytes(b"3 4\nthe \x00\x01")
     with pytest.raises(UserError, match=message):
-        SentenceEmbedding(VOCAB, **{"dim": 4, **options}).load_pretrained()
+        pretrained_embedding(VOCAB, **{"dim": 4, **options}).load_pretrained()
 
 
 # --- scores and the head -----------------------------------------------------------------------------------
@@ -428,7 +435,7 @@ def test_the_test_split_is_scored_with_the_best_validation_epochs_weights(make_c
     cfg = make_cfg("model=bow", "data=labelled_file", f"data.path={data}", "model.embedding_dim=16",
                    "optimizer=sgd", "optimizer.lr=3.0", "trainer.max_epochs=5", "data.batch_size=10",
                    "sampler.dropout=0", fast=False)
-    from lm_experiments.training import build
+    from lm_experiments.run.training import build
 
     datamodule, task, trainer = build(cfg)
     trainer.fit(task, datamodule=datamodule)
@@ -470,7 +477,7 @@ def test_a_tree_lstm_trains_on_every_phrase_of_a_treebank(make_cfg, tmp_path):
     (["model=textcnn", "data=sst", "data.labels=three"], "data.labels must be fine (SST-5) or binary (SST-2)"),
 ])
 def test_bad_classification_choices_get_one_message(make_cfg, tmp_path, overrides, message):
-    from lm_experiments.training import build
+    from lm_experiments.run.training import build
 
     data = polarity_file(tmp_path / "polarity.tsv", count=40)
     overrides = [o.replace("DATA", str(data)) for o in overrides]
@@ -534,7 +541,7 @@ SENTENCE_PRESETS = ["kim_cnn_mr", "kim_cnn_sst", "tai_lstm_sst", "tai_treelstm_s
 def test_each_sentence_preset_builds_on_the_shared_data_and_takes_a_step(preset, shared_data, tmp_path):
     from conftest import compose_config
 
-    from lm_experiments.training import build
+    from lm_experiments.run.training import build
 
     corpus = "mr" if preset.endswith("_mr") else "sst"
     cfg = compose_config([f"experiment={preset}", f"data.path={shared_data / corpus}", "logger=none",

@@ -10,7 +10,7 @@ from test_kernels import LR, kernel_order, make_task, run_kernel, windows
 from lm_experiments.errors import user_error_in
 from lm_experiments.kernels import cpu, driver, tables
 from lm_experiments.models.base import InputRows
-from lm_experiments.training import train
+from lm_experiments.run.training import train
 from lm_experiments.updaters.fused import input_side, loop_for, output_side, windows_of
 
 softplus = torch.nn.functional.softplus

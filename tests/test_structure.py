@@ -21,9 +21,9 @@ from lm_experiments.data.vocab import Vocabulary
 from lm_experiments.errors import UserError, user_error_in
 from lm_experiments.models.skipgram import SkipGram
 from lm_experiments.objectives.full import FullSoftmax
+from lm_experiments.run.training import build
 from lm_experiments.tasks.base import Provides
 from lm_experiments.tasks.embedding import WordEmbeddingTask
-from lm_experiments.training import build
 from lm_experiments.updaters.base import AutogradSGD, Updater
 
 MODELS = sorted(p.stem for p in (CONF / "model").glob("*.yaml"))

@@ -15,9 +15,9 @@ from omegaconf import OmegaConf
 from wandb.sdk.launch.sweeps.utils import create_sweep_command_args
 from wandb_records import read_run
 
-from lm_experiments import compare
-from lm_experiments.assembly import instantiate_task
+from lm_experiments.cli import compare
 from lm_experiments.data.vocab import Vocabulary
+from lm_experiments.run.assembly import instantiate_task
 
 SWEEPS = sorted((ROOT / "sweeps").glob("*.yaml"))
 
@@ -53,7 +53,7 @@ def test_multirun_grid_gets_one_folder_per_run_one_wandb_group_and_compares(tmp_
     groups = {read_run(next((sweep / r / "wandb").glob("offline-run-*/run-*.wandb")))["run"].run_group for r in runs}
     assert groups == {"train-sweep"}, "the runs of one multirun share a W&B group"
 
-    table = subprocess.run([sys.executable, "-m", "lm_experiments.compare", str(sweep), "--sort", "val/ws353",
+    table = subprocess.run([sys.executable, "-m", "lm_experiments.cli.compare", str(sweep), "--sort", "val/ws353",
                             "--plot", "val/ws353", "--x", "data.window"], capture_output=True, text=True,
                            timeout=120, cwd=tmp_path)
     assert table.returncode == 0, table.stderr

@@ -13,7 +13,7 @@ from hydra.utils import instantiate
 from wandb_records import read_run
 
 from lm_experiments.errors import UserError, user_error_in
-from lm_experiments.training import train
+from lm_experiments.run.training import train
 
 DATA_OVERRIDES = {
     "lee": [],

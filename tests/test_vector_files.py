@@ -8,7 +8,7 @@ import pytest
 from gensim.models import KeyedVectors
 
 from lm_experiments.errors import UserError
-from lm_experiments.vector_files import read_keyed_vectors
+from lm_experiments.vectors import read_keyed_vectors
 
 WORDS = [f"w{i}" for i in range(25)] + ["ünï"]
 

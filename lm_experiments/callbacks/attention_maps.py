@@ -9,7 +9,7 @@ from lm_experiments.errors import positive_int
 from lm_experiments.inspection.figures import draw_attention_grid
 from lm_experiments.inspection.head_view import write_head_view
 from lm_experiments.inspection.windows import spread_windows
-from lm_experiments.run_folder import ATTENTION_FILE, HEAD_VIEW_FILE
+from lm_experiments.run.folder import ATTENTION_FILE, HEAD_VIEW_FILE
 from lm_experiments.tasks.base import Provides
 
 

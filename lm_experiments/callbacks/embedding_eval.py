@@ -13,8 +13,8 @@ from lm_experiments.evaluation.analogy import AnalogyEvaluator
 from lm_experiments.evaluation.benchmarks import benchmark_path, read_analogies, read_pairs
 from lm_experiments.evaluation.neighbours import nearest_neighbours
 from lm_experiments.evaluation.similarity import SimilarityEvaluator
-from lm_experiments.io import atomic_write
-from lm_experiments.run_folder import NEIGHBOURS_FILE
+from lm_experiments.files import atomic_write
+from lm_experiments.run.folder import NEIGHBOURS_FILE
 from lm_experiments.tasks.base import Provides
 
 log = logging.getLogger(__name__)

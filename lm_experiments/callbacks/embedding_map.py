@@ -4,7 +4,7 @@ from lm_experiments.callbacks.base import TaskCallback
 from lm_experiments.callbacks.pictures import log_picture
 from lm_experiments.errors import UserError, positive_int
 from lm_experiments.evaluation.projection import METHODS, draw_map, project_2d
-from lm_experiments.run_folder import EMBEDDING_MAP_FILE
+from lm_experiments.run.folder import EMBEDDING_MAP_FILE
 from lm_experiments.tasks.base import Provides
 
 

@@ -10,7 +10,7 @@ from lm_experiments.errors import positive_int
 from lm_experiments.inspection.figures import draw_gradient_flow
 from lm_experiments.inspection.gradient_flow import gradient_through_time
 from lm_experiments.inspection.windows import spread_windows
-from lm_experiments.run_folder import GRADIENT_FLOW_FILE
+from lm_experiments.run.folder import GRADIENT_FLOW_FILE
 from lm_experiments.tasks.base import Provides
 
 

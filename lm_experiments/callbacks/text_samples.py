@@ -8,8 +8,8 @@ from lightning.pytorch.loggers import WandbLogger
 
 from lm_experiments.callbacks.base import TaskCallback
 from lm_experiments.errors import positive_int
-from lm_experiments.run_folder import SAMPLES_FILE
-from lm_experiments.sampling import detokenize, sample
+from lm_experiments.evaluation.generation import detokenize, sample
+from lm_experiments.run.folder import SAMPLES_FILE
 from lm_experiments.tasks.base import Provides
 
 log = logging.getLogger(__name__)

@@ -152,7 +152,7 @@ class WikiText2(Corpus):
         return {split: SplitFile(path) for split, path in files.items()}
 
     def _download(self, folder: Path) -> None:
-        from lm_experiments.io import atomic_write
+        from lm_experiments.files import atomic_write
 
         try:
             import datasets

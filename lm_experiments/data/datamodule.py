@@ -45,7 +45,7 @@ class CorpusDataModule(L.LightningDataModule):
     checked once in `ViewOptions`). The model's config picks the view, since it decides
     what examples the model reads. `path` and `epochs` are only the config's handles for
     `data.path` (the corpus node interpolates it) and for the corpus-sized default of
-    `trainer.max_epochs`. `vocabulary` (a trained model's, given by `lm_experiments.evaluate`)
+    `trainer.max_epochs`. `vocabulary` (a trained model's, given by `lm_experiments.cli.evaluate`)
     replaces the one built from the training split, so the model can score any corpus.
     """
 

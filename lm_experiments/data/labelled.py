@@ -19,7 +19,7 @@ from lm_experiments.data.download import fetch
 from lm_experiments.data.reading import open_text
 from lm_experiments.data.trees import Tree, parse_tree
 from lm_experiments.errors import UserError, non_negative_int, positive_int
-from lm_experiments.io import atomic_write
+from lm_experiments.files import atomic_write
 
 log = logging.getLogger(__name__)
 

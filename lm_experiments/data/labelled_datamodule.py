@@ -11,7 +11,7 @@ from torch.utils.data import DataLoader
 from lm_experiments.config_options import built_class
 from lm_experiments.data.labelled import LabelledSource
 from lm_experiments.data.labelled_split import LabelledSplit, encode_split, retokenized
-from lm_experiments.data.tokenize import make_tokenizer
+from lm_experiments.data.tokenizers import make_tokenizer
 from lm_experiments.data.views.base import LoaderSettings, pins_memory
 from lm_experiments.data.views.sentences import LabelledView, LabelledViewOptions
 from lm_experiments.data.vocab import Vocabulary
@@ -29,7 +29,7 @@ class LabelledDataModule(L.LightningDataModule):
     `data.view` partial the model's config picks (padded sentences or trees).
     `path`, `fold`, `labels`, `holdout` and `epochs` are only the config's handles for
     the source's options (its node interpolates them) and the default `trainer.max_epochs`.
-    `vocabulary` and `label_set` (a trained classifier's, given by `lm_experiments.evaluate`)
+    `vocabulary` and `label_set` (a trained classifier's, given by `lm_experiments.cli.evaluate`)
     replace the ones built from the training split.
     """
 

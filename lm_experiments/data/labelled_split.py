@@ -11,7 +11,7 @@ import numpy as np
 
 from lm_experiments.data.batches import IGNORE
 from lm_experiments.data.labelled import Example
-from lm_experiments.data.tokenize import make_tokenizer
+from lm_experiments.data.tokenizers import make_tokenizer
 from lm_experiments.data.vocab import Vocabulary
 from lm_experiments.errors import UserError, listed
 

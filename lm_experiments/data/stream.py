@@ -26,7 +26,7 @@ from lm_experiments.data.array_files import NpyWriter, blocks
 from lm_experiments.data.cache_entry import open_entry
 from lm_experiments.data.corpora import Corpus
 from lm_experiments.data.reading import iter_line_pieces, open_text, text_size
-from lm_experiments.data.tokenize import make_tokenizer
+from lm_experiments.data.tokenizers import make_tokenizer
 from lm_experiments.data.vocab import EOS, SPECIALS, Vocabulary
 from lm_experiments.errors import UserError
 from lm_experiments.progress import ProgressLog

@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 
 from lm_experiments.errors import UserError
-from lm_experiments.io import atomic_write
+from lm_experiments.files import atomic_write
 
 UNK, EOS = "<unk>", "<eos>"
 SPECIALS = (UNK, EOS)

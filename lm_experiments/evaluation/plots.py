@@ -3,7 +3,7 @@
 import io
 from pathlib import Path
 
-from lm_experiments.io import atomic_write
+from lm_experiments.files import atomic_write
 
 
 def pyplot():

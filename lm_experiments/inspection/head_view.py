@@ -11,7 +11,7 @@ from pathlib import Path
 
 import torch
 
-from lm_experiments.io import atomic_write
+from lm_experiments.files import atomic_write
 
 PAGE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>__TITLE__</title>

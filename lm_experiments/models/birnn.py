@@ -9,6 +9,7 @@ from lm_experiments.data.vocab import Vocabulary
 from lm_experiments.errors import UserError, positive_int, probability
 from lm_experiments.models.base import BidirectionalLMEncoder, SentenceEncoder
 from lm_experiments.models.sentence_embedding import SentenceEmbedding
+from lm_experiments.vectors.pretrained import PretrainedRows
 
 CELLS = {"lstm": nn.LSTM, "gru": nn.GRU}
 POOLING = ("last", "max", "mean")
@@ -29,6 +30,7 @@ class BiRNN(SentenceEncoder):
     def __init__(self, vocab: Vocabulary, embedding_dim: int = 300, embedding: str = "rand",
                  pretrained: str | None = None, init_range: float = 0.25, elmo_dropout: float = 0.5,
                  elmo: str | None = None, bilm: BidirectionalLMEncoder | None = None,
+                 pretrained_rows: PretrainedRows | None = None,
                  cell: str = "lstm", hidden_dim: int = 150, num_layers: int = 1,
                  bidirectional: bool = True, pooling: str = "last", dropout: float = 0.0):
         super().__init__()
@@ -37,7 +39,7 @@ class BiRNN(SentenceEncoder):
         if pooling not in POOLING:
             raise UserError(f"model.pooling must be one of {', '.join(POOLING)}; got {pooling!r}.")
         self.embedding = SentenceEmbedding(vocab, embedding_dim, embedding, pretrained, init_range, elmo_dropout,
-                                           elmo, bilm)
+                                           elmo, bilm, pretrained_rows)
         self.dropout = nn.Dropout(probability(dropout, "model.dropout"))
         self.rnn = CELLS[cell](self.embedding.output_dim, positive_int(hidden_dim, "model.hidden_dim"),
                                num_layers=positive_int(num_layers, "model.num_layers"), batch_first=True,

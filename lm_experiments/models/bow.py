@@ -8,6 +8,7 @@ from lm_experiments.data.vocab import Vocabulary
 from lm_experiments.errors import UserError, non_negative_int
 from lm_experiments.models.base import BidirectionalLMEncoder, SentenceEncoder
 from lm_experiments.models.sentence_embedding import SentenceEmbedding, masked_embeddings
+from lm_experiments.vectors.pretrained import PretrainedRows
 
 ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU}
 
@@ -20,6 +21,7 @@ class BagOfVectors(SentenceEncoder):
     def __init__(self, vocab: Vocabulary, embedding_dim: int = 300, embedding: str = "rand",
                  pretrained: str | None = None, init_range: float = 0.25, elmo_dropout: float = 0.5,
                  elmo: str | None = None, bilm: BidirectionalLMEncoder | None = None,
+                 pretrained_rows: PretrainedRows | None = None,
                  reduce: str = "mean", hidden_dim: int = 0, activation: str = "tanh"):
         super().__init__()
         if reduce not in ("mean", "sum"):
@@ -27,7 +29,7 @@ class BagOfVectors(SentenceEncoder):
         if activation not in ACTIVATIONS:
             raise UserError(f"model.activation must be one of {', '.join(ACTIVATIONS)}; got {activation!r}.")
         self.embedding = SentenceEmbedding(vocab, embedding_dim, embedding, pretrained, init_range, elmo_dropout,
-                                           elmo, bilm)
+                                           elmo, bilm, pretrained_rows)
         self.reduce = reduce
         hidden = non_negative_int(hidden_dim, "model.hidden_dim", " (0: no hidden layer)")
         self.hidden = (nn.Sequential(nn.Linear(self.embedding.output_dim, hidden), ACTIVATIONS[activation]())

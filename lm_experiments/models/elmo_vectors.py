@@ -11,7 +11,7 @@ from lm_experiments.models.scalar_mix import ScalarMix
 class ElmoVectors(nn.Module):
     """(B, T) ids of the classifier's vocabulary and their (B, T) mask -> (B, T, 2p) contextual vectors.
 
-    `bilm` is a trained biLM (`bilm_loading.load_bilm` reads one from a `model=elmo` run);
+    `bilm` is a trained biLM (`run/assembly.py`'s `load_bilm` reads one from a `model=elmo` run);
     its token vectors for the classifier's words are computed once from their characters
     (so no word is unknown to it), its weights stay frozen and in eval mode, and only the
     scalar mix (weights and gamma) is trained with the classifier.

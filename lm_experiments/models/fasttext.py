@@ -74,7 +74,7 @@ class SubwordBag(TokenEmbedder):
         return InputRows(self.bag.weight, self.subwords, counts, mean=self.subword_reduce == "mean")
 
     def subword_state(self) -> dict:
-        """What `export.fasttext_keyed_vectors` needs: raw word rows (no specials), n-gram rows, settings."""
+        """What `vectors.fasttext_keyed_vectors` needs: raw word rows (no specials), n-gram rows, settings."""
         weights = self.bag.weight.detach().float().cpu().numpy()
         start, words = self.vocab.num_specials, len(self.vocab)
         return {"word_rows": weights[start:words], "ngram_rows": weights[words: words + self.bucket],

@@ -9,7 +9,7 @@ import numpy as np
 from lm_experiments.data.array_files import release
 from lm_experiments.data.vocab import Vocabulary
 from lm_experiments.errors import UserError, positive_int
-from lm_experiments.io import atomic_write
+from lm_experiments.files import atomic_write
 from lm_experiments.ngram.arpa import write_arpa
 from lm_experiments.ngram.counts import NGramCounts
 from lm_experiments.ngram.kenlm_backend import KenLMEstimator, find_lmplz

@@ -10,12 +10,13 @@
 `elmo=<run>` puts a trained ELMo's vectors beside the word vectors of any of the first four modes,
 so `non_static` skip-gram vectors with ELMo beside them is Peters et al.'s GloVe + ELMo input;
 `mode="elmo"` is the same as `mode="rand"` with `elmo=pretrained`. The run's biLM itself is
-handed in as `bilm` by whoever builds the model (`assembly.build_model`), never loaded here.
+handed in as `bilm` by whoever builds the model (`run/assembly.py`), never loaded here; so are
+the pretrained vectors, as `pretrained_rows` laid out for the vocabulary, when a run is built to
+train (a finished run rebuilt from its folder gets none: its checkpoint holds them).
 
 Pretrained vectors are copied in when training starts (`load_pretrained`, called by the
-task's set-up, not when a finished run is rebuilt: its checkpoint holds them). Words the
-vectors lack start as Kim's do: uniform in [-a, a] with a chosen so that their variance
-equals the pretrained rows' (a = sqrt(3 var)).
+task's set-up). Words the vectors lack start as Kim's do: uniform in [-a, a] with a chosen so
+that their variance equals the pretrained rows' (a = sqrt(3 var)).
 """
 
 import logging
@@ -28,7 +29,7 @@ from lm_experiments.data.vocab import Vocabulary
 from lm_experiments.errors import UserError, positive_int, probability
 from lm_experiments.models.base import BidirectionalLMEncoder
 from lm_experiments.models.elmo_vectors import ElmoVectors
-from lm_experiments.models.pretrained import read_pretrained
+from lm_experiments.vectors.pretrained import PretrainedRows
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +46,7 @@ class SentenceEmbedding(nn.Module):
 
     def __init__(self, vocab: Vocabulary, dim: int = 300, mode: str = "rand", pretrained: str | None = None,
                  init_range: float = 0.25, elmo_dropout: float = 0.5, elmo: str | None = None,
-                 bilm: BidirectionalLMEncoder | None = None):
+                 bilm: BidirectionalLMEncoder | None = None, pretrained_rows: PretrainedRows | None = None):
         super().__init__()
         if mode not in MODES:
             raise UserError(f"model.embedding must be one of {', '.join(MODES)}; got {mode!r}.")
@@ -62,6 +63,7 @@ class SentenceEmbedding(nn.Module):
                             f"folder{' or a vectors file' if mode != 'elmo' else ''} (or use model.embedding=rand).")
         self.dim = positive_int(dim, "model.embedding_dim")
         self.mode, self.pretrained, self.words = mode, pretrained, list(vocab.itos)
+        self.pretrained_rows = pretrained_rows
         self.counts = vocab.counts
         self.vectors = nn.Embedding(len(vocab), dim)
         nn.init.uniform_(self.vectors.weight, -init_range, init_range)
@@ -91,7 +93,10 @@ class SentenceEmbedding(nn.Module):
         of the vocabulary they covered, for the run's metrics. Nothing to do in `rand` mode."""
         if self.mode in ("rand", "elmo"):
             return {}
-        rows = read_pretrained(self.pretrained, self.words)
+        rows = self.pretrained_rows
+        if rows is None:
+            raise ValueError(f"model.pretrained={self.pretrained} is named, but its rows were not handed in "
+                             f"(pretrained_rows=...)")
         if rows.dim != self.dim:
             raise UserError(f"model.pretrained={self.pretrained} holds {rows.dim}-dimensional vectors and "
                             f"model.embedding_dim={self.dim}: set model.embedding_dim={rows.dim}.")

@@ -10,6 +10,7 @@ from lm_experiments.data.vocab import Vocabulary
 from lm_experiments.errors import UserError, positive_int
 from lm_experiments.models.base import BidirectionalLMEncoder, SentenceEncoder
 from lm_experiments.models.sentence_embedding import SentenceEmbedding, masked_embeddings
+from lm_experiments.vectors.pretrained import PretrainedRows
 
 
 class TextCNN(SentenceEncoder):
@@ -27,6 +28,7 @@ class TextCNN(SentenceEncoder):
     def __init__(self, vocab: Vocabulary, embedding_dim: int = 300, embedding: str = "rand",
                  pretrained: str | None = None, init_range: float = 0.25, elmo_dropout: float = 0.5,
                  elmo: str | None = None, bilm: BidirectionalLMEncoder | None = None,
+                 pretrained_rows: PretrainedRows | None = None,
                  widths: tuple[int, ...] = (3, 4, 5), maps: int = 100):
         super().__init__()
         widths = tuple(widths)
@@ -35,7 +37,7 @@ class TextCNN(SentenceEncoder):
         for width in widths:
             positive_int(width, "model.widths[...]")
         self.embedding = SentenceEmbedding(vocab, embedding_dim, embedding, pretrained, init_range, elmo_dropout,
-                                           elmo, bilm)
+                                           elmo, bilm, pretrained_rows)
         self.widths = widths
         self.convolutions = nn.ModuleList(nn.Conv1d(self.embedding.output_dim, positive_int(maps, "model.maps"),
                                                     width, padding=width - 1) for width in widths)

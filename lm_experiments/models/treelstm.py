@@ -19,6 +19,7 @@ from lm_experiments.data.vocab import Vocabulary
 from lm_experiments.errors import UserError, positive_int, probability
 from lm_experiments.models.base import SentenceEncoder
 from lm_experiments.models.sentence_embedding import SentenceEmbedding
+from lm_experiments.vectors.pretrained import PretrainedRows
 
 VARIANTS = ("nary", "childsum")
 
@@ -66,14 +67,15 @@ class TreeLSTM(SentenceEncoder):
 
     def __init__(self, vocab: Vocabulary, embedding_dim: int = 300, embedding: str = "rand",
                  pretrained: str | None = None, init_range: float = 0.05, variant: str = "nary", arity: int = 2,
-                 hidden_dim: int = 150, dropout: float = 0.0):
+                 hidden_dim: int = 150, dropout: float = 0.0, pretrained_rows: PretrainedRows | None = None):
         super().__init__()
         if variant not in VARIANTS:
             raise UserError(f"model.variant must be one of {', '.join(VARIANTS)}; got {variant!r}.")
         if embedding == "elmo":
             raise UserError("model.embedding=elmo feeds sequence encoders (bow, textcnn, birnn); the Tree-LSTM reads "
                             "static vectors (rand, static, non_static, multichannel).")
-        self.embedding = SentenceEmbedding(vocab, embedding_dim, embedding, pretrained, init_range)
+        self.embedding = SentenceEmbedding(vocab, embedding_dim, embedding, pretrained, init_range,
+                                           pretrained_rows=pretrained_rows)
         self.dropout = nn.Dropout(probability(dropout, "model.dropout"))
         hidden_dim = positive_int(hidden_dim, "model.hidden_dim")
         self.variant, self.arity = variant, positive_int(arity, "model.arity")

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 from numba import njit
 
-from lm_experiments.io import atomic_write
+from lm_experiments.files import atomic_write
 
 START, END = "<s>", "</s>"
 LOG10_E = np.log10(np.e)

@@ -33,11 +33,11 @@ from lightning.pytorch.strategies import FSDPStrategy
 from lightning.pytorch.utilities import rank_zero_info
 from torch.optim.lr_scheduler import ReduceLROnPlateau
 
-from lm_experiments import random_state
 from lm_experiments.config_options import built_class
 from lm_experiments.data.vocab import Vocabulary
 from lm_experiments.errors import UserError, require
 from lm_experiments.objectives.base import Objective
+from lm_experiments.tasks import random_state
 
 LR_METRIC = "train/lr"  # what callbacks.lr_monitor (Lightning's LearningRateMonitor) logs the schedule's lr as
 

@@ -12,7 +12,7 @@ from lm_experiments.errors import UserError
 from lm_experiments.evaluation.classification import ClassificationScores, draw_confusion
 from lm_experiments.models.base import SentenceEncoder
 from lm_experiments.objectives.label_softmax import LabelSoftmax
-from lm_experiments.run_folder import CONFUSION_MATRIX_FILE
+from lm_experiments.run.folder import CONFUSION_MATRIX_FILE
 from lm_experiments.tasks.base import Task
 
 

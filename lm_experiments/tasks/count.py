@@ -7,10 +7,10 @@ import torch
 from lm_experiments.data.batches import CellBatch
 from lm_experiments.data.vocab import Vocabulary
 from lm_experiments.errors import positive_int
-from lm_experiments.export import export_word_vectors, keyed_vectors
 from lm_experiments.models.base import CountVectorModel
 from lm_experiments.tasks.base import Provides, Task
 from lm_experiments.updaters.base import CELLS, ModelFit, Updater
+from lm_experiments.vectors import export_word_vectors, keyed_vectors
 
 
 class CountVectorsTask(Task):

@@ -6,10 +6,10 @@ import torch
 
 from lm_experiments.data.batches import WordWindows
 from lm_experiments.data.vocab import Vocabulary
-from lm_experiments.export import export_fasttext_vectors, export_word_vectors, fasttext_keyed_vectors, keyed_vectors
 from lm_experiments.models.base import WordEmbeddingEncoder
 from lm_experiments.tasks.base import Provides, Task
 from lm_experiments.updaters.base import EXAMPLES, AutogradSGD, Updater
+from lm_experiments.vectors import export_fasttext_vectors, export_word_vectors, fasttext_keyed_vectors, keyed_vectors
 
 
 class WordEmbeddingTask(Task):

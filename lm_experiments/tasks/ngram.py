@@ -8,7 +8,7 @@ import torch
 from lm_experiments.data.batches import TokenChunk
 from lm_experiments.data.vocab import Vocabulary
 from lm_experiments.models.ngram import NGramModel
-from lm_experiments.run_folder import ARPA_FILE
+from lm_experiments.run.folder import ARPA_FILE
 from lm_experiments.tasks.next_token import NextTokenTask
 
 

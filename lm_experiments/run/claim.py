@@ -18,9 +18,9 @@ import os
 import shutil
 from pathlib import Path
 
-from lm_experiments import run_folder
 from lm_experiments.errors import UserError
-from lm_experiments.io import write_failed
+from lm_experiments.files import write_failed
+from lm_experiments.run import folder as run_folder
 
 LOCK_FILE = ".lock"
 

@@ -18,7 +18,7 @@ import torch.distributed as dist
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import open_dict, read_write
 
-from lm_experiments.tracking import in_multirun
+from lm_experiments.run.tracking import in_multirun
 
 LAUNCH_VARIABLES = ("MASTER_ADDR", "MASTER_PORT", "NODE_RANK", "LOCAL_RANK", "WORLD_SIZE")
 

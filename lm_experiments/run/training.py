@@ -12,18 +12,18 @@ from hydra.utils import instantiate
 from lightning.pytorch.loggers import WandbLogger
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from lm_experiments import run_folder
-from lm_experiments.assembly import check_options, instantiate_task
 from lm_experiments.callbacks.base import TaskCallback
-from lm_experiments.checkpoint_io import AtomicCheckpointIO
-from lm_experiments.console import quiet_third_party_noise
 from lm_experiments.data.views.base import VIEW_OPTIONS
 from lm_experiments.errors import UserError
-from lm_experiments.metric_direction import register_resolvers
-from lm_experiments.relaunch import launches_as_this_job
-from lm_experiments.summary import print_metrics
+from lm_experiments.run import folder as run_folder
+from lm_experiments.run.assembly import check_options, instantiate_task
+from lm_experiments.run.checkpoint_io import AtomicCheckpointIO
+from lm_experiments.run.console import quiet_third_party_noise
+from lm_experiments.run.metric_direction import register_resolvers
+from lm_experiments.run.relaunch import launches_as_this_job
+from lm_experiments.run.summary import print_metrics
+from lm_experiments.run.tracking import fill_wandb_defaults, log_files_artifact
 from lm_experiments.tasks.base import Task
-from lm_experiments.tracking import fill_wandb_defaults, log_files_artifact
 
 log = logging.getLogger(__name__)
 register_resolvers()  # ${metric_mode:...} in the callback configs

@@ -1,4 +1,4 @@
-"""Compare finished runs offline: `python -m lm_experiments.compare outputs/train/multiruns/<date>_<time>`.
+"""Compare finished runs offline: `lm-compare outputs/train/multiruns/<date>_<time>`.
 
 Prints one row per run: the settings that differ between the runs (the overrides of a
 Hydra multirun, or for runs started one by one the config values that differ) next to
@@ -20,8 +20,8 @@ from rich.console import Console
 from rich.table import Table
 
 from lm_experiments.errors import UserError
-from lm_experiments.metric_direction import lower_is_better
-from lm_experiments.run_folder import METRICS_FILE, is_finished, read_config, read_metrics, read_overrides
+from lm_experiments.run.folder import METRICS_FILE, is_finished, read_config, read_metrics, read_overrides
+from lm_experiments.run.metric_direction import lower_is_better
 
 # Shown when present and no --metrics are named: the quality, perplexity and speed figures.
 DEFAULT_METRICS = ("val/analogy", "val/ws353", "val/simlex", "val/ppl", "test/ppl", "val/pseudo_ppl",
@@ -253,7 +253,7 @@ def plot_metric(runs: list[Run], metric: str, x_key: str, path: Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m lm_experiments.compare", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="lm-compare", description=__doc__.split("\n\n")[0])
     parser.add_argument("folders", nargs="+", help="a multirun folder, run folders, or folders holding runs")
     parser.add_argument("--sort", help="metric to sort by (default: the first metric shown)")
     parser.add_argument("--ascending", action="store_true", default=None,

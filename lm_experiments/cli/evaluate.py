@@ -1,5 +1,5 @@
-"""Evaluate without training: `python -m lm_experiments.evaluate TARGET [--split valid] [--json] [overrides]`
-(also `lm-eval`).
+"""Evaluate without training: `lm-eval TARGET [--split valid] [--json] [overrides]`
+(or `python -m lm_experiments.cli.evaluate`).
 
 TARGET is a run folder, a checkpoint in one (`.ckpt`), or any vectors file gensim reads
 (word2vec text or binary, GloVe text, gensim `.kv` including `FastTextKeyedVectors`,
@@ -29,8 +29,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from lm_experiments import CONFIG_DIR, assembly, run_folder
+from lm_experiments import CONFIG_DIR
 from lm_experiments.errors import UserError, exit_status
+from lm_experiments.run import assembly
+from lm_experiments.run import folder as run_folder
 from lm_experiments.tasks.base import Provides
 
 # the data settings that say how a model reads its corpus: kept from the run when evaluating on another corpus
@@ -176,9 +178,9 @@ def evaluate(target: str | Path, checkpoint: str = run_folder.LAST_CHECKPOINT, s
     else:
         if overrides:
             raise UserError("data overrides apply to runs; a vectors file is scored on the evaluation files.")
-        from lm_experiments.models.pretrained import load_keyed_vectors
+        from lm_experiments.vectors import load_vectors
 
-        return evaluate_vectors(KeyedVectorSource(load_keyed_vectors(path, "TARGET")), str(path), **vector_options)
+        return evaluate_vectors(KeyedVectorSource(load_vectors(path, "TARGET")), str(path), **vector_options)
     task, run_cfg = assembly.load_task(folder, checkpoint, device)
     if Provides.WORD_VECTORS in task.provides:
         if overrides:
@@ -191,7 +193,7 @@ def evaluate(target: str | Path, checkpoint: str = run_folder.LAST_CHECKPOINT, s
 def print_evaluation(evaluation: Evaluation) -> None:
     from rich.console import Console
 
-    from lm_experiments.summary import metrics_table
+    from lm_experiments.run.summary import metrics_table
 
     headline = ("analogy", "analogy_mul", "ws353", "simlex", "test/ppl", "val/ppl", "test/acc", "val/acc")
     console = Console()
@@ -213,9 +215,9 @@ def _similarity_files(items: list[str]) -> dict[str, str | None] | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from lm_experiments.console import quiet_third_party_noise
+    from lm_experiments.run.console import quiet_third_party_noise
 
-    parser = argparse.ArgumentParser(prog="python -m lm_experiments.evaluate", description=__doc__.split("\n\n")[0],
+    parser = argparse.ArgumentParser(prog="lm-eval", description=__doc__.split("\n\n")[0],
                                      epilog="Run folder, checkpoint or vectors file; overrides only for runs.")
     parser.add_argument("target", help="a run folder, a .ckpt file in one, or a vectors file")
     parser.add_argument("overrides", nargs="*", help="data=<name> and data.<key>=<value> (language models and "

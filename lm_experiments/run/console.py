@@ -13,7 +13,7 @@ Each filter names one message and where it comes from; every other warning still
   the frozen biLM in eval mode on purpose (no dropout inside it, `models/elmo_vectors.py`); no other
   model of ours leaves a module in eval mode.
 The CSV logger's "directory exists and is not empty" warning is not filtered: its cause, our own files in
-the run folder, is handled in `csv_log.py`.
+the run folder, is handled in `run/csv_log.py`.
 """
 
 import logging

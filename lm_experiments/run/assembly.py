@@ -1,20 +1,27 @@
 """From a composed config to a task: the model part, then the task around it with its objective and optimizer.
 
 Used by a training run and by the tools that rebuild a finished run's task from its
-folder (generation), so both build the same objects in the same order (and so draw
-the same initial weights from the same seed).
+folder (`load_task`: lm-eval, lm-generate, lm-inspect, `load_run`), so both build the same
+objects in the same order (and so draw the same initial weights from the same seed).
+What a model needs from elsewhere is loaded here and handed in, so that no model loads a
+run or a file: a trained ELMo biLM (`load_bilm`, also what `lm-embed` reads) and, for a run
+built to train, pretrained word vectors laid out for its vocabulary.
 """
 
 from pathlib import Path
 
-from hydra.utils import instantiate
+from hydra.utils import get_class, instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from lm_experiments import run_folder
-from lm_experiments.bilm_loading import load_bilm
 from lm_experiments.config_options import check_options
 from lm_experiments.data.vocab import Vocabulary
 from lm_experiments.errors import UserError
+from lm_experiments.models.base import BidirectionalLMEncoder
+from lm_experiments.run import folder as run_folder
+from lm_experiments.vectors import PretrainedRows, load_vectors, pretrained_rows
+
+# the embedding modes (`model.embedding`) that start from pretrained word vectors named by `model.pretrained`
+PRETRAINED_MODES = ("static", "non_static", "multichannel")
 
 
 def _optional_partial(node):
@@ -30,13 +37,30 @@ def elmo_run(model: DictConfig) -> str | None:
     return model.get("pretrained") if model.get("embedding") == "elmo" else model.get("elmo")
 
 
-def build_model(model: DictConfig, vocab: Vocabulary):
-    """The `model=` part over `vocab`, handed what only the code can give it: the vocabulary, and a trained biLM
-    for a sentence encoder that reads ELMo (loaded here, so that no model loads a run)."""
-    check_options(model, "model", given=("vocab", "bilm"))
+def pretrained_source(model: DictConfig) -> str | None:
+    """The vectors a sentence encoder starts from: `model.pretrained` where `model.embedding` is static,
+    non_static or multichannel (the models whose config has an `embedding` option: bow, textcnn, birnn,
+    treelstm); with `elmo` it names an ELMo run instead (`elmo_run`)."""
+    return model.get("pretrained") if model.get("embedding") in PRETRAINED_MODES else None
+
+
+def read_pretrained(source: str, vocab: Vocabulary) -> PretrainedRows:
+    """`model.pretrained` (a run folder or a vectors file) laid out for the vocabulary's words."""
+    return pretrained_rows(load_vectors(Path(source), "model.pretrained"), list(vocab.itos), str(source))
+
+
+def build_model(model: DictConfig, vocab: Vocabulary, for_training: bool = True):
+    """The `model=` part over `vocab`, handed what only the code can give it: the vocabulary, a trained biLM for a
+    sentence encoder that reads ELMo, and (when it is built to train) its pretrained vectors."""
+    check_options(model, "model", given=("vocab", "bilm", "pretrained_rows"))
+    given = {}
     run = elmo_run(model)
-    given = {"bilm": load_bilm(run, what="ELMo vectors (model.embedding=elmo, model.elmo) come from a model=elmo "
-                                         "run")} if run else {}
+    if run:
+        given["bilm"] = load_bilm(run, what="ELMo vectors (model.embedding=elmo, model.elmo) come from a model=elmo "
+                                            "run")
+    source = pretrained_source(model)
+    if source and for_training:
+        given["pretrained_rows"] = read_pretrained(source, vocab)
     return instantiate(model, vocab=vocab, **given)
 
 
@@ -46,7 +70,7 @@ def instantiate_task(cfg: DictConfig, vocab: Vocabulary, labels: list[str] | Non
     the classes of labelled data (a classifier's), handed only to the tasks that classify."""
     check_options(cfg.task, "task", given=("vocab", "model", "objective", "optimizer", "scheduler", "labels"))
     check_options(cfg.get("sampler"), "sampler", given=("vocab", "dim", "sparse", "labels"))
-    model = build_model(cfg.model, vocab)
+    model = build_model(cfg.model, vocab, for_training)
     optimizer = _optional_partial(cfg.get("optimizer")) if for_training else None
     scheduler = _optional_partial(cfg.get("scheduler")) if for_training else None
     by_data = {} if labels is None else {"labels": labels}
@@ -91,3 +115,23 @@ def load_task(folder: Path, checkpoint: str = run_folder.LAST_CHECKPOINT, device
     task.on_load_checkpoint(state)
     task.load_state_dict(state["state_dict"])
     return task.to(device).eval(), cfg
+
+
+def load_bilm(run: str | Path, checkpoint: str = run_folder.LAST_CHECKPOINT, device: str = "cpu",
+              what: str = "ELMo vectors come from a model=elmo run") -> BidirectionalLMEncoder:
+    """The frozen biLM (eval mode, no gradients) of a finished `model=elmo` run, alone: only the `model=` part is
+    rebuilt (from the run's config and vocabulary) and given its weights, since embedding needs neither the task,
+    its objective nor its optimizer. `what` opens the message that refuses a run of another model."""
+    folder = Path(run).expanduser()
+    run_folder.check_run_folder(folder)
+    cfg = OmegaConf.load(folder / run_folder.CONFIG_FILE)
+    model_class = get_class(cfg.model._target_)
+    if not issubclass(model_class, BidirectionalLMEncoder):
+        raise UserError(f"{what}; {run} is a {model_class.__name__} run.")
+    path = run_folder.checkpoint_path(folder, checkpoint)
+    if not path.is_file():
+        raise UserError(f"No checkpoint at {path}: the ELMo run has not finished an epoch.")
+    bilm = instantiate(cfg.model, vocab=Vocabulary.load(folder / run_folder.VOCAB_FILE))
+    state = run_folder.load_checkpoint(path)
+    bilm.load_state_dict(run_folder.model_weights(state["state_dict"]))
+    return bilm.to(device).eval().requires_grad_(False)

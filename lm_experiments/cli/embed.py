@@ -1,7 +1,7 @@
-"""Contextual word vectors from a trained ELMo run: `python -m lm_experiments.embed RUN --input sentences.txt
---output vectors.npz`, or in Python:
+"""Contextual word vectors from a trained ELMo run: `lm-embed RUN --input sentences.txt --output vectors.npz`
+(or `python -m lm_experiments.cli.embed`), or in Python:
 
-    from lm_experiments.embed import ElmoEmbedder
+    from lm_experiments import ElmoEmbedder
     embedder = ElmoEmbedder("outputs/elmo_ptb/runs/<date>_<time>")
     out = embedder.embed([["the", "bank", "rose"], ["a", "river", "bank"]])
     out.layers  # (B, T, L + 1, 2p): the token layer (twice) and each biLSTM layer's [forward; backward]
@@ -18,46 +18,13 @@ blank line.
 import argparse
 import math
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
 
-from lm_experiments.bilm_loading import load_bilm
 from lm_experiments.errors import UserError, exit_status
-from lm_experiments.io import atomic_write
-from lm_experiments.models.scalar_mix import ScalarMix
-
-
-@dataclass
-class Embedded:
-    layers: torch.Tensor  # (B, T, L + 1, 2p)
-    mixed: torch.Tensor   # (B, T, 2p)
-    mask: torch.Tensor    # (B, T) bool
-
-
-class ElmoEmbedder:
-    """A finished `model=elmo` run's biLM, frozen, with a scalar mix (equal weights unless `weights` are given)."""
-
-    def __init__(self, run: str | Path, checkpoint: str = "last", device: str = "cpu",
-                 weights: list[float] | None = None, gamma: float = 1.0, layer_norm: bool = False):
-        self.model = load_bilm(run, checkpoint, device, what="contextual vectors come from an ELMo run (model=elmo)")
-        self.device = device
-        self.mix = ScalarMix(self.model.num_layers + 1, weights, gamma, layer_norm, trainable=False).to(device)
-
-    @torch.no_grad()
-    def embed(self, sentences: list[list[str]]) -> Embedded:
-        if not sentences or any(len(s) == 0 for s in sentences):
-            raise UserError("Every sentence to embed needs at least one token.")
-        lengths = torch.tensor([len(s) for s in sentences], device=self.device)
-        words = [w for sentence in sentences for w in sentence]
-        flat = self.model.tokens.vectors_for(words)                                   # (N, p)
-        mask = torch.arange(int(lengths.max()), device=self.device)[None, :] < lengths[:, None]
-        tokens = flat.new_zeros(len(sentences), mask.shape[1], flat.shape[-1])
-        tokens[mask] = flat
-        layers = self.model.layers(tokens, lengths) * mask[..., None, None]
-        return Embedded(layers, self.mix(layers, mask) * mask[..., None], mask)
+from lm_experiments.files import atomic_write
+from lm_experiments.run.api import ElmoEmbedder
 
 
 def read_sentences(path: Path) -> list[list[str]]:
@@ -102,7 +69,7 @@ def parse_weights(text: str) -> list[float]:
 def main(argv: list[str] | None = None) -> int:
     from rich.progress import Progress
 
-    parser = argparse.ArgumentParser(prog="python -m lm_experiments.embed", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="lm-embed", description=__doc__.split("\n\n")[0])
     parser.add_argument("run", help="the folder of a finished model=elmo run")
     parser.add_argument("--input", required=True, help="sentences, one per line, tokens separated by spaces")
     parser.add_argument("--output", required=True, help="the .npz to write (layers, mixed, offsets)")

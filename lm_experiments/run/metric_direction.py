@@ -1,6 +1,6 @@
 """Which way a metric improves, decided once by its name, for every place that ranks runs or epochs.
 
-`compare` sorts runs by it, and the checkpoint and early-stopping callbacks take their
+`lm-compare` sorts runs by it, and the checkpoint and early-stopping callbacks take their
 `mode` from it (`${metric_mode:${optimized_metric}}` in their configs), so a sweep over
 `optimized_metric=val/ws353` keeps the best epoch by the highest correlation without
 another setting.

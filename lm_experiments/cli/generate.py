@@ -1,6 +1,6 @@
 """Sample text from a trained language model's run folder.
 
-    python -m lm_experiments.generate outputs/train/runs/<date>/<time> --prompt "the company said" \\
+    lm-generate outputs/train/runs/<date>/<time> --prompt "the company said" \\
         --tokens 40 --samples 3 --temperature 0.8 --top-k 50 --top-p 0.95
 
 The run folder's `config.yaml`, `vocab.tsv` and checkpoint rebuild the model exactly
@@ -14,11 +14,12 @@ from pathlib import Path
 
 import torch
 
-from lm_experiments import assembly, run_folder
-from lm_experiments.data.tokenize import make_tokenizer
+from lm_experiments.data.tokenizers import make_tokenizer
 from lm_experiments.data.vocab import Vocabulary
 from lm_experiments.errors import UserError, exit_status
-from lm_experiments.sampling import detokenize, sample
+from lm_experiments.evaluation.generation import detokenize, sample
+from lm_experiments.run import assembly
+from lm_experiments.run import folder as run_folder
 from lm_experiments.tasks.base import Provides
 
 
@@ -38,7 +39,8 @@ def encode_prompt(text: str, vocab: Vocabulary, cfg) -> list[int]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(prog="lm-generate", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("run", type=Path, help="a run folder (with config.yaml, vocab.tsv, checkpoints/)")
     parser.add_argument("--checkpoint", default=run_folder.LAST_CHECKPOINT, help="'last' or a .ckpt path")
     parser.add_argument("--prompt", default="", help="text to continue (default: a new sentence)")

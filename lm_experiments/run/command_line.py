@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 
 from lm_experiments.errors import UserError
-from lm_experiments.io import nearest_existing
+from lm_experiments.files import nearest_existing
 
 # flags after which Hydra does something other than run (help, info, printing the config, shell completion)
 PASSED_THROUGH = ("-h", "--help", "--hydra-help", "--version", "--cfg", "-c", "--info", "-i", "--resolve",

@@ -7,10 +7,11 @@
     loaded = load_run(run.folder)            # the trained model and its vocabulary
     vectors = load_run(skipgram_folder).vectors
     vectors.most_similar("king")             # gensim KeyedVectors (FastTextKeyedVectors for fastText runs)
+    ElmoEmbedder(elmo_folder).embed([["the", "bank", "rose"]]).mixed   # ELMo's contextual vectors (lm-embed)
 
 `train` composes the same config `python train.py <overrides>` would (Hydra's compose API
 over the configs shipped in the package), writes the same run folder (with Hydra's
-`.hydra/` files, so `compare` and `evaluate` read it as any run) and returns instead of
+`.hydra/` files, so `lm-compare` and `lm-eval` read it as any run) and returns instead of
 exiting: bad input raises `UserError` with the message the command line would print.
 """
 
@@ -19,9 +20,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from lm_experiments import assembly, run_folder
-from lm_experiments.errors import user_error_in
-from lm_experiments.run_claim import RunClaim
+import torch
+
+from lm_experiments.errors import UserError, user_error_in
+from lm_experiments.models.scalar_mix import ScalarMix
+from lm_experiments.run import assembly
+from lm_experiments.run import folder as run_folder
+from lm_experiments.run.lifecycle import train_in_folder
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +51,7 @@ def compose_run_config(overrides: list[str] | None = None, output_dir: str | Pat
     from hydra.core.hydra_config import HydraConfig
     from omegaconf import open_dict
 
-    from lm_experiments.command_line import compose_checked
+    from lm_experiments.run.command_line import compose_checked
 
     cfg = compose_checked(list(overrides or []), return_hydra_config=True)  # an unknown option: one UserError
     HydraConfig.instance().set_config(cfg)  # as under train.py: the chosen options are known (W&B tags)
@@ -61,20 +66,14 @@ def train(overrides: list[str] | None = None, output_dir: str | Path | None = No
     """Train one run, as `python train.py <overrides>` does, and return its final metrics and folder.
 
     A failed run leaves no stub folder behind (as on the command line); the error is raised."""
-    from lm_experiments.training import train as run_training
-
     cfg, folder = compose_run_config(overrides, output_dir)
-    with RunClaim(folder) as claim:  # a second run in the folder stops here, before it writes anything
-        run_folder.write_hydra_files(folder, cfg, list(overrides or []))
-        with _run_log(folder / run_folder.LOG_FILE):
-            try:
-                metrics = run_training(cfg)
-            except BaseException as error:
-                claim.cleanup()  # only what this run created
-                cause = user_error_in(error)  # bad input, perhaps wrapped by Hydra's instantiate: raised as itself
-                if cause is not None and cause is not error:
-                    raise cause from error
-                raise
+    try:
+        metrics = train_in_folder(cfg, list(overrides or []), log_to=_run_log(folder / run_folder.LOG_FILE))
+    except BaseException as error:
+        cause = user_error_in(error)  # bad input, perhaps wrapped by Hydra's instantiate: raised as itself
+        if cause is not None and cause is not error:
+            raise cause from error
+        raise
     return TrainedRun(metrics, folder)
 
 
@@ -103,3 +102,36 @@ def load_run(folder: str | Path, checkpoint: str = run_folder.LAST_CHECKPOINT, d
     (`last`, `best` or a .ckpt path), so `load_run(f, "best").vectors` are the best epoch's."""
     task, cfg = assembly.load_task(Path(folder), checkpoint, device)
     return LoadedRun(task, task.model, task.vocab, cfg, task.keyed_vectors())
+
+
+@dataclass
+class Embedded:
+    layers: torch.Tensor  # (B, T, L + 1, 2p)
+    mixed: torch.Tensor   # (B, T, 2p)
+    mask: torch.Tensor    # (B, T) bool
+
+
+class ElmoEmbedder:
+    """A finished `model=elmo` run's biLM, frozen, with a scalar mix (equal weights unless `weights` are given):
+    `embed(sentences)` gives every token's layers (the token layer twice, each biLSTM layer's [forward;
+    backward]) and their mix. Any word gets a vector, seen in training or not (its characters)."""
+
+    def __init__(self, run: str | Path, checkpoint: str = "last", device: str = "cpu",
+                 weights: list[float] | None = None, gamma: float = 1.0, layer_norm: bool = False):
+        self.model = assembly.load_bilm(run, checkpoint, device,
+                                        what="contextual vectors come from an ELMo run (model=elmo)")
+        self.device = device
+        self.mix = ScalarMix(self.model.num_layers + 1, weights, gamma, layer_norm, trainable=False).to(device)
+
+    @torch.no_grad()
+    def embed(self, sentences: list[list[str]]) -> Embedded:
+        if not sentences or any(len(s) == 0 for s in sentences):
+            raise UserError("Every sentence to embed needs at least one token.")
+        lengths = torch.tensor([len(s) for s in sentences], device=self.device)
+        words = [w for sentence in sentences for w in sentence]
+        flat = self.model.tokens.vectors_for(words)                                   # (N, p)
+        mask = torch.arange(int(lengths.max()), device=self.device)[None, :] < lengths[:, None]
+        tokens = flat.new_zeros(len(sentences), mask.shape[1], flat.shape[-1])
+        tokens[mask] = flat
+        layers = self.model.layers(tokens, lengths) * mask[..., None, None]
+        return Embedded(layers, self.mix(layers, mask) * mask[..., None], mask)

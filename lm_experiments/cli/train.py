@@ -2,26 +2,25 @@
 
 Both find the same configs: `conf/` at the top of a checkout, or the copy a wheel ships
 (`lm_experiments.CONFIG_DIR`). Before Hydra runs, the command line is composed once and
-checked (`command_line.py`), so a bad option is one line and exit status 2. A run claims
-its folder (`run_claim.py`), writes Hydra's `.hydra/` files once it holds it, and after a
-failure removes only what it created. SIGTERM is handled as Ctrl-C. In a sweep a failed
-member is reported and the sweep goes on (`hydra_callbacks.py`).
+checked (`run/command_line.py`), so a bad option is one line and exit status 2. The run
+itself is `run/lifecycle.py`'s, as `train()`'s is: it claims its folder, writes Hydra's
+`.hydra/` files once it holds it, and after a failure removes only what it created. Here a
+failure becomes one line and an exit status; SIGTERM is handled as Ctrl-C. In a sweep a
+failed member is reported and the sweep goes on (`run/hydra_callbacks.py`).
 """
 
 import logging
 import math
 import signal
 import sys
-from pathlib import Path
 
 import hydra
 from omegaconf import DictConfig
 
-from lm_experiments import CONFIG_DIR, run_folder
-from lm_experiments.command_line import check_command_line
+from lm_experiments import CONFIG_DIR
 from lm_experiments.errors import UserError, exit_status, user_error_in
-from lm_experiments.hydra_callbacks import record_failure
-from lm_experiments.run_claim import RunClaim, first_process
+from lm_experiments.run.command_line import check_command_line
+from lm_experiments.run.hydra_callbacks import record_failure
 
 log = logging.getLogger("train")
 TERMINATED = 143  # 128 + SIGTERM, the status a shell reports for a terminated process
@@ -55,21 +54,13 @@ def run_or_exit(cfg: DictConfig) -> float | None:
     on."""
     from hydra.core.hydra_config import HydraConfig
 
-    from lm_experiments.tracking import in_multirun
-    from lm_experiments.training import train  # imported by main() once the command line is checked
+    from lm_experiments.run.lifecycle import train_in_folder
+    from lm_experiments.run.tracking import in_multirun
 
-    folder = Path(cfg.paths.output_dir)
     sweeping = in_multirun()
     try:
-        with RunClaim(folder) as claim:  # a folder in use by another run: a UserError, and nothing here to clean
-            try:
-                if first_process():
-                    hydra_cfg = HydraConfig.get()
-                    run_folder.write_hydra_files(folder, cfg, list(hydra_cfg.overrides.task), hydra_cfg)
-                metrics = train(cfg)
-            except BaseException:  # every failure, ours or not, Ctrl-C and SIGTERM included
-                claim.cleanup()  # while the folder is still ours
-                raise
+        hydra_cfg = HydraConfig.get()
+        metrics = train_in_folder(cfg, list(hydra_cfg.overrides.task), hydra_cfg)
     except BaseException as error:
         return _fail(error, sweeping)
     wanted = cfg.get("optimized_metric")  # the task's own unless the config names one
@@ -110,7 +101,7 @@ def main() -> None:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)
     signal.signal(signal.SIGTERM, _terminate)
-    import lm_experiments.training  # noqa: F401 -- Lightning imported before Hydra sets up logging keeps its own
+    import lm_experiments.run.training  # noqa: F401 -- Lightning imported before Hydra sets up logging keeps its own
     hydra_main()                    # console handler, as the console's one-line-per-epoch layout expects
 
 

@@ -1,4 +1,4 @@
-"""Checkpoints written as every other artefact is (`io.atomic_write`): whole or not at all, and a refused write
+"""Checkpoints written as every other artefact is (`files.atomic_write`): whole or not at all, and a refused write
 stops the run in one line.
 
 Lightning's own save writes through an fsspec transaction that swallows a `PermissionError`
@@ -12,7 +12,7 @@ the previous checkpoint as it was.
 import torch
 from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
 
-from lm_experiments.io import atomic_write
+from lm_experiments.files import atomic_write
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):

@@ -1,7 +1,7 @@
 """The run folder: what a run writes, under which names, and how its files are read back.
 
 A leaf (it imports no task, model or CLI), so that everything that writes or reads a run
-folder (training, the tasks' exports, `compare`, `lm-eval`, pretrained vectors) agrees on
+folder (training, the tasks' exports, `lm-compare`, `lm-eval`, pretrained vectors) agrees on
 one layout; rebuilding a trained task from a folder is `assembly.load_task`:
 
     <run>/config.yaml            the resolved config (config.resume-<n>.yaml: each resume's, beside it)
@@ -27,7 +27,13 @@ import yaml
 from omegaconf import DictConfig, OmegaConf
 
 from lm_experiments.errors import UserError
-from lm_experiments.io import atomic_write
+from lm_experiments.files import atomic_write
+from lm_experiments.vectors.layout import (  # noqa: F401 (the vector files, named where they are written)
+    FASTTEXT_VECTORS_FILE,
+    SUBWORDS_FILE,
+    VECTORS_BINARY_FILE,
+    VECTORS_TEXT_FILE,
+)
 
 CONFIG_FILE = "config.yaml"
 VOCAB_FILE = "vocab.tsv"
@@ -38,10 +44,6 @@ HPARAMS_FILE = "hparams.yaml"
 CHECKPOINTS_DIR = "checkpoints"
 LAST_CHECKPOINT = "last"
 BEST_CHECKPOINT = "best"
-VECTORS_TEXT_FILE = "vectors.txt"
-VECTORS_BINARY_FILE = "vectors.bin"
-SUBWORDS_FILE = "subwords.npz"      # fastText rows in our earlier format (still read)
-FASTTEXT_VECTORS_FILE = "vectors.kv"  # fastText: gensim's FastTextKeyedVectors (+ vectors.kv.*.npy)
 ARPA_FILE = "model.arpa"
 SAMPLES_FILE = "samples.txt"
 EMBEDDING_MAP_FILE = "embedding_map.png"
@@ -205,17 +207,6 @@ def best_checkpoint(folder: Path) -> Path:
         raise UserError(f"{folder} kept no best checkpoint (its checkpoint callback monitored no metric): use "
                         f"the last one.")
     return Path(folder) / CHECKPOINTS_DIR / Path(recorded[0]).name
-
-
-def read_vectors(folder: Path):
-    """A run's exported word vectors as gensim `KeyedVectors` (`vectors.bin`, word2vec's binary format, checked
-    by `vector_files`)."""
-    from lm_experiments.vector_files import read_keyed_vectors
-
-    path = Path(folder) / VECTORS_BINARY_FILE
-    if not path.is_file():
-        raise UserError(f"{folder} holds no word vectors ({VECTORS_BINARY_FILE}): it is not a finished embedding run.")
-    return read_keyed_vectors(path, "vectors")
 
 
 def resume_checkpoint(ckpt_path: str | None, folder: Path) -> str | None:

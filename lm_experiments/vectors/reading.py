@@ -1,4 +1,5 @@
-"""One reader for word-vector files, which tells the format from the file and checks it against itself.
+"""One reader for word-vector files, which tells the format from the file and checks it against itself; and a
+run folder's vectors (`load_vectors` takes either).
 
 Formats: word2vec binary (a "count dim" line, then per row the word, a space and dim
 little-endian float32s, optionally a newline), word2vec text (the same header, then
@@ -20,6 +21,8 @@ from pathlib import Path
 import numpy as np
 
 from lm_experiments.errors import UserError
+from lm_experiments.vectors.keyed import fasttext_keyed_vectors, keyed_vectors
+from lm_experiments.vectors.layout import FASTTEXT_VECTORS_FILE, SUBWORDS_FILE, VECTORS_BINARY_FILE, VECTORS_TEXT_FILE
 
 log = logging.getLogger(__name__)
 
@@ -43,9 +46,46 @@ def read_keyed_vectors(path: Path, what: str):
         kv = _load_with(path, what, "gensim .kv file", _gensim_vectors)
     else:
         words, vectors = _read_word2vec_or_glove(path, what)
-        kv = _keyed_vectors(words, vectors)
+        kv = keyed_vectors(words, vectors)
     check_vectors(kv.index_to_key, kv.vectors, f"{what}={path}")
     return kv
+
+
+def load_vectors(source: Path, what: str):
+    """gensim KeyedVectors from a run folder (its `vectors.kv` for fastText, else `vectors.bin`) or a file of any
+    of the formats above; `what` names the option or argument that gave `source`."""
+    source = Path(source).expanduser()
+    if source.is_dir():
+        if (source / FASTTEXT_VECTORS_FILE).is_file() or (source / SUBWORDS_FILE).is_file():
+            try:
+                kv = load_fasttext_vectors(source)
+            except ValueError as error:
+                raise UserError(f"{what}={source}: {error}.") from error
+            check_vectors(kv.index_to_key, kv.vectors, f"{what}={source}")
+            return kv
+        if not (source / VECTORS_BINARY_FILE).is_file():
+            raise UserError(f"{what}={source} is a folder without {VECTORS_BINARY_FILE}: pass a finished "
+                            f"word-embedding run (skipgram, cbow, fasttext, glove, svd) or a vectors file.")
+        return read_keyed_vectors(source / VECTORS_BINARY_FILE, what)
+    if not source.is_file():
+        raise UserError(f"{what}={source} does not exist: pass a run folder or a vectors file "
+                        f"(word2vec text or binary, GloVe text, gensim .kv, fastText .bin).")
+    return read_keyed_vectors(source, what)
+
+
+def load_fasttext_vectors(run_dir: Path):
+    """A fastText run's vectors as gensim's `FastTextKeyedVectors`: `kv[word]` works for any word.
+
+    Reads `vectors.kv`; run folders written before it (with `subwords.npz`, our earlier format) are
+    still read."""
+    from gensim.models.fasttext import FastTextKeyedVectors
+
+    run_dir = Path(run_dir)
+    if (run_dir / FASTTEXT_VECTORS_FILE).is_file():
+        return FastTextKeyedVectors.load(str(run_dir / FASTTEXT_VECTORS_FILE))
+    state = np.load(run_dir / SUBWORDS_FILE)
+    lines = (run_dir / VECTORS_TEXT_FILE).read_text(encoding="utf-8").splitlines()[1:]
+    return fasttext_keyed_vectors([line.split(" ", 1)[0] for line in lines], state)
 
 
 def check_vectors(words: list[str], vectors: np.ndarray, source: str) -> None:
@@ -85,17 +125,6 @@ def _gensim_vectors(path: Path):
     kv = KeyedVectors.load(str(path))
     if not isinstance(kv, KeyedVectors):
         raise TypeError(f"it holds a {type(kv).__name__}, not KeyedVectors")
-    return kv
-
-
-def _keyed_vectors(words: list[str], vectors: np.ndarray):
-    from gensim.models import KeyedVectors
-
-    kv = KeyedVectors(vectors.shape[1], count=0, dtype=np.float32)
-    kv.index_to_key = list(words)
-    kv.key_to_index = {word: index for index, word in enumerate(words)}
-    kv.vectors = vectors
-    kv.expandos = {}
     return kv
 
 

@@ -1,4 +1,4 @@
-"""Look inside a trained model: `python -m lm_experiments.inspect RUN WHAT [options]` (also `lm-inspect`).
+"""Look inside a trained model: `lm-inspect RUN WHAT [options]` (or `python -m lm_experiments.cli.inspect_run`).
 
     lm-inspect RUN attention --text "the company said it expects"   every layer x head, and a head view (HTML)
     lm-inspect RUN heads [--windows 64] [--baseline untrained]      mean attention distance and entropy per head
@@ -23,9 +23,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from lm_experiments import assembly, run_folder
 from lm_experiments.errors import UserError, exit_status, positive_int
-from lm_experiments.io import atomic_write
+from lm_experiments.files import atomic_write
+from lm_experiments.run import assembly
+from lm_experiments.run import folder as run_folder
 from lm_experiments.tasks.base import Provides
 
 COMMANDS = ("attention", "heads", "positions", "gradient-flow", "layer-weights")
@@ -45,7 +46,7 @@ def held_out_ids(task, cfg, split: str):
     """The token ids of the run's validation (or test) split, read as the run read its corpus."""
     from hydra.utils import instantiate
 
-    from lm_experiments.evaluate import SPLITS, data_config
+    from lm_experiments.cli.evaluate import SPLITS, data_config
 
     if split not in SPLITS:
         raise UserError(f"--split must be one of {', '.join(SPLITS)}, got {split!r}.")
@@ -65,7 +66,7 @@ def windows_of(task, cfg, split: str, count: int, length: int) -> tuple[torch.Te
 
 
 def attention(run: Path, text: str, out: Path, checkpoint: str) -> list[Path]:
-    from lm_experiments.generate import encode_prompt
+    from lm_experiments.cli.generate import encode_prompt
     from lm_experiments.inspection.figures import draw_attention_grid
     from lm_experiments.inspection.head_view import write_head_view
 
@@ -233,7 +234,8 @@ def _int_list(text: str) -> list[int]:
 
 
 def parse(argv: list[str] | None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(prog="lm-inspect", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("items", nargs="+", metavar="RUN ... WHAT", help=f"run folders, then one of {COMMANDS}")
     parser.add_argument("--text", default="", help="attention: the text whose attention to draw")
     parser.add_argument("--windows", type=int, default=64, help="heads, gradient-flow: held-out windows")

@@ -14,7 +14,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, open_dict
 
-from lm_experiments.run_folder import read_wandb_id, run_folder_of
+from lm_experiments.run.folder import read_wandb_id, run_folder_of
 
 
 def hydra_choices() -> dict[str, str]:

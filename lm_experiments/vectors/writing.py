@@ -1,5 +1,5 @@
-"""Artefacts other tools read: word2vec-format vectors (gensim's KeyedVectors loads them), and fastText's word
-and n-gram rows as gensim's `FastTextKeyedVectors`."""
+"""Writing word vectors for other tools: word2vec's text and binary formats (gensim's KeyedVectors loads
+them), and fastText's word and n-gram rows as gensim's `FastTextKeyedVectors` (`vectors.kv`)."""
 
 import logging
 import os
@@ -8,8 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
-from lm_experiments.io import atomic_write
-from lm_experiments.run_folder import FASTTEXT_VECTORS_FILE, SUBWORDS_FILE, VECTORS_BINARY_FILE, VECTORS_TEXT_FILE
+from lm_experiments.files import atomic_write
+from lm_experiments.vectors.keyed import fasttext_keyed_vectors
+from lm_experiments.vectors.layout import FASTTEXT_VECTORS_FILE, VECTORS_BINARY_FILE, VECTORS_TEXT_FILE
 
 log = logging.getLogger(__name__)
 
@@ -44,34 +45,6 @@ def export_word_vectors(words: list[str], vectors, out_dir: Path) -> list[Path]:
             save_word2vec_format(words, array, Path(out_dir) / VECTORS_BINARY_FILE, binary=True)]
 
 
-def keyed_vectors(words: list[str], vectors):
-    """gensim KeyedVectors of `words` and their (n, d) `vectors` (a tensor): what `vectors.bin` loads as."""
-    from gensim.models import KeyedVectors
-
-    array = vectors.detach().float().cpu().numpy()
-    kv = KeyedVectors(array.shape[1])
-    kv.add_vectors(words, array)
-    return kv
-
-
-def fasttext_keyed_vectors(words: list[str], state: dict):
-    """gensim's `FastTextKeyedVectors` holding a fastText model's word rows and n-gram rows (`subword_state()`):
-    `kv[word]` works for any word, and gives the vectors our model composes (gensim hashes and averages
-    n-grams as ours does: tested)."""
-    from gensim.models.fasttext import FastTextKeyedVectors
-
-    if str(state["subword_reduce"]) != "mean":
-        raise ValueError("gensim's FastTextKeyedVectors averages n-grams; this run summed them (subword_reduce=sum)")
-    kv = FastTextKeyedVectors(int(state["word_rows"].shape[1]), int(state["min_n"]), int(state["max_n"]),
-                              int(state["bucket"]))
-    kv.add_vectors(words, state["word_rows"])
-    kv.vectors_vocab = np.array(state["word_rows"], copy=True)
-    kv.vectors_ngrams = np.asarray(state["ngram_rows"])
-    kv.recalc_char_ngram_buckets()
-    kv.adjust_vectors()
-    return kv
-
-
 def export_fasttext_vectors(words: list[str], state: dict, out_dir: Path) -> list[Path]:
     """`vectors.kv` (gensim's `FastTextKeyedVectors.save`, its big arrays in `vectors.kv.*.npy` beside it),
     which `FastTextKeyedVectors.load` and `lm_experiments.load_run` read. Written in a temporary folder and
@@ -89,18 +62,3 @@ def export_fasttext_vectors(words: list[str], state: dict, out_dir: Path) -> lis
             os.replace(part, out_dir / part.name)
             written.append(out_dir / part.name)
     return written
-
-
-def load_fasttext_vectors(run_dir):
-    """A fastText run's vectors as gensim's `FastTextKeyedVectors`: `kv[word]` works for any word.
-
-    Reads `vectors.kv`; run folders written before it (with `subwords.npz`, our earlier format) are
-    still read."""
-    from gensim.models.fasttext import FastTextKeyedVectors
-
-    run_dir = Path(run_dir)
-    if (run_dir / FASTTEXT_VECTORS_FILE).is_file():
-        return FastTextKeyedVectors.load(str(run_dir / FASTTEXT_VECTORS_FILE))
-    state = np.load(run_dir / SUBWORDS_FILE)
-    lines = (run_dir / VECTORS_TEXT_FILE).read_text(encoding="utf-8").splitlines()[1:]
-    return fasttext_keyed_vectors([line.split(" ", 1)[0] for line in lines], state)
