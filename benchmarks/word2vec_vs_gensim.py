@@ -34,6 +34,7 @@ def run_ours(args, out: Path) -> dict:
     from omegaconf import open_dict
 
     from lm_experiments import CONFIG_DIR
+    from lm_experiments.old_names import renamed_overrides
     from lm_experiments.run.training import train
 
     overrides = ["data=file", f"data.path={args.corpus}", "data.tokenizer=whitespace",
@@ -44,7 +45,7 @@ def run_ours(args, out: Path) -> dict:
     overrides += [f"trainer.max_epochs={args.epochs}", "callbacks.progress_bar=null", "logger=csv",
                   f"trainer.accelerator={args.device}", f"task/updater={args.updater}"]
     overrides += [f"task.updater.threads={args.threads}"] if args.updater in ("auto", "fused") else []
-    overrides += args.ours
+    overrides += renamed_overrides(args.ours)[0]  # older option names (in older commands) read as today's
     with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
         cfg = compose("train", overrides=overrides)
     with open_dict(cfg):

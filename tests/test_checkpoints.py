@@ -72,8 +72,8 @@ def test_a_run_folder_written_before_the_renames_still_loads(skipgram_run, tmp_p
 
     from omegaconf import OmegaConf
 
+    from lm_experiments.old_names import MOVED_TARGETS, read_as_today
     from lm_experiments.run.api import load_run
-    from lm_experiments.run.assembly import MOVED_TARGETS, follow_moved_targets
 
     old = tmp_path / "old"
     shutil.copytree(skipgram_run, old)
@@ -88,5 +88,5 @@ def test_a_run_folder_written_before_the_renames_still_loads(skipgram_run, tmp_p
     assert loaded.vectors.index_to_key == current.vectors.index_to_key
     np.testing.assert_array_equal(loaded.vectors.vectors, current.vectors.vectors)
     lm = OmegaConf.create({"task": {"_target_": "lm_experiments.tasks.language_model.LanguageModelTask"}})
-    follow_moved_targets(lm)
+    read_as_today(lm)
     assert lm.task._target_ == MOVED_TARGETS["lm_experiments.tasks.language_model.LanguageModelTask"]

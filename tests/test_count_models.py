@@ -193,9 +193,9 @@ PLANTED_RUN = ["data=file", "data.tokenizer=whitespace", "data.min_count=1", "da
     # GloVe's own word vectors W learn the planted offsets; the exported sum W + W~ blurs them on a
     # problem this small (w.w~ is invariant to W -> WA, W~ -> W~A^-T; measured 0.37), still far above
     # the < 0.1 of random vectors (test_random_vectors_fail_the_planted_analogies)
-    (["experiment=glove", "trainer.max_epochs=60", "task.examples_per_step=512", "model.export=input"], 0.5),
-    (["experiment=glove", "trainer.max_epochs=60", "task.examples_per_step=512", "model.export=sum"], 0.25),
-    (["experiment=glove", "trainer.max_epochs=60", "task/updater=fit", "task.examples_per_step=512",
+    (["experiment=glove", "trainer.max_epochs=60", "task.cells_per_step=512", "model.export=input"], 0.5),
+    (["experiment=glove", "trainer.max_epochs=60", "task.cells_per_step=512", "model.export=sum"], 0.25),
+    (["experiment=glove", "trainer.max_epochs=60", "task/updater=fit", "task.cells_per_step=512",
       "model.export=input"], 0.5),  # the reference: the model's batched AdaGrad
 ])
 def test_count_models_learn_the_planted_analogies(make_cfg, tmp_path, overrides, better_than):

@@ -166,7 +166,8 @@ def test_one_thread_is_reproducible_and_the_loss_is_sampled():
 
 @pytest.mark.parametrize("sampler, optimizer, reason", [
     (partial(FullSoftmax), partial(torch.optim.SGD, lr=LR), "no fused kernel for FullSoftmax"),
-    (partial(NegativeSampling, shared=True), partial(torch.optim.SGD, lr=LR), "sampler.shared=true"),
+    (partial(NegativeSampling, noise_sharing="step"), partial(torch.optim.SGD, lr=LR),
+     "sampler.noise_sharing=step"),
     (partial(NegativeSampling), partial(torch.optim.Adagrad, lr=LR), "plain SGD steps"),
 ])
 def test_fused_refuses_what_it_cannot_train_and_auto_falls_back(sampler, optimizer, reason):

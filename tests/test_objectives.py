@@ -202,7 +202,8 @@ def test_cbow_mean_forward_is_the_mean_and_gradient_is_word2vecs():
 
 def test_shared_negatives_use_one_noise_set_per_step(monkeypatch):
     torch.manual_seed(2)
-    objective = random_outputs(NegativeSampling(vocab_with_counts([5, 4, 3, 2, 2]), dim=3, negative=2, shared=True))
+    objective = random_outputs(NegativeSampling(vocab_with_counts([5, 4, 3, 2, 2]), dim=3, negative=2,
+                                                noise_sharing="step", noise_pool=2))
     hidden = torch.randn(3, 3)
     targets = torch.tensor([2, 4, 6])
     noise = torch.tensor([4, 5])  # equals the second example's target once: skipped there only
@@ -213,10 +214,10 @@ def test_shared_negatives_use_one_noise_set_per_step(monkeypatch):
 
 
 def test_a_shared_pool_of_noise_words_is_weighed_to_stand_for_k_draws_per_example(monkeypatch):
-    """K = shared_pool words shared by the step, each example weighing them k / K (here 2 / 4)."""
+    """K = noise_pool words shared by the step, each example weighing them k / K (here 2 / 4)."""
     torch.manual_seed(5)
     objective = random_outputs(NegativeSampling(vocab_with_counts([5, 4, 3, 2, 2]), dim=3, negative=2,
-                                                shared=True, shared_pool=4))
+                                                noise_sharing="step", noise_pool=4))
     hidden, targets = torch.randn(3, 3), torch.tensor([2, 4, 6])
     pool = torch.tensor([3, 4, 5, 5])
     drawn = []
@@ -228,8 +229,8 @@ def test_a_shared_pool_of_noise_words_is_weighed_to_stand_for_k_draws_per_exampl
         expected = -math.log(sigmoid(float(hidden[p] @ w[targets[p]])))
         expected -= 0.5 * sum(math.log(sigmoid(-float(hidden[p] @ w[n]))) for n in pool.tolist() if n != targets[p])
         assert loss[p].item() == pytest.approx(expected, rel=1e-5)
-    with pytest.raises(UserError, match="sampler.shared_pool must be a positive integer"):
-        NegativeSampling(vocab_with_counts([5, 4]), dim=3, shared=True, shared_pool=0)
+    with pytest.raises(UserError, match="sampler.noise_pool must be a positive integer"):
+        NegativeSampling(vocab_with_counts([5, 4]), dim=3, noise_sharing="step", noise_pool=0)
 
 
 # over the vocabulary: every sampler but `none` and the classifiers' head over their classes (test_sentence_models)

@@ -31,14 +31,14 @@ AUTOGRAD = ["task/updater=autograd", "task.updater.examples_per_step=256"]
     ("skipgram", "negative", AUTOGRAD), ("skipgram", "hierarchical", AUTOGRAD), ("skipgram", "full", AUTOGRAD),
     ("skipgram", "nce", AUTOGRAD), ("cbow", "negative", AUTOGRAD), ("cbow", "hierarchical", AUTOGRAD),
     ("cbow", "full", AUTOGRAD), ("cbow", "nce", AUTOGRAD),
-    ("skipgram", "negative sampler.shared=true sampler.shared_pool=64", AUTOGRAD),
+    ("skipgram", "negative sampler.noise_sharing=step sampler.noise_pool=64", AUTOGRAD),
     # the fused kernel: one thread, and two threads writing the same tables without locks
     ("skipgram", "negative", ["task/updater=fused", "task.updater.threads=1"]),
     ("skipgram", "negative", ["task/updater=fused", "task.updater.threads=2"]),
     ("skipgram", "hierarchical", ["task/updater=fused", "task.updater.threads=2"]),
     ("cbow", "negative", ["task/updater=fused", "task.updater.threads=2"]),
     ("cbow", "hierarchical", ["task/updater=fused", "task.updater.threads=2"]),
-], ids=lambda value: "-".join(value) if isinstance(value, list) else value.split()[0] + "-shared" * ("shared" in value))
+], ids=lambda value: "-".join(value) if isinstance(value, list) else value.split()[0] + "-shared" * ("step" in value))
 def test_each_model_learns_the_planted_analogies(make_cfg, planted, model, sampler, updater):
     corpus, analogies = planted
     sampler, *sampler_options = sampler.split()

@@ -59,8 +59,8 @@ def test_train_py_exits_2_with_one_line_on_divergence(tmp_path):
     (["sampler=negative", "sampler.negative=100000"], "sampler.negative=100000 noise words per example is more "
                                                       "than the"),
     (["sampler=nce", "sampler.negative=100000"], "sampler.negative=100000 noise words per example is more than"),
-    (["sampler=negative", "sampler.shared=true", "sampler.shared_pool=1000000"],
-     "sampler.shared_pool=1000000 noise words per step is more than the"),
+    (["sampler=negative", "sampler.noise_sharing=step", "sampler.noise_pool=1000000"],
+     "sampler.noise_pool=1000000 noise words per step is more than the"),
     (["model=lstm", "sampler=sampled", "sampler.num_sampled=100000"],
      "sampler.num_sampled=100000 sampled words per batch is more than the"),
 ])

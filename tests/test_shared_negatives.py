@@ -154,23 +154,29 @@ def test_cbow_with_one_center_per_draw_is_word2vecs_cbow(encoder):
 def test_shared_negatives_train_a_run_and_refuse_what_they_cannot(make_cfg, caplog):
     losses = {}
     for shared in ("window", "none"):
-        metrics = train(make_cfg("task/updater=fused", f"task.updater.shared_negatives={shared}",
+        metrics = train(make_cfg("task/updater=fused", f"sampler.noise_sharing={shared}",
                                  "task.updater.threads=1", "callbacks.embedding_map=null", "trainer.max_epochs=2",
                                  "trainer.limit_train_batches=null", "callbacks.embedding_eval=null", run=shared))
         losses[shared] = metrics["train/loss"]
     assert np.isfinite(losses["window"]) and losses["window"] < 1.2 * losses["none"], losses
     for overrides, chosen in ((["model=cbow"], "fused CPU kernel, 1 thread(s)\n"),
-                              (["model=cbow", "task.updater.shared_negatives=window"], "shared by 8 centers"),
+                              (["model=cbow", "sampler.noise_sharing=window"], "shared by 8 centers"),
                               (["model=fasttext", "model.bucket=1000"], "noise words shared per window")):
         caplog.clear()
         train(make_cfg("task.updater.threads=1", "callbacks.embedding_eval=null", "callbacks.embedding_map=null",
                        *overrides, run="-".join(overrides)))
         assert chosen in caplog.text + "\n", (overrides, caplog.text)
-    with pytest.raises(Exception) as error:
-        train(make_cfg("task/updater=fused", "task.updater.shared_negatives=window", "sampler=hierarchical"))
-    assert "shared_negatives=window shares noise words, and this run has none" in str(user_error_in(error.value))
-    for bad, message in (("shared_negatives=batch", "must be one of auto, window, none"),
-                         ("window_draws=0", "task.updater.window_draws"), ("shared_centers=0", "shared_centers")):
+    for bad, message in (
+        (["sampler.noise_sharing=batch"], "must be one of auto, none, window, step"),
+        (["sampler.window_draws=0"], "sampler.window_draws must be a positive integer"),
+        (["sampler.centers_per_draw=0"], "sampler.centers_per_draw must be a positive integer"),
+        (["sampler.noise_pool=64"], "sampler.noise_pool sizes the pool of sampler.noise_sharing=step"),
+        (["sampler.noise_sharing=none", "sampler.window_draws=2"], "sampler.window_draws applies where noise words"),
+        (["sampler.centers_per_draw=3"], "sampler.centers_per_draw=3 sets how many CBOW centers share a draw"),
+        (["model=cbow", "sampler.window_draws=5"], "sampler.window_draws=5 sizes the draw fastText's skip-gram"),
+        (["task/updater=autograd", "sampler.noise_sharing=window"], "are the fused CPU kernel's"),
+        (["optimizer=adagrad", "sampler.centers_per_draw=4"], "the fused kernel cannot train it"),
+    ):
         with pytest.raises(Exception) as error:
-            train(make_cfg(f"task.updater.{bad}"))
-        assert message in str(user_error_in(error.value))
+            train(make_cfg(*bad, run="-".join(bad)))
+        assert message in str(user_error_in(error.value)), (bad, error.value)

@@ -85,7 +85,7 @@ def test_shared_noise_rows_take_the_capped_sum_of_the_batchs_pushes(monkeypatch)
     gradients = {}
     for rule in ("sum", "newton", "mean"):
         # a pool of 2 shared noise words standing for 1 draw per example: each weighs 1/2
-        objective = NegativeSampling(VOCAB, dim=3, negative=1, shared=True, shared_pool=2, sparse=False,
+        objective = NegativeSampling(VOCAB, dim=3, negative=1, noise_sharing="step", noise_pool=2, sparse=False,
                                      shared_rows=rule)
         torch.manual_seed(3)
         torch.nn.init.normal_(objective.output.weight)

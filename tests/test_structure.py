@@ -223,3 +223,28 @@ def test_the_updater_seam_takes_any_updater():
                         window=1, n_words=2)
     fit_one_batch(task, batch)
     assert len(updater.batches) == 1 and torch.equal(updater.batches[0].ids, batch.ids)
+
+
+def test_every_task_declares_in_one_form():
+    """Declarations are made by `declare(...)` in `__init__` (some follow from the model), never as class
+    attributes beside it; `declare` refuses a name that is not a declaration."""
+    import importlib
+    import pkgutil
+
+    import lm_experiments.tasks
+    from lm_experiments.tasks.base import DECLARED, Task
+
+    for info in pkgutil.iter_modules(lm_experiments.tasks.__path__):
+        importlib.import_module(f"lm_experiments.tasks.{info.name}")
+    tasks = set()
+    pending = [Task]
+    while pending:
+        cls = pending.pop()
+        tasks.add(cls)
+        pending += cls.__subclasses__()
+    assert len(tasks) >= 8
+    for cls in tasks:
+        assert not set(vars(cls)) & set(DECLARED), f"{cls.__name__} declares on the class"
+    task = next(cls for cls in tasks if cls.__name__ == "CountVectorsTask")
+    with pytest.raises(TypeError, match="not exports"):
+        Task.declare(task.__new__(task), exports=("vectors",))

@@ -19,6 +19,7 @@ from omegaconf import DictConfig
 
 from lm_experiments import CONFIG_DIR
 from lm_experiments.errors import UserError, exit_status, user_error_in
+from lm_experiments.old_names import renamed_overrides
 from lm_experiments.run.command_line import check_command_line
 from lm_experiments.run.hydra_callbacks import record_failure
 
@@ -94,7 +95,10 @@ def hydra_main(cfg: DictConfig) -> float | None:
 
 
 def main() -> None:
-    """Check the command line, then hand it to Hydra."""
+    """Read old option names as today's (a note each), check the command line, then hand it to Hydra."""
+    sys.argv[1:], notes = renamed_overrides(sys.argv[1:])
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
     try:
         check_command_line(sys.argv[1:])
     except UserError as error:

@@ -21,12 +21,17 @@ from torch import nn
 from lm_experiments.data.vocab import Vocabulary
 from lm_experiments.errors import UserError
 
+WINDOW_DRAWS = 3      # sampler.window_draws=null: fastText's skip-gram draws 3 x K noise words per shared window
+CENTERS_PER_DRAW = 8  # sampler.centers_per_draw=null: CBOW shares a draw among 8 consecutive centers
+
 
 @dataclass
 class FusedOutputSide:
     """What a fused kernel scores against: negative sampling (`negative` noise words per example, drawn from
     `noise_probs` by `sample_noise`) or hierarchical softmax (`negative` = 0; the Huffman paths `codes`,
-    `points` (V, L) and `lengths` (V,)). The side not used holds (1, 1) zeros that the kernels never read."""
+    `points` (V, L) and `lengths` (V,)). The side not used holds (1, 1) zeros that the kernels never read.
+    `noise_sharing` (auto | none | window) says which examples share a draw (`sampler.noise_sharing`), and
+    `window_draws` and `centers_per_draw` its sizes where the config set them (None: the defaults above)."""
 
     rows: torch.Tensor     # (O, d) the parameter the kernels write (read afresh each batch: DDP replaces storage)
     negative: int
@@ -35,10 +40,22 @@ class FusedOutputSide:
     lengths: torch.Tensor  # (V,) or (1,)
     noise_probs: torch.Tensor | None = None  # (V,) negative sampling's noise distribution
     sample_noise: Callable[[tuple[int, ...], torch.device], torch.Tensor] | None = None
+    noise_sharing: str = "none"
+    window_draws: int | None = None
+    centers_per_draw: int | None = None
 
     @property
     def hierarchical(self) -> bool:
         return self.negative == 0
+
+    @property
+    def draws_per_window(self) -> int:
+        """Noise words fastText's skip-gram draws per shared window: window_draws x K."""
+        return (WINDOW_DRAWS if self.window_draws is None else self.window_draws) * self.negative
+
+    @property
+    def centers_per_step(self) -> int:
+        return CENTERS_PER_DRAW if self.centers_per_draw is None else self.centers_per_draw
 
 
 class Objective(nn.Module):
@@ -55,6 +72,8 @@ class Objective(nn.Module):
       objectives with one output vector per word.
     - `fused_output_side()`: what a fused kernel needs to take this objective's per-example steps,
       or None where no kernel can (then `fused_kernel_note` says which objectives have one).
+    - `kernel_only_options()`: the settings given that only the fused CPU kernel honours, which a run
+      stepping through autograd refuses instead of ignoring.
     """
 
     fused_kernel_note = "sampler=negative and sampler=hierarchical have one"
@@ -70,3 +89,6 @@ class Objective(nn.Module):
 
     def fused_output_side(self) -> FusedOutputSide | None:
         return None
+
+    def kernel_only_options(self) -> list[str]:
+        return []

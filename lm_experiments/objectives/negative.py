@@ -5,10 +5,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from lm_experiments.data.vocab import Vocabulary
-from lm_experiments.errors import number, positive_int
+from lm_experiments.errors import UserError, number, positive_int
 from lm_experiments.objectives.base import FusedOutputSide, Objective
 from lm_experiments.objectives.noise import UnigramNoise
 from lm_experiments.objectives.shared_rows import logistic_curvature, scale_shared_rows, shared_row_rule
+
+# sampler.noise_sharing: which examples share one draw of noise words
+NOISE_SHARING = ("auto", "none", "window", "step")
+NOISE_POOL = 1024  # what sampler.noise_pool=null means (window_draws and centers_per_draw: objectives/base.py)
 
 
 class NegativeSampling(Objective):
@@ -17,47 +21,77 @@ class NegativeSampling(Objective):
     Output vectors start at zero as in word2vec (`syn1neg`); a drawn noise word that
     equals the target is skipped, as word2vec does.
 
-    With `shared=True` one pool of K = `shared_pool` noise words serves every example of
-    a step, so the noise scores are one (P, d) x (d, K) matrix product instead of P
-    small gathers: the standard trick for GPU speed. Each example weighs the pool by
-    k / K, so its expected noise term is word2vec's k draws; a pool of only k words
-    would let a whole step see 5 noise words where word2vec's examples see 5 each,
-    and learns far less per epoch (measured in benchmarks/README.md). The pool's rows
-    take the push of all P examples at once, where word2vec moves them one example at
-    a time; `shared_rows` picks how much of it they take (`shared_rows.py`; `newton`
-    by default). Per-example noise keeps word2vec's sum. Language models pass no step
-    size: their loss is a mean over tokens and takes the exact gradient.
+    `noise_sharing` says which examples share one draw of noise words, on either path:
+    - `none`: word2vec's K words per example (the fused kernels' per-example loops, and autograd's);
+    - `window` (the fused CPU kernel): one draw per skip-gram center, shared by its window
+      (Ji et al. 2016; fastText's center draws `window_draws` x K, each weighted down as much),
+      and per `centers_per_draw` consecutive CBOW centers;
+    - `step` (autograd): one pool of K' = `noise_pool` words per SGD step, shared by all its
+      examples as a (P, d) x (d, K') matrix product, each example weighing the pool by K / K'
+      so its expected noise term is word2vec's K draws (a pool of only K words learns far less
+      per epoch: benchmarks/README.md). The pool's rows take the push of all P examples at
+      once; `shared_rows` picks how much of it they take (`shared_rows.py`);
+    - `auto` (the default): `window` for skip-gram and fastText's skip-gram under the fused CPU
+      kernel, where benchmarks/README.md shows gensim's quality held, `none` elsewhere.
+    The sizes are null unless their sharing applies (null: 1024, 3 and 8), so a size set
+    where it would change nothing is refused. Language models pass no step size: their
+    loss is a mean over tokens and takes the exact gradient.
     """
 
     def __init__(self, vocab: Vocabulary, dim: int, sparse: bool = False, negative: int = 5,
-                 ns_exponent: float = 0.75, shared: bool = False, shared_pool: int | None = None,
-                 shared_rows: str = "newton"):
+                 ns_exponent: float = 0.75, noise_sharing: str = "auto", noise_pool: int | None = None,
+                 window_draws: int | None = None, centers_per_draw: int | None = None, shared_rows: str = "newton"):
         super().__init__(vocab, dim, sparse)
         self.negative = positive_int(negative, "sampler.negative")
-        self.shared = bool(shared)
-        self.shared_pool = self.negative if shared_pool is None else positive_int(shared_pool, "sampler.shared_pool")
+        if noise_sharing not in NOISE_SHARING:
+            raise UserError(f"sampler.noise_sharing must be one of {', '.join(NOISE_SHARING)}; got {noise_sharing!r}.")
+        self.noise_sharing = noise_sharing
+        if noise_pool is not None and noise_sharing != "step":
+            raise UserError(f"sampler.noise_pool sizes the pool of sampler.noise_sharing=step, and this run's is "
+                            f"{noise_sharing}: drop sampler.noise_pool or set sampler.noise_sharing=step.")
+        self.noise_pool = positive_int(NOISE_POOL if noise_pool is None else noise_pool, "sampler.noise_pool")
+        for value, name in ((window_draws, "window_draws"), (centers_per_draw, "centers_per_draw")):
+            if value is not None and noise_sharing not in ("auto", "window"):
+                raise UserError(f"sampler.{name} applies where noise words are shared per window "
+                                f"(sampler.noise_sharing=window or auto), and this run's is {noise_sharing}: drop "
+                                f"sampler.{name}.")
+        self.window_draws = None if window_draws is None else positive_int(window_draws, "sampler.window_draws")
+        self.centers_per_draw = None if centers_per_draw is None else positive_int(centers_per_draw,
+                                                                                     "sampler.centers_per_draw")
         self.shared_rows = shared_row_rule(shared_rows)
         ns_exponent = number(ns_exponent, "sampler.ns_exponent")
         self.output = nn.Embedding(len(vocab), dim, sparse=sparse)
         nn.init.zeros_(self.output.weight)
         self.noise = UnigramNoise(vocab, ns_exponent)
         self.noise.check_draws(self.negative, "sampler.negative")
-        if self.shared:
-            self.noise.check_draws(self.shared_pool, "sampler.shared_pool", usual=1024, what="noise words per step",
+        if noise_sharing == "step":
+            self.noise.check_draws(self.noise_pool, "sampler.noise_pool", usual=NOISE_POOL, what="noise words per step",
                                    advice="a shared pool of a few hundred to 1,024 words serves any batch")
 
     @property
+    def pooled(self) -> bool:
+        """One pool of noise words per SGD step (the autograd path's batched form)."""
+        return self.noise_sharing == "step"
+
+    @property
     def fused_kernel_note(self) -> str:
-        return ("a pool of noise words shared by a step (sampler.shared=true); the kernels draw per example: "
-                "set sampler.shared=false" if self.shared else super().fused_kernel_note)
+        return ("a pool of noise words shared by a step (sampler.noise_sharing=step); the kernels draw per example "
+                "or per window: set sampler.noise_sharing=auto" if self.pooled else super().fused_kernel_note)
+
+    def kernel_only_options(self) -> list[str]:
+        """The settings only the fused CPU kernel honours (noise shared per window, and its sizes)."""
+        given = [f"sampler.noise_sharing={self.noise_sharing}"] if self.noise_sharing == "window" else []
+        return given + [f"sampler.{name}={value}" for name, value in (("window_draws", self.window_draws),
+                                                                      ("centers_per_draw", self.centers_per_draw))
+                        if value is not None]
 
     def fused_output_side(self) -> FusedOutputSide | None:
-        """Per-example noise only: a shared pool is the autograd path's batched form."""
-        if self.shared:
+        """Per-example or per-window noise; a pool per step is the autograd path's batched form."""
+        if self.pooled:
             return None
         unused = torch.zeros((1, 1), dtype=torch.long, device=self.output.weight.device)
         return FusedOutputSide(self.output.weight, self.negative, unused, unused, unused[0], self.noise.probs,
-                               self.sample_noise)
+                               self.sample_noise, self.noise_sharing, self.window_draws, self.centers_per_draw)
 
     def sample_noise(self, shape: tuple[int, ...], device: torch.device) -> torch.Tensor:
         return self.noise.sample(shape, device)
@@ -66,12 +100,12 @@ class NegativeSampling(Objective):
         """hidden (P, d), targets (P,) -> loss per example (P,)."""
         positive = (hidden * self.output(targets)).sum(-1)                            # (P,)
         weight = 1.0
-        if self.shared:
-            pool = self.sample_noise((self.shared_pool,), hidden.device)              # (K,)
+        if self.pooled:
+            pool = self.sample_noise((self.noise_pool,), hidden.device)               # (K,)
             noise_vectors = self.output(pool)                                         # (K, d)
             negative = hidden @ noise_vectors.T                                       # (P, K)
             not_target = (pool.unsqueeze(0) != targets.unsqueeze(1)).to(hidden.dtype)  # (P, K)
-            weight = self.negative / self.shared_pool
+            weight = self.negative / self.noise_pool
             if self.shared_rows != "sum" and noise_vectors.requires_grad:
                 curvature = weight * logistic_curvature(negative.detach(),
                                                         hidden.detach().pow(2).sum(-1, keepdim=True))

@@ -24,6 +24,7 @@ import torch
 
 from lm_experiments.errors import UserError, user_error_in
 from lm_experiments.models.scalar_mix import ScalarMix
+from lm_experiments.old_names import renamed_overrides
 from lm_experiments.run import assembly
 from lm_experiments.run import folder as run_folder
 from lm_experiments.run.lifecycle import train_in_folder
@@ -65,10 +66,14 @@ def compose_run_config(overrides: list[str] | None = None, output_dir: str | Pat
 def train(overrides: list[str] | None = None, output_dir: str | Path | None = None) -> TrainedRun:
     """Train one run, as `python train.py <overrides>` does, and return its final metrics and folder.
 
-    A failed run leaves no stub folder behind (as on the command line); the error is raised."""
+    A failed run leaves no stub folder behind (as on the command line); the error is raised. Old option names
+    are read as today's, with a logged note each (`old_names.py`)."""
+    overrides, notes = renamed_overrides(list(overrides or []))
+    for note in notes:
+        log.warning("%s", note)
     cfg, folder = compose_run_config(overrides, output_dir)
     try:
-        metrics = train_in_folder(cfg, list(overrides or []), log_to=_run_log(folder / run_folder.LOG_FILE))
+        metrics = train_in_folder(cfg, overrides, log_to=_run_log(folder / run_folder.LOG_FILE))
     except BaseException as error:
         cause = user_error_in(error)  # bad input, perhaps wrapped by Hydra's instantiate: raised as itself
         if cause is not None and cause is not error:

@@ -13,6 +13,7 @@ from pathlib import Path
 from hydra.utils import get_class, instantiate
 from omegaconf import DictConfig, OmegaConf
 
+from lm_experiments import old_names
 from lm_experiments.config_options import check_options
 from lm_experiments.data.vocab import Vocabulary
 from lm_experiments.errors import UserError
@@ -78,26 +79,6 @@ def instantiate_task(cfg: DictConfig, vocab: Vocabulary, labels: list[str] | Non
                        optimizer=optimizer, scheduler=scheduler, **by_data)
 
 
-# Where classes lived before they moved: run folders written then name them in their config.yaml.
-MOVED_TARGETS = {
-    "lm_experiments.tasks.language_model.LanguageModelTask": "lm_experiments.tasks.neural_lm.NeuralLMTask",
-    "lm_experiments.kernels.updater.Auto": "lm_experiments.updaters.auto.Auto",
-    "lm_experiments.kernels.updater.FusedCPU": "lm_experiments.updaters.fused.FusedCPU",
-    "lm_experiments.kernels.updater.FusedGPU": "lm_experiments.updaters.fused.FusedGPU",
-    "lm_experiments.tasks.updaters.AutogradSGD": "lm_experiments.updaters.base.AutogradSGD",
-}
-
-
-def follow_moved_targets(node) -> None:
-    """Point the `_target_`s of an old run's config at where those classes live now (in place)."""
-    if isinstance(node, DictConfig):
-        for key, value in node.items():
-            if key == "_target_" and value in MOVED_TARGETS:
-                node[key] = MOVED_TARGETS[value]
-            else:
-                follow_moved_targets(value)
-
-
 def load_task(folder: Path, checkpoint: str = run_folder.LAST_CHECKPOINT, device: str = "cpu"):
     """A finished run's trained task, rebuilt from its config, vocabulary and checkpoint, in eval mode
     on `device`; and the run's config."""
@@ -109,7 +90,7 @@ def load_task(folder: Path, checkpoint: str = run_folder.LAST_CHECKPOINT, device
         raise UserError(f"No checkpoint at {path}. Pass --checkpoint PATH, or train with the default callbacks.")
     state = run_folder.load_checkpoint(path)
     cfg = OmegaConf.load(folder / run_folder.CONFIG_FILE)
-    follow_moved_targets(cfg)
+    old_names.read_as_today(cfg)
     task = instantiate_task(cfg, Vocabulary.load(folder / run_folder.VOCAB_FILE), labels=run_folder.read_labels(folder),
                             for_training=False)
     task.on_load_checkpoint(state)

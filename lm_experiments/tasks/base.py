@@ -2,7 +2,10 @@
 
 A task is the LightningModule of one kind of training. It owns the loop (its
 `training_step` takes the batch types it names), the objective it builds for its
-encoder, its metrics, and the files it hands to other tools. The declarations:
+encoder, its metrics, and the files it hands to other tools. Every task declares in one
+form: a `declare(...)` call in its `__init__`, once its parts are built (some declarations
+follow from the model: the batches it reads, what it offers), over the defaults in
+`DECLARED`. The declarations:
 
 - `batch_types`: the typed batches its `training_step` takes; a view making another
   type is refused when the run is built, with the names of both.
@@ -14,6 +17,7 @@ encoder, its metrics, and the files it hands to other tools. The declarations:
 - `export(out_dir)` and `artifact_type`: the files it writes for other tools.
 - `distributed_strategies`: the multi-process strategies it can train under.
 - `updates`: for tasks stepped through an updater (`updaters/`), the kind of batch it hands it.
+- `carries_state`: its model is fed only the newest token and its state when generating.
 - `model`: the part it trains (the `model=` config group's: an encoder, a count model, n-gram counts),
   under that one name on every task; `keyed_vectors()`: its word vectors as gensim KeyedVectors, for
   tasks that provide them (what `load_run` hands users).
@@ -25,7 +29,6 @@ encoder, its metrics, and the files it hands to other tools. The declarations:
 import enum
 import math
 from pathlib import Path
-from typing import ClassVar
 
 import lightning as L
 import torch
@@ -61,27 +64,43 @@ class Provides(enum.Enum):
     GRADIENT_THROUGH_TIME = "gradients through time"  # model.embed + model.rnn, unrolled step by step (RNN/GRU/LSTM)
 
 
-class Task(L.LightningModule):
-    """Base class; see the module docstring for what a subclass declares."""
+# What a task may declare, and what it declares unless it says otherwise.
+DECLARED = {"batch_types": (), "update_rule": "", "metrics": (), "optimized_metric": "", "provides": frozenset(),
+            "distributed_strategies": (), "artifact_type": "model", "finite_metrics": (), "updates": None,
+            "carries_state": False}
 
-    batch_types: tuple[type, ...] = ()
-    update_rule: str = ""
-    metrics: tuple[str, ...] = ()
-    optimized_metric: str = ""
-    provides: frozenset[Provides] = frozenset()
-    distributed_strategies: ClassVar[tuple[str, ...]] = ()
-    artifact_type: ClassVar[str] = "model"
-    finite_metrics: ClassVar[tuple[str, ...]] = ()
-    updates: ClassVar[str | None] = None  # the kind of batch an updater trains it on (updaters/base.py), if any
+
+class Task(L.LightningModule):
+    """Base class; see the module docstring for what a subclass declares (with `declare`)."""
+
+    batch_types: tuple[type, ...]
+    update_rule: str
+    metrics: tuple[str, ...]
+    optimized_metric: str
+    provides: frozenset[Provides]
+    distributed_strategies: tuple[str, ...]
+    artifact_type: str
+    finite_metrics: tuple[str, ...]
+    updates: str | None   # the kind of batch an updater trains it on (updaters/base.py), if any
+    carries_state: bool
     model: torch.nn.Module  # the `model=` part the task trains (set by each subclass)
 
     def __init__(self, vocab: Vocabulary, optimizer=None, scheduler=None):
         super().__init__()
+        self.declare(**DECLARED)
         self.vocab = vocab
         self.optimizer_factory = optimizer
         self.scheduler_factory = scheduler
         self.step_loss: torch.Tensor | None = None       # the last training step's loss (the divergence guard's)
         self.step_grad_norm: torch.Tensor | None = None  # the last step's gradient norm, where autograd made one
+
+    def declare(self, **declared) -> None:
+        """Set what this task declares (the names in `DECLARED`); a task calls it in its `__init__`."""
+        unknown = sorted(set(declared) - set(DECLARED))
+        if unknown:
+            raise TypeError(f"a task declares {', '.join(DECLARED)}; not {', '.join(unknown)}")
+        for name, value in declared.items():
+            setattr(self, name, frozenset(value) if name == "provides" else value)
 
     def log_train_loss(self, loss: torch.Tensor, batch_size: int) -> None:
         """Log the step's training loss and keep it where the divergence guard reads it."""

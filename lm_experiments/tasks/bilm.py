@@ -17,14 +17,6 @@ class BidirectionalLMTask(Task):
     directions' log likelihoods). Validation and test sum each direction's NLL over the whole split and log
     `{stage}/ppl_forward`, `{stage}/ppl_backward` and their mean `{stage}/ppl`, as the paper reports it."""
 
-    update_rule = "the optimizer's steps on the sum of both directions' mean token losses, gradient clipping"
-    metrics = ("val/ppl", "val/ppl_forward", "val/ppl_backward", "test/ppl")
-    optimized_metric = "val/ppl"
-    provides = frozenset({Provides.THROUGHPUT})
-    distributed_strategies = ("ddp",)
-    artifact_type = "bilm"
-    finite_metrics = ("val/ppl",)
-
     def __init__(self, vocab: Vocabulary, model: BidirectionalLMEncoder, objective, optimizer, scheduler=None):
         super().__init__(vocab, optimizer, scheduler)
         self.check_part(model, BidirectionalLMEncoder, "a bidirectional language model (model=elmo)")
@@ -32,7 +24,12 @@ class BidirectionalLMTask(Task):
         self.check_objective(objective)
         self.objective = objective(vocab=vocab, dim=model.output_dim, sparse=False)
         model.init_weights(self.objective)
-        self.batch_types = (model.batch_type,)
+        self.declare(batch_types=(model.batch_type,),
+                     update_rule="the optimizer's steps on the sum of both directions' mean token losses, gradient "
+                                 "clipping",
+                     metrics=("val/ppl", "val/ppl_forward", "val/ppl_backward", "test/ppl"), optimized_metric="val/ppl",
+                     provides={Provides.THROUGHPUT}, distributed_strategies=("ddp",), artifact_type="bilm",
+                     finite_metrics=("val/ppl",))
         self._nll = {stage: {d: NLLSum() for d in DIRECTIONS} for stage in ("val", "test")}
 
     @property

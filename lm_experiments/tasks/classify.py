@@ -28,11 +28,6 @@ class ClassificationTask(Task):
     and their coverage of the vocabulary is logged (`pretrained/coverage`).
     """
 
-    update_rule = "the optimizer's steps on the mean cross-entropy per example (autograd)"
-    metrics = ("val/acc", "test/acc", "test/macro_f1")
-    optimized_metric = "val/acc"
-    artifact_type = "classifier"
-
     def __init__(self, vocab: Vocabulary, model: SentenceEncoder, objective, optimizer, scheduler=None,
                  labels: list[str] | None = None, select_best: bool = True):
         super().__init__(vocab, optimizer, scheduler)
@@ -44,7 +39,10 @@ class ClassificationTask(Task):
         self.check_objective(objective, LabelSoftmax)
         self.labels = list(labels)
         self.objective = objective(labels=self.labels, dim=model.output_dim)
-        self.batch_types = (model.batch_type,)
+        self.declare(batch_types=(model.batch_type,),
+                     update_rule="the optimizer's steps on the mean cross-entropy per example (autograd)",
+                     metrics=("val/acc", "test/acc", "test/macro_f1"), optimized_metric="val/acc",
+                     artifact_type="classifier")
         self.select_best = bool(select_best)
         self.scores = torch.nn.ModuleDict({stage: ClassificationScores(len(self.labels)) for stage in ("val", "test")})
         self.best_acc, self.best_epoch, self._best_state = -1.0, -1, None

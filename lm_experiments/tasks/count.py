@@ -16,31 +16,25 @@ from lm_experiments.vectors import export_word_vectors, keyed_vectors
 class CountVectorsTask(Task):
     """Feeds the co-occurrence cells to a count model through its updater: by default (`task/updater=auto`) the
     fused GloVe kernel's per-cell AdaGrad steps where the model declares AdaGrad tables, else the model's own
-    fit (`ModelFit`), `examples_per_step` shuffled cells at a time (GloVe's batched AdaGrad), or a whole batch at
-    once with `examples_per_step=null` (PPMI+SVD factorises the whole matrix, which its view hands over as one
+    fit (`ModelFit`), `cells_per_step` shuffled cells at a time (GloVe's batched AdaGrad), or a whole batch at
+    once with `cells_per_step=null` (PPMI+SVD factorises the whole matrix, which its view hands over as one
     batch). No objective, no gradient optimizer. Its vectors are evaluated and exported like any embedding's."""
 
-    batch_types = (CellBatch,)
-    updates = CELLS
-    distributed_strategies = ()  # the models' state is not parameters DDP could share
-    artifact_type = "embeddings"
-    provides = frozenset({Provides.WORD_VECTORS})
-    metrics = ("val/analogy", "val/ws353", "val/simlex")
-    optimized_metric = "val/analogy"
-
     def __init__(self, vocab: Vocabulary, model: CountVectorModel, objective=None, optimizer=None, scheduler=None,
-                 examples_per_step: int | None = None, updater: Updater | None = None):
+                 cells_per_step: int | None = None, updater: Updater | None = None):
         super().__init__(vocab)
         self.check_part(model, CountVectorModel, "a count model (model=glove, svd)")
         self.model = model
         self.check_no_objective(objective, optimizer)
-        self.examples_per_step = None if examples_per_step is None else positive_int(
-            examples_per_step, "task.examples_per_step")
+        self.cells_per_step = None if cells_per_step is None else positive_int(cells_per_step, "task.cells_per_step")
+        self.declare(batch_types=(CellBatch,), updates=CELLS)  # (check_updater reads `updates`)
         self.updater = self.check_updater(updater if updater is not None else ModelFit())
         self.automatic_optimization = False
-        steps = (f"{self.examples_per_step} shuffled cells at a time" if examples_per_step
-                 else "on every cell at once")
-        self.update_rule = f"{self.updater.description} (the model's own fit: {steps})"
+        steps = f"{self.cells_per_step} shuffled cells at a time" if cells_per_step else "on every cell at once"
+        self.declare(update_rule=f"{self.updater.description} (the model's own fit: {steps})",
+                     metrics=("val/analogy", "val/ws353", "val/simlex"), optimized_metric="val/analogy",
+                     provides={Provides.WORD_VECTORS}, artifact_type="embeddings",
+                     distributed_strategies=())  # the models' state is not parameters DDP could share
 
     @property
     def name(self) -> str:

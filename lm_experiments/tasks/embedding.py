@@ -24,12 +24,6 @@ class WordEmbeddingTask(Task):
     embedding callbacks and exported in word2vec's formats.
     """
 
-    updates = EXAMPLES
-    distributed_strategies = ("ddp",)  # per-row sparse steps: FSDP cannot shard them
-    artifact_type = "embeddings"
-    metrics = ("val/analogy", "val/ws353", "val/simlex")
-    optimized_metric = "val/analogy"
-
     def __init__(self, vocab: Vocabulary, model: WordEmbeddingEncoder, objective, optimizer, scheduler=None,
                  updater: Updater | None = None):
         super().__init__(vocab, optimizer, scheduler)
@@ -38,12 +32,14 @@ class WordEmbeddingTask(Task):
         self.model = model
         self.check_objective(objective)
         self.objective = objective(vocab=vocab, dim=model.output_dim, sparse=True)
+        self.declare(updates=EXAMPLES)  # (check_updater reads it)
         self.updater = self.check_updater(updater if updater is not None else AutogradSGD())
         self.automatic_optimization = False
-        self.batch_types = (WordWindows,)
-        self.update_rule = self.updater.description
         unseen = {Provides.UNSEEN_WORD_VECTORS} if model.embedder.handles_unseen_words else set()
-        self.provides = frozenset({Provides.WORD_VECTORS, Provides.THROUGHPUT, *unseen})
+        self.declare(batch_types=(WordWindows,), update_rule=self.updater.description,
+                     metrics=("val/analogy", "val/ws353", "val/simlex"), optimized_metric="val/analogy",
+                     provides={Provides.WORD_VECTORS, Provides.THROUGHPUT, *unseen}, artifact_type="embeddings",
+                     distributed_strategies=("ddp",))  # per-row sparse steps: FSDP cannot shard them
 
     @property
     def name(self) -> str:

@@ -63,10 +63,6 @@ class NeuralLMTask(NextTokenTask):
     whose output layer may be sampled, stays eager).
     """
 
-    update_rule = "the optimizer's steps on the mean loss per token (autograd), the trainer's gradient clipping"
-    distributed_strategies = ("ddp", "fsdp")
-    finite_metrics = ("val/ppl",)  # a softmax over finite scores always gives a finite perplexity
-
     def __init__(self, vocab: Vocabulary, model: LanguageModelEncoder, objective, optimizer, scheduler=None,
                  compile: bool = False, compile_backend: str = "inductor"):
         super().__init__(vocab, optimizer, scheduler)
@@ -81,10 +77,13 @@ class NeuralLMTask(NextTokenTask):
         tied = model.tied_output_weight()
         if tied is not None:
             self.objective.tie_weights(tied)
-        self.batch_types = (model.batch_type,)
-        self.carries_state = model.carries_state
-        self.provides = self.provides | {flag for flag, offered in ((Provides.ATTENTION_MAPS, model.exposes_attention),
-                                        (Provides.GRADIENT_THROUGH_TIME, model.unrolls_in_time)) if offered}
+        offered = {flag for flag, offers in ((Provides.ATTENTION_MAPS, model.exposes_attention),
+                                             (Provides.GRADIENT_THROUGH_TIME, model.unrolls_in_time)) if offers}
+        self.declare(batch_types=(model.batch_type,), carries_state=model.carries_state,
+                     provides=self.provides | offered, distributed_strategies=("ddp", "fsdp"),
+                     update_rule="the optimizer's steps on the mean loss per token (autograd), the trainer's "
+                                 "gradient clipping",
+                     finite_metrics=("val/ppl",))  # a softmax over finite scores always gives a finite perplexity
         self._states: dict[str, object] = {}
 
     @property

@@ -19,15 +19,12 @@ class NextTokenTask(Task):
     their state.
     """
 
-    carries_state: bool = False
-    provides = frozenset({Provides.NEXT_TOKEN, Provides.THROUGHPUT})
-    artifact_type = "language-model"
-
     def __init__(self, vocab: Vocabulary, optimizer=None, scheduler=None, perplexity_name: str = "ppl"):
         super().__init__(vocab, optimizer, scheduler)
         self.perplexity_name = perplexity_name
-        self.metrics = (f"val/{perplexity_name}", f"test/{perplexity_name}")
-        self.optimized_metric = f"val/{perplexity_name}"
+        self.declare(metrics=(f"val/{perplexity_name}", f"test/{perplexity_name}"),
+                     optimized_metric=f"val/{perplexity_name}", provides={Provides.NEXT_TOKEN, Provides.THROUGHPUT},
+                     artifact_type="language-model")
         self._nll = {"val": NLLSum(), "test": NLLSum()}
         self.register_buffer("best_val_ppl", torch.tensor(float("inf"), dtype=torch.float64))
 

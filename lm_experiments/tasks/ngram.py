@@ -17,16 +17,15 @@ class NGramTask(NextTokenTask):
     builds the estimator; validation and test score their splits with the same perplexity code as
     the neural models. Kneser-Ney runs export `model.arpa`, which KenLM reads."""
 
-    batch_types = (TokenChunk,)
-    update_rule = "counts every order once over the whole training split (more epochs change nothing)"
-    distributed_strategies = ()  # counting, no gradients to share
-
     def __init__(self, vocab: Vocabulary, model: NGramModel, objective=None, optimizer=None, scheduler=None):
         self.check_part(model, NGramModel, "a counting n-gram model (model=ngram)")  # (its kind names the metric)
         super().__init__(vocab, perplexity_name="ppl" if model.normalized else "pseudo_ppl")
         self.model = model
         self.check_no_objective(objective, optimizer)
         self.automatic_optimization = False
+        self.declare(batch_types=(TokenChunk,),
+                     update_rule="counts every order once over the whole training split (more epochs change nothing)",
+                     distributed_strategies=())  # counting, no gradients to share
 
     @property
     def name(self) -> str:

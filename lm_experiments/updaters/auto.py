@@ -3,7 +3,7 @@
 import torch
 from lightning.pytorch.utilities import rank_zero_info
 
-from lm_experiments.updaters.base import CELLS, EXAMPLES, AutogradSGD, ModelFit, Updater
+from lm_experiments.updaters.base import CELLS, EXAMPLES, AutogradSGD, ModelFit, Updater, refuse_kernel_only_options
 from lm_experiments.updaters.fused import FusedCPU, FusedGPU
 from lm_experiments.updaters.fused_glove import FusedGloVe
 
@@ -16,9 +16,8 @@ class Auto(Updater):
     serves = (EXAMPLES, CELLS)
 
     def __init__(self, threads: int | None = None, loss_every: int = 8, hot_rows: int = 64,
-                 examples_per_step: int = 1024, centers_per_program: int = 32, warps: int = 1,
-                 shared_negatives: str = "auto", shared_centers: int = 8, window_draws: int = 3):
-        self.fused_cpu = FusedCPU(threads, loss_every, hot_rows, shared_negatives, shared_centers, window_draws)
+                 examples_per_step: int = 1024, centers_per_program: int = 32, warps: int = 1):
+        self.fused_cpu = FusedCPU(threads, loss_every, hot_rows)
         self.fused_gpu = FusedGPU(centers_per_program, warps)
         self.autograd = AutogradSGD(examples_per_step)
         self.fused_glove = FusedGloVe(threads)
@@ -37,6 +36,8 @@ class Auto(Updater):
             self.chosen = kernel
             kernel.prepare(task)
         else:
+            if fallback is self.autograd:
+                refuse_kernel_only_options(task, f"the fused kernel cannot train it: {reason}")
             self.chosen = fallback
             fallback.prepare(task)
             rank_zero_info(f"{what} ({reason})")

@@ -3,7 +3,7 @@
 Two kinds of task step through it, and an updater says which it serves (`serves`): the
 word-embedding task's batches of examples (`EXAMPLES`) and the count task's batches of
 co-occurrence cells (`CELLS`). For cells, `ModelFit` is the reference: the model's own
-`fit` in shuffled steps of the task's `examples_per_step` cells; the fused GloVe updater
+`fit` in shuffled steps of the task's `cells_per_step` cells; the fused GloVe updater
 (`fused_glove.py`) is tested against it.
 
 For examples, `AutogradSGD` is the readable reference: shuffled steps of `examples_per_step`
@@ -23,7 +23,7 @@ from typing import ClassVar
 
 import torch
 
-from lm_experiments.errors import positive_int
+from lm_experiments.errors import UserError, positive_int
 from lm_experiments.updaters.replicas import summed_replica_updates
 
 EXAMPLES = "examples"  # the word-embedding task's (skip-gram, CBOW, fastText)
@@ -44,12 +44,26 @@ class Updater(ABC):
         """Update `task`'s encoder and objective from the examples of `batch` (`WordWindows`)."""
 
 
+def refuse_kernel_only_options(task, why: str) -> None:
+    """Autograd draws noise per example or per step (`sampler.noise_sharing=none|step`): a setting only the fused
+    CPU kernel honours is refused in one line, not ignored."""
+    options = task.objective.kernel_only_options()
+    if options:
+        raise UserError(f"{', '.join(options)}: noise words shared per window are the fused CPU kernel's, and this run "
+                        f"steps through autograd ({why}), which draws per example (sampler.noise_sharing=none) or per "
+                        f"step (step). Drop them, or train where the kernel applies (task/updater=auto, plain SGD on "
+                        f"the CPU).")
+
+
 class AutogradSGD(Updater):
     """Shuffled steps of `examples_per_step` examples on their summed loss, through autograd and the optimizer."""
 
     def __init__(self, examples_per_step: int = 1024):
         self.examples_per_step = positive_int(examples_per_step, "task.updater.examples_per_step")
         self.description = f"{self.examples_per_step} examples per optimizer step on their summed loss (autograd)"
+
+    def prepare(self, task) -> None:
+        refuse_kernel_only_options(task, "task/updater=autograd")
 
     def train_batch(self, task, batch) -> tuple[torch.Tensor, int]:
         optimizer = task.optimizers()
@@ -72,7 +86,7 @@ class AutogradSGD(Updater):
 
 class ModelFit(Updater):
     """The count model's own fit (GloVe's batched AdaGrad, PPMI + SVD) in shuffled steps of the task's
-    `examples_per_step` cells, or on the whole batch at once where that is None."""
+    `cells_per_step` cells, or on the whole batch at once where that is None."""
 
     serves = (CELLS,)
     description = "the model's own fit"
@@ -88,9 +102,9 @@ class ModelFit(Updater):
 
     @staticmethod
     def _parts(task, batch):
-        if task.examples_per_step is None:
+        if task.cells_per_step is None:
             yield batch
             return
         order = torch.randperm(batch.size, device=task.device)
-        for start in range(0, order.numel(), task.examples_per_step):
-            yield batch.select(order[start: start + task.examples_per_step])
+        for start in range(0, order.numel(), task.cells_per_step):
+            yield batch.select(order[start: start + task.cells_per_step])

@@ -18,10 +18,6 @@ from lm_experiments.updaters.replicas import summed_replica_updates
 
 log = logging.getLogger(__name__)
 PARTS_PER_THREAD = 4  # a chunk's parts per thread: enough that a thread slowed by another job is not waited for
-# task.updater.shared_negatives: noise words drawn once and shared by a skip-gram center's window (auto: skip-gram and
-# fastText's skip-gram with negative sampling), also by `shared_centers` consecutive CBOW centers (window: refuses a
-# run without noise words), or never (none: word2vec's draw per example)
-SHARED_NEGATIVES = ("auto", "window", "none")
 
 
 def plain_sgd(optimizer) -> bool:
@@ -57,6 +53,24 @@ def loop_for(model, shared: bool, centers: int = 1, draws: int = 1) -> tables.Lo
     else:
         kind = tables.SKIPGRAM if skipgram else tables.CBOW
     return tables.Loop(kind, context_inputs, not skipgram and model.context_reduce == "mean", centers, draws)
+
+
+def check_sizes_apply(side: FusedOutputSide, loop: tables.Loop) -> None:
+    """Refuse a size of noise sharing the chosen loop would not read (instead of ignoring it)."""
+    if side.window_draws is not None and loop.kind != tables.CENTER_SHARED:
+        raise UserError(f"sampler.window_draws={side.window_draws} sizes the draw fastText's skip-gram shares per "
+                        f"window, and this run draws {describe(loop)}: drop sampler.window_draws.")
+    if side.centers_per_draw is not None and loop.kind != tables.CBOW_SHARED:
+        raise UserError(f"sampler.centers_per_draw={side.centers_per_draw} sets how many CBOW centers share a draw "
+                        f"(with sampler.noise_sharing=window), and this run draws {describe(loop)}: drop "
+                        f"sampler.centers_per_draw, or set sampler.noise_sharing=window for CBOW.")
+
+
+def describe(loop: tables.Loop) -> str:
+    """How a loop draws its noise words, for messages."""
+    return {tables.SKIPGRAM: "per example (skip-gram)", tables.CBOW: "per example (CBOW)",
+            tables.SKIPGRAM_SHARED: "per skip-gram window", tables.CENTER_SHARED: "per fastText window",
+            tables.CBOW_SHARED: "per CBOW step"}[loop.kind]
 
 
 def windows_of(batch: WordWindows) -> tables.Windows:
@@ -99,14 +113,15 @@ class FusedCPU(Updater):
     """word2vec's per-example steps in a compiled, multi-threaded loop (`kernels/cpu.py`).
 
     Runs skip-gram and CBOW (plain words or fastText's subword bags) with negative
-    sampling (the kernel's own draws, not `sampler.shared`) or hierarchical softmax, on
-    the CPU, with plain SGD at the scheduler's current lr (`optimizer=sgd`, word2vec's
-    linear decay by default). With negative sampling a skip-gram window's examples share one
-    draw of noise words (`kernels/shared_negatives.py`; fastText's draw is `window_draws`
-    times as many, each weighted down as much, since the window has one input); CBOW shares
-    one across `shared_centers` consecutive centers when asked (`shared_negatives=window`);
-    `shared_negatives=none` is word2vec's draw per example. The rule for rows a batched step shares
-    (`sampler.shared_rows`) does not apply: every example steps alone, as in word2vec.
+    sampling (the kernel's own draws) or hierarchical softmax, on the CPU, with plain SGD
+    at the scheduler's current lr (`optimizer=sgd`, word2vec's linear decay by default).
+    The objective says which examples share a draw of noise words (`sampler.noise_sharing`):
+    by default (`auto`) a skip-gram window's examples share one (`kernels/shared_negatives.py`;
+    fastText's draw is `sampler.window_draws` times as many, each weighted down as much,
+    since the window has one input), CBOW draws per example unless `window` asks for one
+    draw per `sampler.centers_per_draw` consecutive centers; `none` is word2vec's draw per
+    example everywhere. The rule for rows a batched step shares (`sampler.shared_rows`)
+    does not apply: every example steps alone, as in word2vec.
     `threads` (default: every core, shared out between the processes of a DDP run)
     update the tables without locks, except the `hot_rows` output rows nearly every
     example writes (the top of the Huffman tree, the most frequent words): with several
@@ -114,18 +129,11 @@ class FusedCPU(Updater):
     added up after it, instead of the cores passing the rows' cache lines back and forth.
     """
 
-    def __init__(self, threads: int | None = None, loss_every: int = 8, hot_rows: int = 64,
-                 shared_negatives: str = "auto", shared_centers: int = 8, window_draws: int = 3):
+    def __init__(self, threads: int | None = None, loss_every: int = 8, hot_rows: int = 64):
         self.threads = None if threads is None else positive_int(threads, "task.updater.threads")
         self.loss_every = positive_int(loss_every, "task.updater.loss_every")
         self.hot_rows = non_negative_int(hot_rows, "task.updater.hot_rows", " (0: no per-thread copies)")
-        if shared_negatives not in SHARED_NEGATIVES:
-            raise UserError(f"task.updater.shared_negatives must be one of {', '.join(SHARED_NEGATIVES)}; got "
-                            f"{shared_negatives!r}.")
-        self.shared_negatives = shared_negatives
-        self.shared_centers = positive_int(shared_centers, "task.updater.shared_centers")
-        self.window_draws = positive_int(window_draws, "task.updater.window_draws")
-        self.shared = shared_negatives == "window"
+        self.shared = False
         self.description = "fused CPU kernel: word2vec's SGD steps (noise words shared where that applies)"
         self.seed = 0
 
@@ -148,19 +156,16 @@ class FusedCPU(Updater):
                             f"(NUMBA_NUM_THREADS).")
         self.threads = threads
         side = task.objective.fused_output_side()
-        if self.shared_negatives == "window" and side.hierarchical:
-            raise UserError("task.updater.shared_negatives=window shares noise words, and this run has none "
-                            f"({type(task.objective).__name__}): set it to auto or none.")
         cbow = task.model.example_type is ContextBatch
         # auto: skip-gram and fastText's skip-gram, where the figures in benchmarks/README.md hold gensim's quality;
-        # CBOW's shared step only on request (window)
-        self.shared = not side.hierarchical and (self.shared_negatives == "window"
-                                                 or (self.shared_negatives == "auto" and not cbow))
+        # CBOW's shared step only on request (window); hierarchical softmax draws no noise words (`none`)
+        self.shared = side.noise_sharing == "window" or (side.noise_sharing == "auto" and not cbow)
         self.seed = (torch.initial_seed() + 1_000_003 * task.global_rank) & (2**63 - 1)
-        self.loop = loop_for(task.model, self.shared, self.shared_centers, self.window_draws * side.negative)
+        self.loop = loop_for(task.model, self.shared, side.centers_per_step, side.draws_per_window)
+        check_sizes_apply(side, self.loop)
         hot = busiest_rows(side)[: self.hot_rows if threads > 1 else 0]  # one thread: nothing to share
         self.outputs = output_side(side, hot)
-        shared = f"noise words shared by {self.shared_centers} centers" if cbow else "noise words shared per window"
+        shared = f"noise words shared by {side.centers_per_step} centers" if cbow else "noise words shared per window"
         rank_zero_info(f"word-embedding updates: fused CPU kernel, {threads} thread(s)"
                        + (f", {shared}" if self.shared else ""))
 
@@ -186,7 +191,7 @@ class FusedGPU(Updater):
     """word2vec's per-example steps on a CUDA device: one Triton launch per chunk (`kernels/gpu.py`).
 
     Runs what the CPU kernel runs: skip-gram and CBOW (plain words or fastText's subword
-    bags) with per-example negative sampling (not `sampler.shared`) or hierarchical
+    bags) with per-example negative sampling (`sampler.noise_sharing` none or auto) or hierarchical
     softmax, with plain SGD at the scheduler's current lr. Each program walks
     `centers_per_program` centers with `warps` warps (one warp sums a 200-wide dot
     product with shuffles alone, no barrier); programs write the tables concurrently
@@ -207,7 +212,11 @@ class FusedGPU(Updater):
             return f"the fused GPU kernel runs on a CUDA device, and this task is on {task.device}"
         if importlib.util.find_spec("triton") is None:
             return "Triton is not installed (it comes with PyTorch's CUDA builds)"
-        return kernel_unsupported(task)
+        reason = kernel_unsupported(task)
+        cpu_only = task.objective.kernel_only_options() if reason is None else []
+        if cpu_only:
+            return f"the GPU kernel draws noise words per example, and {', '.join(cpu_only)} are the CPU kernel's"
+        return reason
 
     def prepare(self, task) -> None:
         reason = self.unsupported(task)
