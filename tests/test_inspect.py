@@ -107,7 +107,7 @@ def unrolled_rnn_gradients(rnn: nn.RNN, embedding: nn.Embedding, output: nn.Line
 
 def test_the_gradient_through_time_is_the_hand_unrolled_rnns():
     torch.manual_seed(0)
-    embedding, rnn, output = nn.Embedding(10, 8), nn.RNN(8, 12, batch_first=True), nn.Linear(12, 10)
+    embedding, rnn, output = nn.Embedding(10, 8), nn.RNN(8, 12), nn.Linear(12, 10)  # time-major, as our stacks
     inputs, targets = torch.randint(0, 10, (4, 9)), torch.randint(0, 10, (4,))
     loss_of = lambda hidden, target: nn.functional.cross_entropy(output(hidden), target, reduction="none")  # noqa: E731
     norms = gradient_through_time(embedding, nn.ModuleList([rnn]), loss_of, inputs, targets)
@@ -128,15 +128,15 @@ def trained_decay(cell: str, steps: int = 10, updates: int = 80) -> float:
     torch.manual_seed(0)
     vocab, dim = 8, 24
     embedding = nn.Embedding(vocab, dim)
-    layers = nn.ModuleList([{"rnn": nn.RNN, "lstm": nn.LSTM}[cell](dim, dim, batch_first=True)])
+    layers = nn.ModuleList([{"rnn": nn.RNN, "lstm": nn.LSTM}[cell](dim, dim)])
     output = nn.Linear(dim, vocab)
     loss_of = lambda hidden, target: nn.functional.cross_entropy(output(hidden), target, reduction="none")  # noqa: E731
     parameters = [*embedding.parameters(), *layers.parameters(), *output.parameters()]
     optimizer = torch.optim.Adam(parameters, lr=0.01)
     for _ in range(updates):
         inputs, targets = copy_task(32, steps + 1, vocab, generator)
-        hidden, _ = layers[0](embedding(inputs))
-        loss = loss_of(hidden[:, -1], targets).mean()
+        hidden, _ = layers[0](embedding(inputs.t()))                                     # (T, N, d)
+        loss = loss_of(hidden[-1], targets).mean()
         optimizer.zero_grad()
         loss.backward()
         nn.utils.clip_grad_norm_(parameters, 1.0)

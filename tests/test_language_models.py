@@ -355,3 +355,22 @@ def test_plateau_schedule_without_a_validation_split_is_one_clear_error(make_lm_
                           "scheduler=plateau"))
     cause = user_error_in(error.value)
     assert isinstance(cause, UserError) and "scheduler=plateau" in str(cause) and "data.holdout" in str(cause)
+
+
+def test_clipping_by_norm_measures_the_norm_once_and_clips_as_torch_does(make_lm_cfg):
+    from lm_experiments.run.training import build
+
+    datamodule, task, trainer = build(make_lm_cfg("lstm"))
+    task.trainer = trainer
+    batch = next(iter(datamodule.train_dataloader()))
+    hidden, targets = task._hidden_and_targets(batch, "train")
+    task.objective(hidden, targets).mean().backward()
+    copies = [torch.nn.Parameter(p.detach().clone()) for p in task.parameters() if p.grad is not None]
+    for copy, p in zip(copies, [p for p in task.parameters() if p.grad is not None]):
+        copy.grad = p.grad.clone()
+    expected_norm = torch.nn.utils.clip_grad_norm_(copies, 0.05)
+    task.configure_gradient_clipping(None, gradient_clip_val=0.05, gradient_clip_algorithm=None)
+    torch.testing.assert_close(task.step_grad_norm, expected_norm)
+    assert float(task.step_grad_norm) > 0.05, "the test clips"
+    for copy, p in zip(copies, [p for p in task.parameters() if p.grad is not None]):
+        torch.testing.assert_close(p.grad, copy.grad)

@@ -1,10 +1,9 @@
 """At the end of training, an RNN/GRU/LSTM's error signal back through time on held-out windows, beside the
 run's gradient norm before clipping at every step (`gradient_flow.png`, also a W&B and TensorBoard image)."""
 
-import numpy as np
-import torch
 
 from lm_experiments.callbacks.base import TaskCallback
+from lm_experiments.callbacks.history import BoundedHistory
 from lm_experiments.callbacks.pictures import held_out_tokens, log_picture
 from lm_experiments.errors import positive_int
 from lm_experiments.inspection.figures import draw_gradient_flow
@@ -24,12 +23,11 @@ class GradientFlow(TaskCallback):
         self.dirpath = dirpath
         self.windows = positive_int(windows, "callbacks.gradient_flow.windows")
         self.steps = positive_int(steps, "callbacks.gradient_flow.steps")
-        self.history: tuple[list[int], list] = ([], [])  # steps, and the norms as tensors (no sync per step)
+        self.history = BoundedHistory()  # the norms before clipping, in fixed memory (no sync per step)
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
         if pl_module.step_grad_norm is not None:
-            self.history[0].append(trainer.global_step)
-            self.history[1].append(pl_module.step_grad_norm.detach())
+            self.history.add(trainer.global_step, pl_module.step_grad_norm)
 
     def on_train_end(self, trainer, pl_module):
         if not trainer.is_global_zero:
@@ -45,9 +43,7 @@ class GradientFlow(TaskCallback):
                                       inputs.to(pl_module.device), targets.to(pl_module.device)).cpu()
         model.train(was_training)
         label = pl_module.name
-        history = None
-        if self.history[0]:
-            history = {label: (np.asarray(self.history[0]), torch.stack(self.history[1]).float().cpu().numpy())}
+        history = {label: self.history.arrays()} if len(self.history) else None
         clip = trainer.gradient_clip_val
         path = draw_gradient_flow({label: norms}, f"{self.dirpath}/{GRADIENT_FLOW_FILE}",
                                   f"{label}: gradient flow over {len(inputs)} held-out windows", history,

@@ -21,7 +21,7 @@ def gradient_through_time(embed: Callable[[torch.Tensor], torch.Tensor], layers:
     """inputs (N, T) ids, targets (N,) the token after each window -> (N, T) norms, column k the norm of
     d loss_T / d h_{T-1-k} of the top layer (window n's loss reaches only window n's states).
 
-    `embed`: ids (N, T) -> (N, T, e); `layers`: single-layer batch-first nn.RNN/GRU/LSTM modules in order
+    `embed`: ids (N, T) -> (N, T, e); `layers`: single-layer time-major nn.RNN/GRU/LSTM modules in order
     (no dropout is applied between them: call it on a model in eval mode); `loss_of`: (N, d) hidden, (N,)
     targets -> (N,) losses.
     """
@@ -32,8 +32,8 @@ def gradient_through_time(embed: Callable[[torch.Tensor], torch.Tensor], layers:
         for step in range(inputs.shape[1]):
             x = x_all[:, step]
             for index, layer in enumerate(layers):
-                out, state = layer(x[:, None], states[index])
-                x = out[:, 0]                                                             # (N, d): h_t
+                out, state = layer(x[None], states[index])                                # (1, N, d)
+                x = out[0]                                                                # (N, d): h_t
                 states[index] = (x[None], state[1]) if isinstance(layer, nn.LSTM) else x[None]
             top.append(x)
         gradients = torch.autograd.grad(loss_of(top[-1], targets).sum(), top)             # the weights keep none

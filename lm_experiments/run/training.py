@@ -16,6 +16,7 @@ from lm_experiments.callbacks.base import TaskCallback
 from lm_experiments.data.views.base import VIEW_OPTIONS
 from lm_experiments.errors import UserError
 from lm_experiments.run import folder as run_folder
+from lm_experiments.run.allocator import tune_malloc
 from lm_experiments.run.assembly import check_options, instantiate_task
 from lm_experiments.run.checkpoint_io import AtomicCheckpointIO
 from lm_experiments.run.console import quiet_third_party_noise
@@ -130,6 +131,8 @@ def tested_checkpoint(test_ckpt: str, trainer: L.Trainer) -> str | None:
 def train(cfg: DictConfig) -> dict[str, float]:
     """Fit, evaluate, export; return the final metrics. `cfg.optimized_metric` left null becomes the task's."""
     started = time.perf_counter()
+    if cfg.get("tune_malloc", True):
+        tune_malloc()
     quiet_third_party_noise()
     if cfg.get("seed") is not None:
         L.seed_everything(cfg.seed, workers=True)

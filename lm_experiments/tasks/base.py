@@ -53,6 +53,24 @@ def rename_legacy_weights(checkpoint: dict) -> None:
                                     value for key, value in state.items()}
 
 
+def total_norm(tensors: list[torch.Tensor]) -> torch.Tensor:
+    """The L2 norm of all `tensors` together (what clipping by norm acts on)."""
+    if hasattr(torch.nn.utils, "get_total_norm"):  # PyTorch 2.6+
+        return torch.nn.utils.get_total_norm(tensors)
+    return torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(t) for t in tensors]))
+
+
+def scale_to_norm(parameters: list[torch.nn.Parameter], max_norm: float, norm: torch.Tensor) -> None:
+    """Scale the gradients of `parameters` (whose joint norm is `norm`) down to `max_norm` if above it, as
+    `clip_grad_norm_` does."""
+    if hasattr(torch.nn.utils, "clip_grads_with_norm_"):  # PyTorch 2.6+
+        torch.nn.utils.clip_grads_with_norm_(parameters, max_norm, norm)
+        return
+    coefficient = (max_norm / (norm + 1e-6)).clamp(max=1.0)
+    for parameter in parameters:
+        parameter.grad.mul_(coefficient)
+
+
 class Provides(enum.Enum):
     """What a task offers to callbacks, exports and the command-line tools."""
 
@@ -106,6 +124,33 @@ class Task(L.LightningModule):
         """Log the step's training loss and keep it where the divergence guard reads it."""
         self.step_loss = loss.detach()
         self.log("train/loss", loss, on_step=True, on_epoch=True, prog_bar=True, batch_size=batch_size)
+
+    def at_logging_step(self) -> bool:
+        """Whether this optimizer step's on-step logs reach the loggers (Lightning writes them every
+        `trainer.log_every_n_steps` steps): what costs a log call and a dozen reductions is done then only."""
+        return (self.global_step + 1) % max(self.trainer.log_every_n_steps, 1) == 0
+
+    def configure_gradient_clipping(self, optimizer, gradient_clip_val=None, gradient_clip_algorithm=None) -> None:
+        """Measure the gradient's norm once per step, before clipping (`step_grad_norm`: the divergence guard and
+        the gradient-flow history read it), and clip by norm with it, where Lightning would compute it again.
+        Sparse or sharded (FSDP) gradients and clipping by value go through Lightning's own clipping."""
+        parameters = [p for p in self.parameters() if p.grad is not None]
+        grads = [p.grad for p in parameters]
+        if not grads:
+            return
+        plain = not isinstance(self.trainer.strategy, FSDPStrategy) and not any(g.is_sparse for g in grads)
+        if not plain:
+            if gradient_clip_val:
+                self.clip_gradients(optimizer, gradient_clip_val, gradient_clip_algorithm)
+            return
+        total = total_norm(grads)
+        self.step_grad_norm = total.detach()
+        if self.at_logging_step():
+            self.log("grad_norm/total", self.step_grad_norm, on_step=True, on_epoch=False, batch_size=1)
+        if gradient_clip_val and gradient_clip_algorithm in (None, "norm"):
+            scale_to_norm(parameters, float(gradient_clip_val), total)
+        elif gradient_clip_val:
+            self.clip_gradients(optimizer, gradient_clip_val, gradient_clip_algorithm)
 
     def report_epoch(self, summary: str) -> None:
         """One console line per validation: `epoch N: <summary>` (not during Lightning's sanity check)."""

@@ -7,7 +7,6 @@ from lm_experiments.data.vocab import Vocabulary
 from lm_experiments.evaluation.perplexity import NLLSum, perplexity
 from lm_experiments.models.base import BidirectionalLMEncoder
 from lm_experiments.tasks.base import Provides, Task
-from lm_experiments.tasks.neural_lm import layer_grad_norms
 
 DIRECTIONS = ("forward", "backward")
 
@@ -52,12 +51,6 @@ class BidirectionalLMTask(Task):
         loss = sum(self.objective(*pair).mean() for pair in self.scored_predictions(batch).values())
         self.log_train_loss(loss, int(batch.forward_scored.sum()))
         return loss
-
-    def on_before_optimizer_step(self, optimizer) -> None:
-        norms = layer_grad_norms((name.removeprefix("model."), p) for name, p in self.named_parameters())
-        self.step_grad_norm = norms.get("total")
-        if self.step_grad_norm is not None:
-            self.log("grad_norm/total", self.step_grad_norm, on_step=True, on_epoch=False, batch_size=1)
 
     def _update(self, batch, stage: str) -> None:
         for direction, nll in self.direction_nll(batch).items():

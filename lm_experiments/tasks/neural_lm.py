@@ -109,11 +109,12 @@ class NeuralLMTask(NextTokenTask):
         return self.objective.nll(hidden, targets)
 
     def on_before_optimizer_step(self, optimizer) -> None:
-        names = ((name.removeprefix("model."), p) for name, p in self.named_parameters())
-        norms = layer_grad_norms(names)
-        self.step_grad_norm = norms.get("total")
-        self.log_dict({f"grad_norm/{layer}": value for layer, value in norms.items()}, on_step=True,
-                      on_epoch=False, batch_size=1)
+        """Each layer's gradient norm before clipping, at the logging interval (the total, every step, is
+        `configure_gradient_clipping`'s)."""
+        if self.at_logging_step():
+            norms = layer_grad_norms((name.removeprefix("model."), p) for name, p in self.named_parameters())
+            self.log_dict({f"grad_norm/{layer}": value for layer, value in norms.items() if layer != "total"},
+                          on_step=True, on_epoch=False, batch_size=1)
 
     @torch.no_grad()
     def next_token_log_probs(self, tokens: torch.Tensor, state=None) -> tuple[torch.Tensor, object]:

@@ -1,0 +1,178 @@
+"""The framework tax, row by row: each model against its plain reference, one after the other, on one machine.
+
+    python benchmarks/time_to_result.py --rows lstm --examples /tmp/peers/examples --ptb ../shared/data/ptb
+    python benchmarks/time_to_result.py --rows skipgram,cbow,fasttext --text8 ../shared/data/text8-head.txt.gz
+
+Every tool runs in its own process, started here and waited for with `os.wait4`, so each
+row reports, for ours and for the peer: time to result (from the command to its artefact
+on disk, with the defaults of both sides: ours with its default callbacks, per-epoch
+evaluation, checkpoints and exports), throughput (tokens or words per second of training,
+as each tool counts them), peak resident memory, the quality figure, and the ratios
+(speed: peer time / our time and our throughput / theirs; memory: ours / theirs). Rows:
+
+- `lstm`: the PyTorch word-language-model example (`word_language_model/main.py` of a clone
+  of pytorch/examples, `--examples`) against `model=lstm` at its configuration (2 x 200,
+  dropout 0.2, bptt 35, batch 20, SGD lr 20, clip 0.25), one epoch of PTB (`--ptb`, our
+  benchmark copy; the example reads it as plain train/valid/test.txt); test perplexity.
+- `skipgram`, `cbow`, `fasttext`, `skipgram_hs`: gensim's Word2Vec / FastText against ours on
+  `--text8` (10,000-word sentences, d 100, window 5, 5 negatives, sample 1e-3, min_count 5,
+  `--epochs`), both with every core; time to vectors includes reading, vocabulary, training
+  and writing word2vec's binary file; analogy accuracy (3CosAdd, top 30k).
+
+Peers are never part of this project: clone or install them first (benchmarks/README.md
+says how); a row whose peer is missing is skipped with one line saying what to pass.
+"""
+
+import argparse
+import gzip
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class Measured:
+    seconds: float      # time to result: the whole command
+    peak_mb: float      # peak resident memory of the process (and its children)
+    throughput: float   # tokens or words per second of training, as the tool counts them
+    quality: float      # the row's quality figure
+    log: str = ""
+
+
+def measure(command: list[str], cwd: Path, log: Path, env: dict | None = None) -> tuple[float, float]:
+    """Run `command` alone, its output into `log`; (wall seconds, peak RSS in MB) of it and its children."""
+    started = time.perf_counter()
+    with open(log, "w") as out:
+        process = subprocess.Popen(command, cwd=cwd, stdout=out, stderr=subprocess.STDOUT,
+                                   env={**os.environ, **(env or {})})
+        _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{' '.join(command[:4])} ... failed (exit {os.waitstatus_to_exitcode(status)}); see {log}")
+    return seconds, usage.ru_maxrss / 1024
+
+
+def ours(overrides: list[str], work: Path, name: str) -> tuple[float, float, dict]:
+    """`python train.py <overrides>` into a fresh run folder: (seconds, peak MB, metrics.json)."""
+    run = work / f"ours-{name}"
+    seconds, peak = measure([sys.executable, str(ROOT / "train.py"), *overrides, f"hydra.run.dir={run}",
+                             f"paths.cache_dir={work / 'cache'}"], ROOT, work / f"ours-{name}.log")
+    return seconds, peak, json.loads((run / "metrics.json").read_text())
+
+
+def plain_ptb(ptb: Path, work: Path) -> Path:
+    """PTB as the example reads it: train.txt, valid.txt, test.txt, plain text."""
+    folder = work / "ptb-plain"
+    folder.mkdir(exist_ok=True)
+    for split in ("train", "valid", "test"):
+        source = next(p for p in (ptb / f"ptb.{split}.txt.gz", ptb / f"ptb.{split}.txt", ptb / f"{split}.txt")
+                      if p.is_file())
+        opener = gzip.open if source.suffix == ".gz" else open
+        with opener(source, "rb") as read, open(folder / f"{split}.txt", "wb") as write:
+            shutil.copyfileobj(read, write)
+    return folder
+
+
+def lstm_row(args, work: Path) -> tuple[Measured, Measured]:
+    example = args.examples / "word_language_model"
+    if not (example / "main.py").is_file():
+        raise FileNotFoundError(f"--examples: no word_language_model/main.py under {args.examples} (clone "
+                                f"pytorch/examples)")
+    data = plain_ptb(args.ptb, work)
+    seconds, peak = measure([sys.executable, "main.py", "--data", str(data), "--epochs", str(args.epochs),
+                             "--save", str(work / "example.pt")], example, work / "example.log")
+    text = (work / "example.log").read_text()
+    per_batch = [float(ms) for ms in re.findall(r"ms/batch\s+([\d.]+)", text)]
+    theirs = Measured(seconds, peak, 20 * 35 / (sum(per_batch) / len(per_batch) / 1000),
+                      float(re.findall(r"test ppl\s+([\d.]+)", text)[-1]), str(work / "example.log"))
+    seconds, peak, metrics = ours(["model=lstm", "data=ptb", f"data.path={args.ptb}", f"trainer.max_epochs="
+                                   f"{args.epochs}", "seed=1111"], work, "lstm")
+    return Measured(seconds, peak, metrics["train/words_per_sec_mean"], metrics["test/ppl"]), theirs
+
+
+WORD2VEC = {"skipgram": ("skipgram", "negative"), "cbow": ("cbow", "negative"), "fasttext": ("fasttext", "negative"),
+            "skipgram_hs": ("skipgram", "hierarchical")}
+
+GENSIM = """
+import sys, time, json
+sys.path.insert(0, {benchmarks!r})
+from argparse import Namespace
+from pathlib import Path
+from word2vec_vs_gensim import run_gensim
+args = Namespace(**json.loads(sys.argv[1]))
+print(json.dumps(run_gensim(args, Path(sys.argv[2]))))
+"""
+
+
+def word2vec_row(name: str):
+    model, sampler = WORD2VEC[name]
+
+    def row(args, work: Path) -> tuple[Measured, Measured]:
+        if args.text8 is None or not args.text8.is_file():
+            raise FileNotFoundError("--text8: pass a text8-style file (../shared/data/text8-head.txt.gz)")
+        settings = {"corpus": str(args.text8), "model": model, "sampler": sampler, "epochs": args.epochs, "dim": 100,
+                    "window": 5, "negative": 5, "sample": 1e-3, "min_count": 5, "threads": os.cpu_count(),
+                    "bucket": 2_000_000}
+        log = work / f"gensim-{name}.log"
+        seconds, peak = measure([sys.executable, "-c", GENSIM.format(benchmarks=str(ROOT / "benchmarks")),
+                                 json.dumps(settings), str(work)], ROOT, log)
+        result = json.loads(log.read_text().strip().splitlines()[-1])
+        theirs = Measured(seconds, peak, result["words/sec"], result["analogy"], str(log))
+        overrides = ["data=file", f"data.path={args.text8}", "data.tokenizer=whitespace", f"model={model}",
+                     f"sampler={sampler}", f"trainer.max_epochs={args.epochs}"]
+        overrides += ["model.bucket=2000000"] if model == "fasttext" else []
+        seconds, peak, metrics = ours(overrides, work, name)
+        return Measured(seconds, peak, metrics["train/words_per_sec_mean"], metrics["val/analogy"]), theirs
+
+    return row
+
+
+ROWS = {"lstm": (lstm_row, "PyTorch word_language_model", "tokens/s", "test ppl"),
+        **{name: (word2vec_row(name), "gensim", "words/s", "analogy") for name in WORD2VEC}}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", default="lstm", help=f"comma-separated, of {', '.join(ROWS)}")
+    parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--examples", type=Path, default=Path("/tmp/peers/examples"),
+                        help="a clone of pytorch/examples")
+    parser.add_argument("--ptb", type=Path, default=ROOT.parent / "shared" / "data" / "ptb")
+    parser.add_argument("--text8", type=Path, default=ROOT.parent / "shared" / "data" / "text8-head.txt.gz")
+    parser.add_argument("--work", type=Path, default=None, help="where runs and logs go (default: a temp folder)")
+    args = parser.parse_args()
+    work = args.work or Path(tempfile.mkdtemp(prefix="time-to-result-"))
+    work.mkdir(parents=True, exist_ok=True)
+    rows = [row.strip() for row in args.rows.split(",") if row.strip()]
+    unknown = [row for row in rows if row not in ROWS]
+    if unknown:
+        parser.error(f"unknown rows {unknown}; choose from {', '.join(ROWS)}")
+    print(f"| row | peer | time to result, ours / peer | {'throughput'}, ours / peer | peak RSS, ours / peer | "
+          f"quality, ours / peer | speed ratio (time, throughput) | memory ratio |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name in rows:
+        function, peer, unit, quality = ROWS[name]
+        try:
+            mine, theirs = function(args, work)
+        except FileNotFoundError as missing:
+            print(f"| {name} | {peer} | skipped: {missing} | | | | | |")
+            continue
+        print(f"| {name} | {peer} | {mine.seconds:.1f} s / {theirs.seconds:.1f} s | {mine.throughput:,.0f} / "
+              f"{theirs.throughput:,.0f} {unit} | {mine.peak_mb:,.0f} / {theirs.peak_mb:,.0f} MB | "
+              f"{mine.quality:.4g} / {theirs.quality:.4g} {quality} | {theirs.seconds / mine.seconds:.2f}x, "
+              f"{mine.throughput / theirs.throughput:.2f}x | {mine.peak_mb / theirs.peak_mb:.2f}x |", flush=True)
+    print(f"(logs and runs in {work})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
