@@ -15,9 +15,10 @@ as each tool counts them), peak resident memory, the quality figure, and the rat
   dropout 0.2, bptt 35, batch 20, SGD lr 20, clip 0.25), one epoch of PTB (`--ptb`, our
   benchmark copy; the example reads it as plain train/valid/test.txt); test perplexity.
 - `skipgram`, `cbow`, `fasttext`, `skipgram_hs`: gensim's Word2Vec / FastText against ours on
-  `--text8` (10,000-word sentences, d 100, window 5, 5 negatives, sample 1e-3, min_count 5,
+  `--text8` (10,000-word sentences, `--dim`, window 5, 5 negatives, sample 1e-3, min_count 5,
   `--epochs`), both with every core; time to vectors includes reading, vocabulary, training
-  and writing word2vec's binary file; analogy accuracy (3CosAdd, top 30k).
+  and writing word2vec's binary file; analogy accuracy (3CosAdd, top 30k) of both vector
+  files by gensim's own evaluator.
 
 Peers are never part of this project: clone or install them first (benchmarks/README.md
 says how); a row whose peer is missing is skipped with one line saying what to pass.
@@ -113,27 +114,47 @@ print(json.dumps(run_gensim(args, Path(sys.argv[2]))))
 """
 
 
+def scored_by_gensim(path: Path) -> float:
+    """Analogy accuracy of a word2vec binary file by gensim's evaluator (3CosAdd, top 30k, in-vocabulary words): the
+    rule gensim's own vectors are scored by, so fastText's n-gram answers to unseen words count for neither side."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from gensim.models import KeyedVectors
+    from word2vec_vs_gensim import gensim_scores
+
+    return gensim_scores(KeyedVectors.load_word2vec_format(str(path), binary=True))["analogy"]
+
+
 def word2vec_row(name: str):
     model, sampler = WORD2VEC[name]
 
     def row(args, work: Path) -> tuple[Measured, Measured]:
         if args.text8 is None or not args.text8.is_file():
             raise FileNotFoundError("--text8: pass a text8-style file (../shared/data/text8-head.txt.gz)")
-        settings = {"corpus": str(args.text8), "model": model, "sampler": sampler, "epochs": args.epochs, "dim": 100,
-                    "window": 5, "negative": 5, "sample": 1e-3, "min_count": 5, "threads": os.cpu_count(),
-                    "bucket": 2_000_000}
+        settings = {"corpus": str(args.text8), "model": model, "sampler": sampler, "epochs": args.epochs,
+                    "dim": args.dim, "window": 5, "negative": 5, "sample": 1e-3, "min_count": 5,
+                    "threads": os.cpu_count(), "bucket": 2_000_000}
         log = work / f"gensim-{name}.log"
         seconds, peak = measure([sys.executable, "-c", GENSIM.format(benchmarks=str(ROOT / "benchmarks")),
                                  json.dumps(settings), str(work)], ROOT, log)
         result = json.loads(log.read_text().strip().splitlines()[-1])
         theirs = Measured(seconds, peak, result["words/sec"], result["analogy"], str(log))
         overrides = ["data=file", f"data.path={args.text8}", "data.tokenizer=whitespace", f"model={model}",
-                     f"sampler={sampler}", f"trainer.max_epochs={args.epochs}"]
+                     f"sampler={sampler}", f"trainer.max_epochs={args.epochs}", f"model.vector_size={args.dim}"]
         overrides += ["model.bucket=2000000"] if model == "fasttext" else []
         seconds, peak, metrics = ours(overrides, work, name)
-        return Measured(seconds, peak, metrics["train/words_per_sec_mean"], metrics["val/analogy"]), theirs
+        analogy = scored_by_gensim(work / f"ours-{name}" / "vectors.bin")
+        return Measured(seconds, peak, metrics["train/words_per_sec_mean"], analogy), theirs
 
     return row
+
+
+def median_of(runs: list[Measured]) -> Measured:
+    """Each field's median over repeated runs (a busy spell of a shared machine hits one run, not the row)."""
+    def middle(values):
+        return sorted(values)[len(values) // 2]
+
+    return Measured(*(middle([getattr(run, field) for run in runs]) for field in
+                      ("seconds", "peak_mb", "throughput", "quality")), runs[0].log)
 
 
 ROWS = {"lstm": (lstm_row, "PyTorch word_language_model", "tokens/s", "test ppl"),
@@ -144,11 +165,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", default="lstm", help=f"comma-separated, of {', '.join(ROWS)}")
     parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--dim", type=int, default=100, help="word vectors' size (the word2vec rows)")
     parser.add_argument("--examples", type=Path, default=Path("/tmp/peers/examples"),
                         help="a clone of pytorch/examples")
     parser.add_argument("--ptb", type=Path, default=ROOT.parent / "shared" / "data" / "ptb")
     parser.add_argument("--text8", type=Path, default=ROOT.parent / "shared" / "data" / "text8-head.txt.gz")
     parser.add_argument("--work", type=Path, default=None, help="where runs and logs go (default: a temp folder)")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="run each row this many times (ours and the peer back to back) and print the medians")
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="time-to-result-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -162,10 +186,11 @@ def main() -> int:
     for name in rows:
         function, peer, unit, quality = ROWS[name]
         try:
-            mine, theirs = function(args, work)
+            runs = [function(args, work) for _ in range(args.repeat)]
         except FileNotFoundError as missing:
             print(f"| {name} | {peer} | skipped: {missing} | | | | | |")
             continue
+        mine, theirs = (median_of([run[side] for run in runs]) for side in (0, 1))
         print(f"| {name} | {peer} | {mine.seconds:.1f} s / {theirs.seconds:.1f} s | {mine.throughput:,.0f} / "
               f"{theirs.throughput:,.0f} {unit} | {mine.peak_mb:,.0f} / {theirs.peak_mb:,.0f} MB | "
               f"{mine.quality:.4g} / {theirs.quality:.4g} {quality} | {theirs.seconds / mine.seconds:.2f}x, "

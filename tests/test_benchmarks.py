@@ -112,3 +112,16 @@ def test_glove_c_is_handed_our_tokens_line_for_line(tmp_path):
     assert vocab_file.read_text() == "the 5\ncat 4\nsat 3\n"
     lines = [line.split() for line in corpus.read_text().split("\n")]  # glove.c reads whitespace-split tokens
     assert lines == [["the", "cat", "<unk>"], ["sat", "the"], ["cat"]]
+
+
+@pytest.mark.slow
+def test_time_to_result_prints_a_row_per_model_and_skips_a_missing_peer(tmp_path):
+    corpus = lee_as_text8(tmp_path)
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "time_to_result.py"), "--rows", "cbow,lstm", "--text8", str(corpus),
+         "--dim", "8", "--examples", str(tmp_path / "no-examples"), "--work", str(tmp_path / "work")],
+        capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = {line.split("|")[1].strip(): line for line in result.stdout.splitlines() if line.startswith("| ")}
+    assert "gensim" in rows["cbow"] and "words/s" in rows["cbow"] and rows["cbow"].count(" / ") >= 4
+    assert "skipped" in rows["lstm"] and "pytorch/examples" in rows["lstm"]

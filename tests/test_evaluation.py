@@ -128,3 +128,16 @@ def test_neighbours_match_gensim(planted_vectors):
         expected = kv.most_similar(query, topn=5, restrict_vocab=RESTRICT)
         assert [w for w, _ in neighbours] == [w for w, _ in expected]
         assert [s for _, s in neighbours] == pytest.approx([s for _, s in expected], abs=1e-5)
+
+
+def test_the_fused_analogy_pass_gives_the_batched_references_answers(planted_vectors, analogy_file):
+    """Question for question, both methods, with other casings among the candidates (Paris, ATHENS)."""
+    words, matrix, _ = planted_vectors
+    evaluator = AnalogyEvaluator(words, analogy_file, restrict_vocab=RESTRICT)
+    assert (evaluator.canonical != torch.arange(len(evaluator.canonical))).any(), "aliases are exercised"
+    vectors = torch.from_numpy(matrix)
+    reference, fused = evaluator.predictions(vectors), evaluator.fused_predictions(vectors)
+    for method in ("add", "mul"):
+        assert torch.equal(reference[method], fused[method]), method
+    ties = torch.from_numpy(np.repeat(matrix[:1], len(matrix), axis=0))  # every candidate scores the same
+    assert torch.equal(evaluator.predictions(ties)["add"], evaluator.fused_predictions(ties)["add"]), "first max"

@@ -3,7 +3,9 @@
 The rules follow gensim's `evaluate_word_analogies`: only the `restrict_vocab`
 most frequent words are candidates and inputs, case is folded, questions with an
 unknown word are skipped (and counted as OOV), the three input words are never
-an answer, and accuracy is correct / answered.
+an answer, and accuracy is correct / answered. `predictions` is the readable
+batched form, which runs on any device; on the CPU the answers come from one fused
+pass per question (`kernels/analogy.py`), tested against it question for question.
 """
 
 from pathlib import Path
@@ -33,18 +35,31 @@ class AnalogyEvaluator:
         self.questions = torch.tensor([q for _, q in known], dtype=torch.long).reshape(-1, 4)  # (Q, 4) a b c d
         self.sections = torch.tensor([s for s, _ in known], dtype=torch.long)                # (Q,)
 
+    def cosines(self, vectors: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The few hundred distinct question words against all k candidates (one matrix product): ((u, k)
+        cosines, (Q, 3) the rows of each question's a, b and c in them)."""
+        unit = F.normalize(vectors[: self.rows].float(), dim=1)          # (k, d)
+        asked, position = self.questions.to(vectors.device)[:, :3].unique(return_inverse=True)  # (u,), (Q, 3)
+        return unit[asked] @ unit.T, position                            # (u, k)
+
+    def fused_predictions(self, vectors: torch.Tensor) -> dict[str, torch.Tensor]:
+        """`predictions` in one pass per question on the CPU (`kernels/analogy.py`)."""
+        from lm_experiments.kernels.analogy import answer_analogies
+
+        cosine, position = self.cosines(vectors)
+        answers = torch.from_numpy(answer_analogies(cosine.contiguous().numpy(), position.numpy(),
+                                                    self.questions.numpy(), self.canonical.numpy(), COSMUL_EPSILON))
+        return {"add": answers[:, 0], "mul": answers[:, 1]}
+
     def predictions(self, vectors: torch.Tensor) -> dict[str, torch.Tensor]:
         """Predicted row per answerable question, for each method: {"add": (Q,), "mul": (Q,)}.
 
-        The few hundred distinct question words are scored against all k candidates
-        once (one matrix product); each batch then gathers rows of that table.
+        Each batch of questions gathers rows of the table of cosines (`cosines`) and scores every candidate.
         """
         device = vectors.device
-        unit = F.normalize(vectors[: self.rows].float(), dim=1)          # (k, d)
         canonical = self.canonical.to(device)
         questions = self.questions.to(device)
-        asked, position = questions[:, :3].unique(return_inverse=True)   # (u,), (Q, 3)
-        cosine = unit[asked] @ unit.T                                     # (u, k)
+        cosine, position = self.cosines(vectors)
         # rows that are another casing of a word: masked by comparison (rare), the rest by scatter
         aliases = torch.nonzero(canonical != torch.arange(len(canonical), device=device)).squeeze(1)
         # written in place: small results kept alive between the batches' large temporaries fragment the heap
@@ -67,7 +82,8 @@ class AnalogyEvaluator:
         return out
 
     def __call__(self, vectors: torch.Tensor) -> dict[str, float]:
-        predicted = self.predictions(vectors)
+        fused = vectors.device.type == "cpu" and len(self.questions)
+        predicted = self.fused_predictions(vectors) if fused else self.predictions(vectors)
         expected = self.questions[:, 3].to(vectors.device)
         sections = self.sections.to(vectors.device)
         answered = len(expected)
