@@ -4,6 +4,7 @@
 traceback, so every check of user input raises this and nothing else.
 """
 
+import math
 import sys
 
 
@@ -36,8 +37,16 @@ def non_negative_int(value, name: str, meaning: str = "") -> int:
 
 
 def number(value, name: str) -> float:
-    """Return `value` as a float, or fail with a message that names the config key."""
-    require(isinstance(value, int | float), f"{name} must be a number, got {value!r}.")
+    """Return `value` as a float, or fail with a message that names the config key (NaN and infinity refused)."""
+    require(isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value),
+            f"{name} must be a finite number, got {value!r}.")
+    return float(value)
+
+
+def positive_number(value, name: str) -> float:
+    """A finite number above 0, or a message that names the config key."""
+    require(isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value) and value > 0,
+            f"{name} must be a positive number, got {value!r}.")
     return float(value)
 
 

@@ -2,6 +2,7 @@
 from any folder with the same files."""
 
 import os
+import site
 import subprocess
 import sys
 import venv
@@ -33,8 +34,13 @@ def test_a_wheel_installed_elsewhere_trains_with_the_shipped_configs(tmp_path):
     subprocess.run([sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "--no-build-isolation", "-q",
                     "-w", str(wheels)], check=True, capture_output=True)
     environment = tmp_path / "venv"
-    venv.create(environment, system_site_packages=True, with_pip=False)  # the dependencies are installed already
+    venv.create(environment, with_pip=False)
     python = environment / "bin" / "python"
+    # the dependencies are installed where this test runs (a venv or the system): the new venv sees them through a
+    # .pth file, which `system_site_packages` would not give from inside a venv (it reaches the base interpreter's)
+    purelib = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                             capture_output=True, text=True, check=True).stdout.strip()
+    (Path(purelib) / "tested_dependencies.pth").write_text("\n".join(site.getsitepackages()) + "\n")
     subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "-q",
                     *map(str, wheels.glob("*.whl"))], check=True, capture_output=True)
     elsewhere = tmp_path / "elsewhere"

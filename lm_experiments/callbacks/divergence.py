@@ -39,9 +39,8 @@ class DivergenceGuard(L.Callback):
         checkpoint = trainer.checkpoint_callback
         last = checkpoint.last_model_path if checkpoint is not None else ""
         saved = f"the last checkpoint before it is {last}" if last else "no checkpoint had been written yet"
-        lr = trainer.optimizers[0].param_groups[0]["lr"] if trainer.optimizers else None
-        rate = f" (now {lr:g})" if lr is not None else ""
+        advice = trainer.lightning_module.divergence_advice()
         raise TrainingDiverged(
             f"training diverged: {name} is {value} at step {trainer.global_step} (epoch {trainer.current_epoch}); "
-            f"nothing was exported and {saved}. Lower optimizer.lr{rate} or clip gradients "
-            f"(trainer.gradient_clip_val); callbacks.divergence_guard=null turns this check off.")
+            f"nothing was exported and {saved}. {advice[0].upper()}{advice[1:]}; callbacks.divergence_guard=null "
+            f"turns this check off.")

@@ -5,6 +5,8 @@ from weakref import proxy
 
 from lightning.pytorch.callbacks import ModelCheckpoint
 
+from lm_experiments.errors import positive_int
+
 
 class LastCheckpoint(ModelCheckpoint):
     """Lightning's checkpoint without a monitor, written at every validation and also at the end of every
@@ -23,6 +25,10 @@ class LastCheckpoint(ModelCheckpoint):
     `last.ckpt` replaces only this name); where the file system refuses links, it is written.
     `every_n_epochs` (Lightning's) thins the writes out; the final epoch's weights are always
     written."""
+
+    def __init__(self, *args, every_n_epochs: int = 1, **kwargs):
+        positive_int(every_n_epochs, "callbacks.last_checkpoint.every_n_epochs")  # 0 would write no last.ckpt
+        super().__init__(*args, every_n_epochs=every_n_epochs, **kwargs)
 
     def on_train_epoch_end(self, trainer, pl_module) -> None:
         super().on_train_epoch_end(trainer, pl_module)

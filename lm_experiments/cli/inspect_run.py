@@ -29,6 +29,8 @@ from lm_experiments.run import assembly
 from lm_experiments.run import folder as run_folder
 from lm_experiments.tasks.base import Provides
 
+MAX_POSITIONS = 4096    # positions a picture of the encoding shows (its similarities: 4,096^2 floats, 64 MB)
+MAX_DIMENSIONS = 8192   # the width of a sinusoidal encoding drawn without a run
 COMMANDS = ("attention", "heads", "positions", "gradient-flow", "layer-weights")
 NEEDS = {Provides.ATTENTION_MAPS: "a Transformer run (model=transformer)",
          Provides.GRADIENT_THROUGH_TIME: "an RNN, GRU or LSTM language-model run (model=rnn, gru or lstm)"}
@@ -122,14 +124,20 @@ def positions(run: Path | None, out: Path, checkpoint: str, dims: list[int] | No
     from lm_experiments.inspection.positions import cosine_similarities, shift_residual
     from lm_experiments.models.transformer import sinusoidal_positions
 
+    if length is not None and not 3 <= length <= MAX_POSITIONS:
+        raise UserError(f"--length {length}: positions draws 3 to {MAX_POSITIONS:,} positions (the similarity picture "
+                        f"is positions x positions).")
     if run is None:
         if dim is None:
             raise UserError("positions without a run draws the sinusoidal encoding: give --dim D (and --length N).")
-        table = sinusoidal_positions(length or 100, positive_int(dim, "--dim"))
+        if positive_int(dim, "--dim") % 2 or not 2 <= dim <= MAX_DIMENSIONS:
+            raise UserError(f"--dim {dim}: the sinusoidal encoding pairs a sine with a cosine, so its width is an even "
+                            f"number from 2 to {MAX_DIMENSIONS:,}.")
+        table = sinusoidal_positions(length or 100, dim)
         name = "the sinusoidal encoding"
     else:
         task, _ = load(run, "positions", Provides.ATTENTION_MAPS, checkpoint)
-        table = task.model.position_table().detach()[: length or None]
+        table = task.model.position_table().detach()[: length or MAX_POSITIONS]
         name = f"{run.name}: {task.model.positions} positions"
     count, width = table.shape
     dims = dims if dims is not None else sorted({0, 2 * (width // 8), 2 * (width // 4), 2 * (width // 2) - 2} &

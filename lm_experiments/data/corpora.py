@@ -56,10 +56,9 @@ class Corpus:
         if path.is_file():
             return {"train": SplitFile(path)}
         if not path.is_dir():
-            raise UserError(
-                f"data.path={path} does not exist. Point it at a text file (plain, .gz or .zip) "
-                f"or at a folder holding the {self.name} split files."
-            )
+            what = "is not a regular file (a device or a pipe)" if path.exists() else "does not exist"
+            raise UserError(f"data.path={path} {what}. Point it at a text file (plain, .gz or .zip) or at a folder "
+                            f"holding the {self.name} split files.")
         found = {}
         for split in SPLITS:
             for pattern in self.split_names:

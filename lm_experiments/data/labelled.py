@@ -257,7 +257,8 @@ class LabelledFile(LabelledSource):
             if "train" not in found:
                 raise UserError(f"data.path={self.path} has no train.tsv or train.txt.")
         else:
-            raise UserError(f"data.path={self.path} does not exist.")
+            what = "is not a regular file (a device or a pipe)" if self.path.exists() else "does not exist"
+            raise UserError(f"data.path={self.path} {what}.")
         splits = {split: self._read(path) for split, path in found.items()}
         for number, split in enumerate(s for s in ("valid", "test") if s not in splits):
             splits["train"], splits[split] = held_out(splits["train"], self.holdout, self.split_seed + number)

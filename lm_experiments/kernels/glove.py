@@ -21,7 +21,7 @@ import numpy as np
 from numba import njit, prange
 
 
-@njit(cache=True, nogil=True, fastmath=True)
+@njit(cache=True, nogil=True, fastmath=True, error_model="numpy")  # a diverging fit gives NaN, not an exception
 def _cells(rows, cols, counts, start, end, weights, biases, weights_gradsq, biases_gradsq, size, x_max, alpha,
            eta):
     """Steps over cells start..end; returns their summed loss (before each cell's step)."""

@@ -126,6 +126,10 @@ class CountVectorModel(nn.Module):
         """Numbers worth logging about the last fit (`train/<name>`)."""
         return {}
 
+    def divergence_advice(self) -> str:
+        """What to change when its fit diverges (a NaN or infinite loss), for the one-line message."""
+        return "check the co-occurrence counts and the model's settings"
+
     def word_vectors(self) -> torch.Tensor:
         """(V, d) vectors in vocabulary order."""
         raise NotImplementedError

@@ -35,11 +35,15 @@ class GloVe(CountVectorModel):
         self.size = len(vocab)
         self.vector_size = positive_int(vector_size, "model.vector_size")
         self.x_max, self.alpha, self.eta, self.export = float(x_max), float(alpha), float(eta), export
+
         rows, scale = 2 * self.size, 0.5 / vector_size
         self.register_buffer("weights", (torch.rand(rows, vector_size) * 2 - 1) * scale)  # w then w~
         self.register_buffer("biases", (torch.rand(rows) * 2 - 1) * scale)                 # b then b~
         self.register_buffer("weights_gradsq", torch.ones(rows, vector_size))
         self.register_buffer("biases_gradsq", torch.ones(rows))
+
+    def divergence_advice(self) -> str:
+        return f"lower model.eta (now {self.eta:g}; glove.c's default is 0.05)"
 
     def cell_losses(self, rows, cols, counts) -> tuple[torch.Tensor, torch.Tensor]:
         """(loss per cell (P,), f * diff (P,)) for cells (rows (P,), cols (P,), counts (P,))."""

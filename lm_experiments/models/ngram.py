@@ -2,13 +2,14 @@
 
 import shutil
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from lm_experiments.data.array_files import release
 from lm_experiments.data.vocab import Vocabulary
-from lm_experiments.errors import UserError, positive_int
+from lm_experiments.errors import UserError, positive_int, positive_number
 from lm_experiments.files import atomic_write
 from lm_experiments.ngram.arpa import write_arpa
 from lm_experiments.ngram.counts import NGramCounts
@@ -17,6 +18,25 @@ from lm_experiments.ngram.smoothing import KneserNey, RelativeFrequency, StupidB
 
 SMOOTHINGS = ("kneser_ney", "add_k", "mle", "stupid_backoff")
 BACKENDS = ("ours", "kenlm")
+
+
+def checked_discounts(discounts, order: int) -> list[list[float]] | None:
+    """Fixed Kneser-Ney discounts as one [D1, D2, D3+] triple per order, each within 0 < D_c < c (the rule the
+    estimated ones obey: a discount at or above the count it is taken from gives negative or unnormalised
+    probabilities), or None to estimate them from the counts."""
+    if discounts is None:
+        return None
+    nested = len(discounts) > 0 and isinstance(discounts[0], Sequence) and not isinstance(discounts[0], str)
+    rows = [list(row) for row in discounts] if nested else [list(discounts)] * order
+    if len(rows) != order or any(len(row) != 3 for row in rows):
+        raise UserError(f"model.discounts must be [D1, D2, D3+] or one such triple per order ({order}); got "
+                        f"{list(discounts)}.")
+    for row in rows:
+        for count, value in enumerate(row, start=1):
+            if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < count:
+                raise UserError(f"model.discounts: D{count}{'+' if count == 3 else ''} must be above 0 and below "
+                                f"{count}, the count it is taken from; got {value!r} (in {list(discounts)}).")
+    return rows
 
 
 class NGramModel:
@@ -34,7 +54,10 @@ class NGramModel:
         self.order = positive_int(order, "model.order")
         if smoothing not in SMOOTHINGS:
             raise UserError(f"model.smoothing must be one of {', '.join(SMOOTHINGS)}; got {smoothing!r}.")
-        self.smoothing, self.fixed_discounts, self.k, self.alpha = smoothing, discounts, k, alpha
+        self.fixed_discounts = checked_discounts(discounts, self.order)
+        self.smoothing, self.k, self.alpha = smoothing, positive_number(k, "model.k"), alpha
+        if isinstance(alpha, bool) or not isinstance(alpha, int | float) or not 0 < alpha <= 1:
+            raise UserError(f"model.alpha is stupid backoff's factor for a shorter context, in (0, 1]; got {alpha!r}.")
         self.discount_fallback = discount_fallback
         if backend not in BACKENDS:
             raise UserError(f"model.backend must be one of {', '.join(BACKENDS)}; got {backend!r}.")

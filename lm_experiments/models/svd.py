@@ -4,7 +4,7 @@ import torch
 
 from lm_experiments.data.batches import CellBatch
 from lm_experiments.data.vocab import Vocabulary
-from lm_experiments.errors import UserError, non_negative_int, positive_int
+from lm_experiments.errors import UserError, non_negative_int, number, positive_int
 from lm_experiments.models.base import CountVectorModel
 
 BLOCK = 1 << 20  # cells per block: the transient work stays a few tens of MB whatever the matrix
@@ -61,7 +61,8 @@ class PPMISVD(CountVectorModel):
         self.vector_size = positive_int(vector_size, "model.vector_size")
         if not (isinstance(cds, int | float) and 0 < cds <= 1):
             raise UserError(f"model.cds must be in (0, 1], got {cds!r}.")
-        self.cds, self.eigenvalue_power, self.niter = float(cds), float(eigenvalue_power), int(niter)
+        self.cds, self.eigenvalue_power = float(cds), number(eigenvalue_power, "model.eigenvalue_power")
+        self.niter = non_negative_int(niter, "model.niter", " (power iterations; 0: none)")
         self.oversample = self.vector_size if oversample is None else non_negative_int(oversample,
                                                                                          "model.oversample")
         self.register_buffer("vectors", torch.zeros(self.size, vector_size))

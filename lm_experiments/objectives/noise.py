@@ -16,12 +16,21 @@ class UnigramNoise(nn.Module):
     of zero count as one, so that q(w) > 0 and log q is finite for every target).
     """
 
-    def __init__(self, vocab: Vocabulary, exponent: float = 0.75, include_specials: bool = False):
+    def __init__(self, vocab: Vocabulary, exponent: float = 0.75, include_specials: bool = False,
+                 option: str = "sampler.ns_exponent"):
         super().__init__()
+        if isinstance(exponent, bool) or not isinstance(exponent, int | float) or not np.isfinite(exponent):
+            raise UserError(f"{option} must be a finite number (gensim's ns_exponent: 0.75; 0 is uniform, below 0 "
+                            f"favours rare words), got {exponent!r}.")
         counts = vocab.counts.astype(np.float64)
-        weights = (counts.clip(min=1.0) if include_specials else counts) ** exponent
+        drawable = np.ones(len(counts), dtype=bool) if include_specials else counts > 0
         if not include_specials:
-            weights[: vocab.num_specials] = 0.0
+            drawable[: vocab.num_specials] = False
+        if not drawable.any():
+            raise UserError("The vocabulary has no word with a count to draw noise words from.")
+        # in logs, relative to the largest: count^1000 overflows a float, and the draws would silently turn uniform
+        logs = exponent * np.log(counts.clip(min=1.0))
+        weights = np.where(drawable, np.exp(logs - logs[drawable].max()), 0.0)
         probs = weights / weights.sum()
         self.register_buffer("probs", torch.from_numpy(probs), persistent=False)          # (V,)
         self.register_buffer("cdf", torch.from_numpy(np.cumsum(probs)), persistent=False)  # (V,)

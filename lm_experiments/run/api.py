@@ -16,6 +16,7 @@ exiting: bad input raises `UserError` with the message the command line would pr
 """
 
 import logging
+import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,7 @@ from lm_experiments.run import folder as run_folder
 from lm_experiments.run.lifecycle import train_in_folder
 
 log = logging.getLogger(__name__)
+_ONE_RUN = threading.Lock()  # train() is not re-entrant: Hydra's GlobalHydra and the process's generators
 
 
 @dataclass
@@ -67,7 +69,19 @@ def train(overrides: list[str] | None = None, output_dir: str | Path | None = No
     """Train one run, as `python train.py <overrides>` does, and return its final metrics and folder.
 
     A failed run leaves no stub folder behind (as on the command line); the error is raised. Old option names
-    are read as today's, with a logged note each (`old_names.py`)."""
+    are read as today's, with a logged note each (`old_names.py`). One run at a time per process: a second
+    `train()` while one runs (from another thread) is refused in one line."""
+    if not _ONE_RUN.acquire(blocking=False):
+        raise UserError("train() runs one run at a time in a process: Hydra's configuration, the random generators "
+                        "and the loggers belong to the process. Run several in separate processes (python train.py "
+                        "-m for a sweep, or multiprocessing).")
+    try:
+        return _train(overrides, output_dir)
+    finally:
+        _ONE_RUN.release()
+
+
+def _train(overrides: list[str] | None, output_dir: str | Path | None) -> TrainedRun:
     overrides, notes = renamed_overrides(list(overrides or []))
     for note in notes:
         log.warning("%s", note)

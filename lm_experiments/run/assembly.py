@@ -16,7 +16,7 @@ from omegaconf import DictConfig, OmegaConf
 from lm_experiments import old_names
 from lm_experiments.config_options import check_options
 from lm_experiments.data.vocab import Vocabulary
-from lm_experiments.errors import UserError
+from lm_experiments.errors import UserError, user_error_in
 from lm_experiments.models.base import BidirectionalLMEncoder
 from lm_experiments.run import folder as run_folder
 from lm_experiments.vectors import PretrainedRows, load_vectors, pretrained_rows
@@ -25,9 +25,24 @@ from lm_experiments.vectors import PretrainedRows, load_vectors, pretrained_rows
 PRETRAINED_MODES = ("static", "non_static", "multichannel")
 
 
-def _optional_partial(node):
+def instantiated(node, name: str, **given):
+    """Hydra's `instantiate`, with any error the target raises on its arguments (Lightning's and PyTorch's own
+    checks, a value of the wrong type) as one `UserError` naming the config key `name`: not Hydra's many-line
+    "Error in call to target" with a hint about HYDRA_FULL_ERROR. Our own `UserError`s pass as they are."""
+    try:
+        return instantiate(node, **given)
+    except Exception as error:
+        if user_error_in(error) is not None:
+            raise
+        cause = error.__cause__ or error  # Hydra's InstantiationException holds the target's own exception
+        text = str(cause).strip().splitlines()
+        raise UserError(f"{name}: {text[0] if text else type(cause).__name__}"
+                        f"{'' if text and type(cause).__name__ in text[0] else f' ({type(cause).__name__})'}") from None
+
+
+def _optional_partial(node, name: str):
     """A partial from a group such as `sampler`, or None for its `none` option (an empty node)."""
-    return instantiate(node) if node and "_target_" in node else None
+    return instantiated(node, name) if node and "_target_" in node else None
 
 
 def elmo_run(model: DictConfig) -> str | None:
@@ -62,7 +77,7 @@ def build_model(model: DictConfig, vocab: Vocabulary, for_training: bool = True)
     source = pretrained_source(model)
     if source and for_training:
         given["pretrained_rows"] = read_pretrained(source, vocab)
-    return instantiate(model, vocab=vocab, **given)
+    return instantiated(model, "model", vocab=vocab, **given)
 
 
 def instantiate_task(cfg: DictConfig, vocab: Vocabulary, labels: list[str] | None = None, for_training: bool = True):
@@ -72,11 +87,12 @@ def instantiate_task(cfg: DictConfig, vocab: Vocabulary, labels: list[str] | Non
     check_options(cfg.task, "task", given=("vocab", "model", "objective", "optimizer", "scheduler", "labels"))
     check_options(cfg.get("sampler"), "sampler", given=("vocab", "dim", "sparse", "labels"))
     model = build_model(cfg.model, vocab, for_training)
-    optimizer = _optional_partial(cfg.get("optimizer")) if for_training else None
-    scheduler = _optional_partial(cfg.get("scheduler")) if for_training else None
+    optimizer = _optional_partial(cfg.get("optimizer"), "optimizer") if for_training else None
+    scheduler = _optional_partial(cfg.get("scheduler"), "scheduler") if for_training else None
     by_data = {} if labels is None else {"labels": labels}
-    return instantiate(cfg.task, vocab=vocab, model=model, objective=_optional_partial(cfg.get("sampler")),
-                       optimizer=optimizer, scheduler=scheduler, **by_data)
+    return instantiated(cfg.task, "task", vocab=vocab, model=model,
+                        objective=_optional_partial(cfg.get("sampler"), "sampler"),
+                        optimizer=optimizer, scheduler=scheduler, **by_data)
 
 
 def load_task(folder: Path, checkpoint: str = run_folder.LAST_CHECKPOINT, device: str = "cpu"):

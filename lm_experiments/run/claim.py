@@ -4,6 +4,9 @@
   drops it when the process ends, however it ends, so a killed run never blocks a resume).
   A second run in the same folder stops at once with one line naming the first's pid,
   before it has touched the first's config, metrics or checkpoints.
+- A folder that holds an earlier run's record (its config, metrics or checkpoints, finished
+  or killed) is claimed only to resume that run (`ckpt_path=`); any other run stops in one
+  line before it writes, so a finished run is never overwritten.
 - What the folder held when the claim was taken is remembered; after a failure only the
   set-up files this run created are removed, and the folder itself only when the run
   found it new (nothing in it but the empty log Hydra had just opened). A folder from
@@ -23,6 +26,9 @@ from lm_experiments.files import write_failed
 from lm_experiments.run import folder as run_folder
 
 LOCK_FILE = ".lock"
+# what every run writes once it starts (and its results): a folder holding any of them is another run's record
+RECORD = {run_folder.CONFIG_FILE, run_folder.METRICS_FILE, run_folder.CSV_METRICS_FILE, run_folder.CHECKPOINTS_DIR,
+          run_folder.VECTORS_BINARY_FILE, run_folder.ARPA_FILE}
 
 
 def register_run_suffix() -> None:
@@ -45,8 +51,9 @@ def first_process() -> bool:
 class RunClaim:
     """`with RunClaim(folder):` around a run; `cleanup()` after a failure (the claim stays until exit)."""
 
-    def __init__(self, folder: str | Path):
+    def __init__(self, folder: str | Path, resuming: bool = False):
         self.folder = Path(folder)
+        self.resuming = resuming
         self.handle = None
         self.found_new = False
         self.found: set[str] = set()
@@ -74,6 +81,13 @@ class RunClaim:
             self.handle = None
             raise UserError(f"{self.folder} is in use by another run (pid {holder}): wait for it to finish, or give "
                             f"this run a folder of its own (hydra.run.dir=...).") from None
+        earlier = sorted(names & RECORD)
+        if earlier and not self.resuming:
+            self.handle.close()
+            self.handle = None
+            raise UserError(f"{self.folder} holds an earlier run ({', '.join(earlier)}): resume it with "
+                            f"ckpt_path=last, or give this run a folder of its own (hydra.run.dir=...); nothing in it "
+                            f"was changed.")
         self.handle.seek(0)
         self.handle.truncate()
         self.handle.write(f"{os.getpid()}\n")

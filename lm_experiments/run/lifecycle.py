@@ -25,7 +25,8 @@ def train_in_folder(cfg: DictConfig, overrides: list[str], hydra_config=None,
     from lm_experiments.run.training import train  # Lightning and the models, once the command line is checked
 
     folder = Path(cfg.paths.output_dir)
-    with RunClaim(folder) as claim:  # a folder in use by another run: a UserError, and nothing here to clean
+    # a folder in use by another run, or holding one this run does not resume: a UserError, and nothing to clean
+    with RunClaim(folder, resuming=cfg.get("ckpt_path") is not None) as claim:
         try:
             if first_process():
                 run_folder.write_hydra_files(folder, cfg, list(overrides), hydra_config)

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import lightning as L
 import torch
-from hydra.utils import instantiate
 from lightning.pytorch.loggers import WandbLogger
 from omegaconf import DictConfig, OmegaConf, open_dict
 
@@ -17,7 +16,7 @@ from lm_experiments.data.views.base import VIEW_OPTIONS
 from lm_experiments.errors import UserError
 from lm_experiments.run import folder as run_folder
 from lm_experiments.run.allocator import tune_malloc
-from lm_experiments.run.assembly import check_options, instantiate_task
+from lm_experiments.run.assembly import check_options, instantiate_task, instantiated
 from lm_experiments.run.checkpoint_io import AtomicCheckpointIO
 from lm_experiments.run.console import quiet_third_party_noise
 from lm_experiments.run.metric_direction import register_resolvers
@@ -32,11 +31,12 @@ register_resolvers()  # ${metric_mode:...} in the callback configs
 warnings.filterwarnings("ignore", message=".*You passed in a `val_dataloader` but have no `validation_step`.*")
 
 
-def _instantiate_group(node) -> list:
+def _instantiate_group(node, group: str) -> list:
     """Instantiate every entry of a dict-of-configs group (callbacks, logger); None/empty -> []."""
     if not node:
         return []
-    return [instantiate(entry) for entry in node.values() if entry is not None and "_target_" in entry]
+    return [instantiated(entry, f"{group}.{key}") for key, entry in node.items()
+            if entry is not None and "_target_" in entry]
 
 
 def callbacks_for(task: Task, callbacks: list) -> list:
@@ -67,7 +67,7 @@ def build(cfg: DictConfig, resumed_from: str | None = None):
     check_options(cfg.data, "data")
     check_options(cfg.data.get("view"), "data.view", given=("vocab", "options"),
                   hint=f" The options every view may read are data.{', data.'.join(VIEW_OPTIONS)}.")
-    datamodule = instantiate(cfg.data)
+    datamodule = instantiated(cfg.data, "data")
     datamodule.setup("fit")
     task = instantiate_task(cfg, datamodule.vocab, labels=datamodule.labels)
     task.check_view(datamodule.view)
@@ -75,9 +75,10 @@ def build(cfg: DictConfig, resumed_from: str | None = None):
         with open_dict(cfg):
             cfg.optimized_metric = task.optimized_metric
     fill_wandb_defaults(cfg, resumed_from)
-    loggers = _instantiate_group(cfg.get("logger"))
-    callbacks = callbacks_for(task, _instantiate_group(cfg.get("callbacks")))
-    trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False, plugins=[AtomicCheckpointIO()])
+    loggers = _instantiate_group(cfg.get("logger"), "logger")
+    callbacks = callbacks_for(task, _instantiate_group(cfg.get("callbacks"), "callbacks"))
+    trainer = instantiated(cfg.trainer, "trainer", callbacks=callbacks, logger=loggers or False,
+                           plugins=[AtomicCheckpointIO()])
     check_strategy(task, trainer)
     return datamodule, task, trainer
 

@@ -152,6 +152,13 @@ class Task(L.LightningModule):
         elif gradient_clip_val:
             self.clip_gradients(optimizer, gradient_clip_val, gradient_clip_algorithm)
 
+    def divergence_advice(self) -> str:
+        """What to change when training diverges, for the divergence guard's one line: a task stepped by a
+        gradient optimizer names its learning rate and the clipping."""
+        optimizers = self.trainer.optimizers if self._trainer is not None else []
+        rate = f" (now {optimizers[0].param_groups[0]['lr']:g})" if optimizers and optimizers[0].param_groups else ""
+        return f"lower optimizer.lr{rate} or clip gradients (trainer.gradient_clip_val)"
+
     def report_epoch(self, summary: str) -> None:
         """One console line per validation: `epoch N: <summary>` (not during Lightning's sanity check)."""
         if not self.trainer.sanity_checking:

@@ -50,6 +50,9 @@ class CountVectorsTask(Task):
         for name, value in self.model.fit_statistics().items():
             self.log(f"train/{name}", value, on_step=False, on_epoch=True, batch_size=1)
 
+    def divergence_advice(self) -> str:
+        return self.model.divergence_advice()
+
     def word_vectors(self) -> tuple[list[str], torch.Tensor]:
         return self.vocab.words, self.model.word_vectors()[self.vocab.num_specials:]
 
