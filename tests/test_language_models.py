@@ -374,3 +374,11 @@ def test_clipping_by_norm_measures_the_norm_once_and_clips_as_torch_does(make_lm
     assert float(task.step_grad_norm) > 0.05, "the test clips"
     for copy, p in zip(copies, [p for p in task.parameters() if p.grad is not None]):
         torch.testing.assert_close(p.grad, copy.grad)
+
+
+def test_plateau_schedule_with_no_validation_batches_is_one_clear_error(make_lm_cfg, lm_corpus):
+    with pytest.raises(Exception) as error:
+        train(make_lm_cfg("lstm", f"data.path={lm_corpus / 'train.txt'}", "trainer.limit_val_batches=0",
+                          "scheduler=plateau"))
+    cause = user_error_in(error.value)
+    assert isinstance(cause, UserError) and "trainer.limit_val_batches=0 computes no val/loss" in str(cause)

@@ -182,7 +182,7 @@ def test_the_kenlm_backend_without_lmplz_is_one_clear_error(monkeypatch, tmp_pat
         NGramModel(vocab, order=3, backend="kenlm", lmplz="/no/lmplz")
     with pytest.raises(UserError, match="model.backend must be one of ours, kenlm"):
         NGramModel(vocab, backend="srilm")
-    with pytest.raises(UserError, match="model.memory .* must be positive"):
+    with pytest.raises(UserError, match="model.memory .* must be at least 0.0156 \\(16 MB\\)"):
         NGramModel(vocab, memory=0)
 
 

@@ -10,54 +10,21 @@ host removes those whose process is gone (a run killed while tokenizing) and lea
 concurrent builder's alone.
 """
 
+import contextlib
 import hashlib
 import json
 import logging
 import os
-import re
 import shutil
-import socket
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from lm_experiments.errors import UserError
+from lm_experiments.files import folder_write_failed, remove_stale_temporaries, temporary_prefix
+
 log = logging.getLogger(__name__)
 MANIFEST = "manifest.json"
-_TEMPORARY = re.compile(r"^\.(?P<name>.+)\.(?P<host>[^.]+)\.(?P<pid>\d+)\.[^.]+$")
-
-
-def temporary_prefix(name: str) -> str:
-    """The prefix of a temporary file or folder building `name`: hidden, naming this host and process."""
-    host = re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname()) or "host"
-    return f".{name}.{host}.{os.getpid()}."
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def remove_stale_temporaries(folder: Path) -> None:
-    """Delete the temporary files and folders in `folder` whose builder on this host has died."""
-    if not folder.is_dir():
-        return
-    host = temporary_prefix("x").split(".")[2]
-    for path in folder.iterdir():
-        match = _TEMPORARY.match(path.name)
-        if match is None or match["host"] != host or _alive(int(match["pid"])):
-            continue
-        log.info("removing %s, left behind by a run that stopped while building it", path)
-        if path.is_dir():
-            shutil.rmtree(path, ignore_errors=True)
-        else:
-            path.unlink(missing_ok=True)
-
-
 def _checksum(path: Path) -> str:
     digest = hashlib.blake2b(digest_size=16)
     with open(path, "rb") as handle:
@@ -90,24 +57,56 @@ def entry_problem(folder: Path) -> str | None:
     return None
 
 
-def build_entry(target: Path, build: Callable[[Path], None]) -> None:
-    """Run `build(tmpdir)`, write the manifest, and move the folder into place; a crash leaves no entry."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=temporary_prefix(target.name), dir=target.parent))
+CACHE_SETTING = "paths.cache_dir (or LM_EXPERIMENTS_CACHE)"
+
+
+def _inside(error: OSError, folder: Path) -> bool:
+    """Whether `error` is about a path in `folder` (or has no path: a write to an open file)."""
+    if error.filename is None:
+        return True
     try:
-        build(tmp)
-        _write_manifest(tmp)
-        try:
-            os.rename(tmp, target)
-        except OSError:
-            if not target.is_dir():  # another process won the race: keep theirs
-                raise
+        return Path(os.fsdecode(error.filename)).absolute().is_relative_to(Path(folder).absolute())
+    except (TypeError, ValueError):
+        return False
+
+
+@contextlib.contextmanager
+def _cache_writes(what: str, folder: Path, within: Path | None = None):
+    """An OSError about writing into the cache (under `within`, default everywhere) becomes one line saying what
+    to do; others (a corpus file the build reads) pass through."""
+    try:
+        yield
+    except OSError as error:
+        if within is not None and not _inside(error, within):
+            raise
+        raise folder_write_failed(what, folder, error, CACHE_SETTING) from None
+
+
+def build_entry(target: Path, build: Callable[[Path], None], what: str = "cache entry") -> bool:
+    """Run `build(tmpdir)`, write the manifest, and move the folder into place; a crash leaves no entry.
+    False if another process placed its entry first (theirs is kept)."""
+    with _cache_writes(what, target.parent):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=temporary_prefix(target.name), dir=target.parent))
+    try:
+        with _cache_writes(what, target.parent, within=tmp):
+            build(tmp)
+        with _cache_writes(what, target.parent):
+            _write_manifest(tmp)
+            try:
+                os.rename(tmp, target)
+            except OSError:
+                if not target.is_dir():
+                    raise
+                return False  # another process won the race
+        return True
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
 def open_entry(target: Path, build: Callable[[Path], None], what: str) -> bool:
-    """Make sure an intact entry is at `target`, building (or rebuilding) it if needed; True if it was reused."""
+    """Make sure an intact entry is at `target`, building (or rebuilding) it if needed; True if it was reused.
+    What is read is always what verified: an entry that cannot be replaced stops the run in one line."""
     remove_stale_temporaries(target.parent)
     if target.is_dir():
         problem = entry_problem(target)
@@ -115,5 +114,14 @@ def open_entry(target: Path, build: Callable[[Path], None], what: str) -> bool:
             return True
         log.warning("The cached %s in %s is damaged (%s): rebuilding it.", what, target, problem)
         shutil.rmtree(target, ignore_errors=True)
-    build_entry(target, build)
+        if target.exists():
+            if entry_problem(target) is None:  # another process rebuilt it meanwhile
+                return True
+            raise UserError(f"The cached {what} in {target} is damaged ({problem}) and could not be removed: "
+                            f"remove it by hand (or ask its owner to), or point {CACHE_SETTING} elsewhere.")
+    if not build_entry(target, build, what):
+        problem = entry_problem(target)
+        if problem is not None:
+            raise UserError(f"The cached {what} in {target} is damaged ({problem}) and could not be replaced: "
+                            f"remove it by hand (or ask its owner to), or point {CACHE_SETTING} elsewhere.")
     return False

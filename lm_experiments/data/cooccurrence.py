@@ -15,7 +15,6 @@ budget, never by the corpus length. The cells live on disk (`rows`, `cols`, `val
 random order (glove.c's `shuffle`) in bounded memory too.
 """
 
-import contextlib
 import json
 import logging
 import math
@@ -29,15 +28,17 @@ from numba import njit
 from lm_experiments.data.array_files import blocks
 from lm_experiments.data.batches import CellBatch
 from lm_experiments.data.cache_entry import open_entry
-from lm_experiments.data.sorted_runs import SortedRuns
+from lm_experiments.data.sorted_runs import SortedRuns, memory_budget
 from lm_experiments.data.vocab import Vocabulary
 from lm_experiments.errors import UserError, positive_int
+from lm_experiments.files import folder_write_failed, scratch_folder
 from lm_experiments.progress import ProgressLog
 
 log = logging.getLogger(__name__)
 WEIGHTINGS = ("harmonic", "none")
 DEFAULT_MEMORY_GB = 2.0
 CHUNK_TOKENS = 1 << 22   # stream tokens read at a time
+MAX_SHUFFLE_BUCKETS = 1024  # of the shuffle's two passes: the memory it needs grows with the cells past this
 META_FILE = "cells.json"
 FILES = {"rows": np.int32, "cols": np.int32, "values": np.float64}
 
@@ -69,13 +70,10 @@ class Cooccurrences:
         return matrix
 
 
-def check_memory(memory: float) -> int:
-    """`data.view.memory` in GB -> bytes; refused unless positive."""
-    if isinstance(memory, bool) or not isinstance(memory, int | float) or not memory > 0:
-        raise UserError(f"data.view.memory is the memory co-occurrence counting may use, in GB; it must be "
-                        f"positive, got {memory!r} (glove.c's cooccur uses 4; 1 suffices for a few million "
-                        f"distinct cells).")
-    return int(memory * 2**30)
+def check_memory(memory: float, minimum: int = 1) -> int:
+    """`data.view.memory` in GB -> bytes; refused unless positive (and at least `minimum` bytes: the view asks for
+    MIN_MEMORY_BYTES, the counters themselves run in any budget, for the tests of their spilling)."""
+    return memory_budget(memory, "data.view.memory", "co-occurrence counting and its shuffle", minimum)
 
 
 @dataclass
@@ -197,9 +195,7 @@ def count_cooccurrences(stream: np.ndarray, vocab: Vocabulary, window: int = 10,
         raise UserError(f"data.view.weighting must be one of {', '.join(WEIGHTINGS)}; got {weighting!r}.")
     memory_bytes = check_memory(memory)
     if folder is None:
-        import tempfile
-
-        with tempfile.TemporaryDirectory() as scratch:
+        with scratch_folder("cooccurrence") as scratch:
             counted = count_cooccurrences(stream, vocab, window, weighting, memory, Path(scratch), chunk_tokens)
             return Cooccurrences(np.array(counted.rows), np.array(counted.cols), np.array(counted.values),
                                  counted.size)
@@ -207,8 +203,7 @@ def count_cooccurrences(stream: np.ndarray, vocab: Vocabulary, window: int = 10,
     try:
         _count_into(folder, stream, vocab, window, weighting == "harmonic", memory_bytes, chunk_tokens)
     except OSError as error:
-        raise UserError(f"Could not write the co-occurrence counts into {folder} ({error.strerror or error}): free "
-                        f"space there or point paths.cache_dir at a disk with room.") from error
+        raise folder_write_failed("co-occurrence counts", folder, error, "paths.cache_dir") from None
     return read_cells(folder)
 
 
@@ -219,7 +214,7 @@ def _count_into(folder: Path, stream, vocab: Vocabulary, window: int, harmonic: 
     bits = window.bit_length()
     table = np.zeros(int(plan.row_start[-1]), np.float64)
     packed = np.empty(plan.buffer, np.int64)
-    runs = SortedRuns(folder, "overflow")
+    runs = SortedRuns(folder, "overflow", compact_memory=max(int(memory_bytes * (1 - USABLE)) // 2, 1 << 16))
     progress = ProgressLog(log, f"counting co-occurrences (window {window})", len(stream))
     tail_ranks, tail_lines, line_base, filled = np.zeros(0, np.int64), np.zeros(0, np.int64), 0, 0
 
@@ -295,8 +290,20 @@ def load_cooccurrences(stream: np.ndarray, vocab: Vocabulary, cache_dir: Path, w
                  memory_bytes / 2**30, entry)
         count_cooccurrences(stream, vocab, window, weighting, memory, tmp)
 
-    _open_or_explain(entry, count, f"co-occurrence counts (window {window}, {weighting})")
+    open_entry(entry, count, f"co-occurrence counts (window {window}, {weighting})")
     return read_cells(entry)
+
+
+def shuffle_buckets(total: int, memory_bytes: int) -> tuple[int, int]:
+    """(cells per bucket, buckets) of the shuffle within `memory_bytes`: the order depends on the buckets, so the
+    cache key of a shuffle names them."""
+    per_bucket = max(memory_bytes // 48, 1)  # a bucket's cells (16 bytes each), their permutation and copies
+    buckets = max(math.ceil(total / per_bucket), 1)
+    if buckets > MAX_SHUFFLE_BUCKETS:  # the deal opens every bucket once per part: B^2 opens
+        need = math.ceil(total / MAX_SHUFFLE_BUCKETS) * 48
+        raise UserError(f"Shuffling {total:,} co-occurrence cells in {memory_bytes / 2**30:.3g} GB would take "
+                        f"{buckets:,} buckets on disk; give data.view.memory at least {need / 2**30:.2g}.")
+    return per_bucket, buckets
 
 
 def shuffle_into(cells: Cooccurrences, folder: Path, seed: int, memory_bytes: int) -> None:
@@ -304,22 +311,22 @@ def shuffle_into(cells: Cooccurrences, folder: Path, seed: int, memory_bytes: in
     deal every cell into one of B buckets at random, then permute each bucket in memory and append it."""
     folder = Path(folder)
     total = len(cells)
-    per_bucket = max(memory_bytes // 48, 1)  # a bucket's cells (16 bytes each), their permutation and copies
-    buckets = max(math.ceil(total / per_bucket), 1)
+    per_bucket, buckets = shuffle_buckets(total, memory_bytes)
     rng = np.random.default_rng(seed)
-    with contextlib.ExitStack() as stack:
-        bucket_files = [{name: stack.enter_context(open(folder / f"bucket-{b}.{name}", "wb")) for name in FILES}
-                        for b in range(buckets)]
-        for start in range(0, total, per_bucket):
-            part = {name: np.asarray(getattr(cells, name)[start: start + per_bucket]) for name in FILES}
-            chosen = rng.integers(0, buckets, len(part["values"])) if buckets > 1 else np.zeros(len(part["values"]),
-                                                                                                  np.int64)
-            order = np.argsort(chosen, kind="stable")
-            bounds = np.searchsorted(chosen[order], np.arange(buckets + 1))
-            for b in range(buckets):
-                picked = order[bounds[b]: bounds[b + 1]]
-                for name in FILES:
-                    part[name][picked].tofile(bucket_files[b][name])
+    for b in range(buckets):
+        for name in FILES:
+            (folder / f"bucket-{b}.{name}").write_bytes(b"")
+    for start in range(0, total, per_bucket):
+        part = {name: np.asarray(getattr(cells, name)[start: start + per_bucket]) for name in FILES}
+        chosen = rng.integers(0, buckets, len(part["values"])) if buckets > 1 else np.zeros(len(part["values"]),
+                                                                                              np.int64)
+        order = np.argsort(chosen, kind="stable")
+        bounds = np.searchsorted(chosen[order], np.arange(buckets + 1))
+        for b in range(buckets):  # a bucket's files opened for its share only: three files open, whatever B
+            picked = order[bounds[b]: bounds[b + 1]]
+            for name in FILES:
+                with open(folder / f"bucket-{b}.{name}", "ab") as handle:
+                    part[name][picked].tofile(handle)
     with open(folder / "rows", "wb") as rows, open(folder / "cols", "wb") as cols, \
             open(folder / "values", "wb") as values:
         out = {"rows": rows, "cols": cols, "values": values}
@@ -334,20 +341,11 @@ def shuffle_into(cells: Cooccurrences, folder: Path, seed: int, memory_bytes: in
 
 def load_shuffled_cells(cells: Cooccurrences, cache_dir: Path, window: int, weighting: str, seed: int,
                         memory: float = DEFAULT_MEMORY_GB) -> Cooccurrences:
-    """The counted `cells` in random order for training (glove.c's `shuffle`), once per seed, as a verified cache
-    entry beside them; memory-mapped."""
+    """The counted `cells` in random order for training (glove.c's `shuffle`), once per seed and number of
+    buckets (the order depends on both: `shuffle_buckets`), as a verified cache entry beside them; memory-mapped."""
     memory_bytes = check_memory(memory)
-    entry = Path(f"{cooccurrence_entry(cache_dir, window, weighting)}-shuffled-s{seed}")
-    _open_or_explain(entry, lambda tmp: shuffle_into(cells, tmp, seed, memory_bytes),
+    _, buckets = shuffle_buckets(len(cells), memory_bytes)
+    entry = Path(f"{cooccurrence_entry(cache_dir, window, weighting)}-shuffled-s{seed}-b{buckets}")
+    open_entry(entry, lambda tmp: shuffle_into(cells, tmp, seed, memory_bytes),
                      f"shuffled co-occurrences (seed {seed})")
     return read_cells(entry)
-
-
-def _open_or_explain(entry: Path, build, what: str) -> None:
-    """`open_entry`, with a disk that is full or a folder that cannot be written said in one line (the partial
-    entry is removed by `build_entry`)."""
-    try:
-        open_entry(entry, build, what)
-    except OSError as error:
-        raise UserError(f"Could not write the {what} into {entry.parent} ({error.strerror or error}): free space "
-                        f"there or point paths.cache_dir at a disk with room.") from error

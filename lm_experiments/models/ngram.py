@@ -1,17 +1,17 @@
 """Counting n-gram language models (`model=ngram`): Kneser-Ney, add-k, MLE or stupid backoff over one count pass."""
 
 import shutil
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from lm_experiments.data.array_files import release
+from lm_experiments.data.sorted_runs import memory_budget
 from lm_experiments.data.vocab import Vocabulary
 from lm_experiments.errors import UserError, positive_int, positive_number
-from lm_experiments.files import atomic_write
-from lm_experiments.ngram.arpa import write_arpa
+from lm_experiments.files import atomic_write, scratch_folder
+from lm_experiments.ngram.arpa import END, START, write_arpa
 from lm_experiments.ngram.counts import NGramCounts
 from lm_experiments.ngram.kenlm_backend import KenLMEstimator, find_lmplz
 from lm_experiments.ngram.smoothing import KneserNey, RelativeFrequency, StupidBackoff
@@ -47,10 +47,14 @@ class NGramModel:
                  discount_fallback: bool = True, k: float = 1.0, alpha: float = 0.4, memory: float = 0.25,
                  backend: str = "ours", lmplz: str | None = None):
         self.vocab = vocab
-        if isinstance(memory, bool) or not isinstance(memory, int | float) or not memory > 0:
-            raise UserError(f"model.memory is the memory counting may use for its sorted runs and merges, in GB; it "
-                            f"must be positive, got {memory!r}.")
-        self.memory_bytes = int(memory * 2**30)
+        reserved = {word: int(vocab.counts[vocab.stoi[word]]) for word in (START, END) if word in vocab.stoi}
+        if reserved:
+            found = " and ".join(f"{word} {count:,} times" for word, count in reserved.items())
+            raise UserError(f"The training text holds the literal tokens {found}: ARPA files and KenLM reserve them "
+                            f"for sentence boundaries (counted as words, they would be listed twice, and KenLM's "
+                            f"probabilities would not sum to one). Replace them in the text, e.g. "
+                            f"sed -E 's#</?s>#<unk>#g'.")
+        self.memory_bytes = memory_budget(memory, "model.memory", "n-gram counting (its sorted runs and merges)")
         self.order = positive_int(order, "model.order")
         if smoothing not in SMOOTHINGS:
             raise UserError(f"model.smoothing must be one of {', '.join(SMOOTHINGS)}; got {smoothing!r}.")
@@ -89,7 +93,7 @@ class NGramModel:
         self.training_stream = stream if isinstance(stream, np.ndarray) and stream.dtype == np.int32 else \
             np.asarray(stream, dtype=np.int32)
         if self.backend == "kenlm":
-            self._workdir = tempfile.TemporaryDirectory(prefix="kenlm-model-")  # the ARPA file lives as the model
+            self._workdir = scratch_folder("kenlm-model")  # the ARPA file lives as the model
             self.estimator = KenLMEstimator(self.training_stream, self.vocab.itos, self.vocab.eos_index, self.order,
                                             self.lmplz, self.memory_bytes, self.discount_fallback,
                                             Path(self._workdir.name))

@@ -10,7 +10,6 @@ Order k's table is keyed by (id of the (k-1)-word prefix, last word), so a key i
 `np.searchsorted`, and counted with `np.unique`; no dictionary of Python tuples.
 """
 
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import numpy as np
 
 from lm_experiments.data.array_files import blocks
 from lm_experiments.data.sorted_runs import SortedRuns
+from lm_experiments.files import scratch_folder
 
 NOT_AVAILABLE = -2  # the context reaches back past the sentence start
 ABSENT = -1         # a possible context that the training text never had
@@ -81,7 +81,7 @@ class NGramCounts:
         for _, block in blocks(stream, chunk):
             self.unigram_counts += np.bincount(block, minlength=vocab_size)
         self.tables: dict[int, OrderTable] = {}
-        with tempfile.TemporaryDirectory(prefix="ngram-counts-", dir=scratch) as folder:
+        with scratch_folder("ngram-counts", scratch) as folder:
             previous = None  # the (k-1)-gram ids of every position 0..N (a file); None: the words themselves
             for k in range(2, order + 1):
                 self.tables[k] = self._count_order(stream, k, previous, Path(folder), memory_bytes, chunk)
@@ -115,7 +115,7 @@ class NGramCounts:
 
     def _count_order(self, stream, k: int, previous: Path | None, folder: Path, memory_bytes: int,
                      chunk: int) -> OrderTable:
-        runs = SortedRuns(folder, f"order-{k}")
+        runs = SortedRuns(folder, f"order-{k}", compact_memory=memory_bytes)
         for _, words, previous_ids, available in self._positions(stream, previous, chunk):
             valid = (available >= k - 1) & (previous_ids >= 0)
             keys, counts = np.unique(previous_ids[valid] * self.vocab_size + words[valid], return_counts=True)

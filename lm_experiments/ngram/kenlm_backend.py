@@ -15,13 +15,13 @@ sums, so a KenLM model and ours report the same numbers on the same ARPA file.
 import math
 import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from lm_experiments.data.vocab import UNK
 from lm_experiments.errors import UserError
+from lm_experiments.files import scratch_folder
 
 LN_10 = math.log(10.0)
 UNK_WORD = "lm_experiments_unk"  # the vocabulary's <unk> as lmplz sees it
@@ -54,6 +54,23 @@ def write_sentences(stream: np.ndarray, itos: list[str], eos: int, path: Path, c
             out.write("".join((tokens + separators).tolist()))
 
 
+ARPA_HEADER = b"\\data\\"
+
+
+def arpa_problem(path: Path) -> str | None:
+    """What is wrong with a file that should be an ARPA model (missing, empty, not beginning with its header), or
+    None; the full check is KenLM loading it."""
+    if not path.is_file():
+        return f"wrote no ARPA file ({path} does not exist)"
+    with open(path, "rb") as handle:
+        start = handle.read(64)
+    if not start.strip():
+        return f"its ARPA file {path} is empty"
+    if not start.lstrip().startswith(ARPA_HEADER):
+        return f"its output {path} is not an ARPA file (it begins {start[:32]!r})"
+    return None
+
+
 class KenLMEstimator:
     """An ARPA model estimated by `lmplz` and queried through the `kenlm` module."""
 
@@ -65,17 +82,24 @@ class KenLMEstimator:
 
         self.itos, self.eos, self.order = kenlm_names(itos), eos, order
         self.arpa = Path(folder) / "lmplz.arpa"
-        with tempfile.TemporaryDirectory(prefix="lmplz-", dir=folder) as scratch:
+        with scratch_folder("lmplz", folder) as scratch:
             text = Path(scratch) / "train.txt"
             write_sentences(stream, self.itos, eos, text)
             command = [lmplz, "-o", str(order), "-S", f"{max(memory_bytes // 2**20, 64)}M", "-T", scratch,
                        "--text", str(text), "--arpa", str(self.arpa)]
             command += ["--discount_fallback"] if discount_fallback else []
             result = subprocess.run(command, capture_output=True, text=True)
+        said = " ".join(result.stderr.strip().splitlines()[-3:]) or "nothing on stderr"
         if result.returncode != 0:
-            tail = " ".join(result.stderr.strip().splitlines()[-3:])
-            raise UserError(f"lmplz could not estimate the model (exit {result.returncode}): {tail}")
-        self.model = kenlm.Model(str(self.arpa))
+            raise UserError(f"lmplz could not estimate the model (exit {result.returncode}): {said}")
+        problem = arpa_problem(self.arpa)
+        if problem is None:
+            try:
+                self.model = kenlm.Model(str(self.arpa))
+            except (OSError, RuntimeError) as error:  # KenLM's FormatLoadException arrives as an OSError
+                problem = f"KenLM cannot read it ({' '.join(str(error).split())[:200]})"
+        if problem is not None:
+            raise UserError(f"{lmplz} exited 0 but {problem}: is it KenLM's lmplz? It said: {said[-300:]}")
         self.sizes = self._sizes()
 
     def _sizes(self) -> list[int]:

@@ -13,6 +13,7 @@ from lm_experiments.objectives.shared_rows import logistic_curvature, scale_shar
 # sampler.noise_sharing: which examples share one draw of noise words
 NOISE_SHARING = ("auto", "none", "window", "step")
 NOISE_POOL = 1024  # what sampler.noise_pool=null means (window_draws and centers_per_draw: objectives/base.py)
+MAX_CENTERS_PER_DRAW = 4096
 
 
 class NegativeSampling(Objective):
@@ -67,6 +68,14 @@ class NegativeSampling(Objective):
         if noise_sharing == "step":
             self.noise.check_draws(self.noise_pool, "sampler.noise_pool", usual=NOISE_POOL, what="noise words per step",
                                    advice="a shared pool of a few hundred to 1,024 words serves any batch")
+        if self.window_draws is not None:
+            self.noise.check_draws(self.window_draws * self.negative, f"sampler.window_draws={self.window_draws} x "
+                                   f"sampler.negative", usual=20 * self.negative, what="noise words per window",
+                                   advice="fastText's skip-gram draws 3 x negative per window")
+        if self.centers_per_draw is not None and self.centers_per_draw > MAX_CENTERS_PER_DRAW:
+            raise UserError(f"sampler.centers_per_draw={self.centers_per_draw}: CBOW's shared step takes at most "
+                            f"{MAX_CENTERS_PER_DRAW:,} consecutive centers (a chunk's; 8 by default), whose vectors "
+                            f"it holds at once.")
 
     @property
     def pooled(self) -> bool:

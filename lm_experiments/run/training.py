@@ -23,6 +23,7 @@ from lm_experiments.run.metric_direction import register_resolvers
 from lm_experiments.run.relaunch import launches_as_this_job
 from lm_experiments.run.summary import print_metrics
 from lm_experiments.run.tracking import fill_wandb_defaults, log_files_artifact
+from lm_experiments.run.trainer_options import check_trainer_options
 from lm_experiments.tasks.base import Task
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,7 @@ def check_strategy(task: Task, trainer: L.Trainer) -> None:
 def build(cfg: DictConfig, resumed_from: str | None = None):
     """Compose the run's objects: datamodule (corpus, vocabulary, view), task (model x objective), trainer."""
     check_options(cfg.data, "data")
+    check_trainer_options(cfg.trainer)
     check_options(cfg.data.get("view"), "data.view", given=("vocab", "options"),
                   hint=f" The options every view may read are data.{', data.'.join(VIEW_OPTIONS)}.")
     datamodule = instantiated(cfg.data, "data")

@@ -291,6 +291,10 @@ class Task(L.LightningModule):
                 raise UserError("scheduler=plateau lowers the lr when val/loss stops improving, but this run has "
                                 "no validation split (a single file with data.holdout=0): set data.holdout, give a "
                                 "folder with a valid file, or pick another schedule (scheduler=constant).")
+            if self.trainer.limit_val_batches == 0:
+                raise UserError("scheduler=plateau lowers the lr when val/loss stops improving, but "
+                                "trainer.limit_val_batches=0 computes no val/loss: validate on some batches or pick "
+                                "another schedule (scheduler=constant).")
             return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "monitor": "val/loss",
                                                              "interval": "epoch", "name": LR_METRIC}}
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step", "name": LR_METRIC}}

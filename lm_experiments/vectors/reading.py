@@ -26,6 +26,7 @@ from lm_experiments.vectors.layout import FASTTEXT_VECTORS_FILE, SUBWORDS_FILE, 
 
 log = logging.getLogger(__name__)
 
+UTF8_BOM = b"\xef\xbb\xbf"
 FASTTEXT_MAGIC = (793712314).to_bytes(4, "little")   # fastText's FASTTEXT_FILEFORMAT_MAGIC_INT32
 PICKLE_PROTOCOL_2_PLUS = b"\x80"
 
@@ -137,9 +138,9 @@ def _header(line: bytes) -> tuple[int, int] | None:
 
 
 def _text_row(line: bytes, dim: int | None) -> bool:
-    """Whether `line` is a text row: a word and `dim` (any, if None) numbers."""
+    """Whether `line` is a text row: a word and `dim` (any, if None) numbers, separated by any whitespace."""
     try:
-        parts = line.decode("utf-8").rstrip("\r\n").split(" ")
+        parts = line.decode("utf-8").split()
         [float(x) for x in parts[1:]]
     except (UnicodeDecodeError, ValueError):
         return False
@@ -148,6 +149,8 @@ def _text_row(line: bytes, dim: int | None) -> bool:
 
 def _read_word2vec_or_glove(path: Path, what: str) -> tuple[list[str], np.ndarray]:
     data = path.read_bytes()
+    if data.startswith(UTF8_BOM):  # written by some editors and tools; not part of the first word
+        data = data[len(UTF8_BOM):]
     first_end = data.find(b"\n")
     first = data if first_end < 0 else data[:first_end]
     header = _header(first)
@@ -167,6 +170,10 @@ def _read_word2vec_or_glove(path: Path, what: str) -> tuple[list[str], np.ndarra
         raise UserError(f"{source} has a header ({count} words of {dim} dimensions) and no rows.")
     if _text_row(second, dim):
         return _read_text(data, body, (count, dim), source)
+    if _text_row(second, None):
+        values = len(second.decode("utf-8").split()) - 1
+        raise UserError(f"{source}: its header gives {dim} dimensions and its first row has {values} values: the "
+                        f"header or the file is wrong.")
     return _read_binary(data, body, count, dim, source)
 
 
@@ -206,7 +213,7 @@ def _read_text(data: bytes, position: int, header: tuple[int, int] | None, sourc
     for number, line in enumerate(text.splitlines(), start=2 if header else 1):
         if not line.strip():
             continue
-        parts = line.rstrip().split(" ")
+        parts = line.split()
         if dim is None:
             dim = len(parts) - 1
         if len(parts) - 1 < dim:

@@ -3,12 +3,11 @@ them), and fastText's word and n-gram rows as gensim's `FastTextKeyedVectors` (`
 
 import logging
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from lm_experiments.files import atomic_write
+from lm_experiments.files import atomic_write, scratch_folder
 from lm_experiments.vectors.keyed import fasttext_keyed_vectors
 from lm_experiments.vectors.layout import FASTTEXT_VECTORS_FILE, VECTORS_BINARY_FILE, VECTORS_TEXT_FILE
 
@@ -55,7 +54,7 @@ def export_fasttext_vectors(words: list[str], state: dict, out_dir: Path) -> lis
                     "vectors.txt/bin hold the vocabulary's vectors", FASTTEXT_VECTORS_FILE)
         return []
     out_dir = Path(out_dir)
-    with tempfile.TemporaryDirectory(dir=out_dir, prefix=".fasttext-") as scratch:
+    with scratch_folder("fasttext", out_dir) as scratch:
         fasttext_keyed_vectors(words, state).save(str(Path(scratch) / FASTTEXT_VECTORS_FILE))
         written = []
         for part in sorted(Path(scratch).iterdir()):

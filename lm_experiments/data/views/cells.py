@@ -11,6 +11,7 @@ from lm_experiments.data.cooccurrence import (
     load_cooccurrences,
     load_shuffled_cells,
 )
+from lm_experiments.data.sorted_runs import MIN_MEMORY_BYTES
 from lm_experiments.data.views.base import LoaderSettings, View, ViewOptions, batches_loader
 from lm_experiments.data.vocab import Vocabulary
 from lm_experiments.errors import UserError, positive_int
@@ -50,7 +51,7 @@ class CooccurrenceView(View):
             raise UserError(f"data.view.weighting must be one of {', '.join(WEIGHTINGS)}; got {weighting!r}.")
         self.weighting = weighting
         self.batch_cells = None if batch_cells is None else positive_int(batch_cells, "data.view.batch_cells")
-        check_memory(memory)
+        check_memory(memory, MIN_MEMORY_BYTES)
         self.memory = memory
 
     def train_loader(self, stream, settings: LoaderSettings) -> DataLoader:
