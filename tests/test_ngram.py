@@ -177,9 +177,9 @@ def test_the_kenlm_backend_without_lmplz_is_one_clear_error(monkeypatch, tmp_pat
     monkeypatch.setenv("PATH", str(tmp_path))  # no lmplz anywhere
     vocab = vocab_of(["a", "b"])
     with pytest.raises(UserError, match="model.backend=kenlm estimates with KenLM's lmplz, and lmplz is not on PATH"):
-        NGramModel(vocab, order=3, backend="kenlm")
+        NGramModel(vocab, order=3, backend="kenlm").check_can_fit()
     with pytest.raises(UserError, match="model.lmplz=/no/lmplz is not a file"):
-        NGramModel(vocab, order=3, backend="kenlm", lmplz="/no/lmplz")
+        NGramModel(vocab, order=3, backend="kenlm", lmplz="/no/lmplz").check_can_fit()
     with pytest.raises(UserError, match="model.backend must be one of ours, kenlm"):
         NGramModel(vocab, backend="srilm")
     with pytest.raises(UserError, match="model.memory .* must be at least 0.0156 \\(16 MB\\)"):

@@ -5,8 +5,9 @@ Hydra multirun, or for runs started one by one the config values that differ) ne
 their final metrics (`metrics.json`), sorted by a metric; `--aggregate KEY` folds the
 runs that differ only in KEY (the folds of a cross-validation, the seeds) into one row
 of means and standard deviations; `--plot METRIC --x KEY` writes a PNG of that metric
-against a swept setting, one line per combination of the other swept settings. The
-same comparison a W&B dashboard gives, without an account.
+against a swept setting, one line per combination of the other swept settings; `--samples`
+prints each language model's last generated texts. The same comparison a W&B dashboard
+gives, without an account.
 """
 
 import argparse
@@ -20,7 +21,7 @@ from rich.console import Console
 from rich.table import Table
 
 from lm_experiments.errors import UserError
-from lm_experiments.run.folder import METRICS_FILE, is_finished, read_config, read_metrics, read_overrides
+from lm_experiments.run.folder import METRICS_FILE, SAMPLES_FILE, is_finished, read_config, read_metrics, read_overrides
 from lm_experiments.run.metric_direction import lower_is_better
 
 # Shown when present and no --metrics are named: the quality, perplexity and speed figures.
@@ -252,6 +253,19 @@ def plot_metric(runs: list[Run], metric: str, x_key: str, path: Path) -> Path:
     return path
 
 
+def print_samples(runs: list[Run], count: int) -> None:
+    """Each run's last `count` generated texts, under its name (runs that generate none are skipped)."""
+    console = Console()
+    for run in runs:
+        path = run.folder / SAMPLES_FILE
+        if not path.is_file():
+            continue
+        lines = [line for line in path.read_text(encoding="utf-8", errors="replace").splitlines() if line.strip()]
+        console.print(f"[bold]{run.name or run.folder.name}[/bold]: {SAMPLES_FILE}, last {min(count, len(lines))}")
+        for line in lines[-count:]:
+            console.print(f"  {line}", markup=False, highlight=False)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="lm-compare", description=__doc__.split("\n\n")[0])
     parser.add_argument("folders", nargs="+", help="a multirun folder, run folders, or folders holding runs")
@@ -265,6 +279,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--plot", metavar="METRIC", help="also plot this metric ...")
     parser.add_argument("--x", metavar="KEY", help="... against this swept setting (e.g. data.window)")
     parser.add_argument("--out", help="PNG path (default: <first folder>/compare_<metric>_vs_<key>.png)")
+    parser.add_argument("--samples", nargs="?", type=int, const=3, default=0, metavar="N",
+                        help="also print each language model's last N generated texts (samples.txt; N=3)")
     args = parser.parse_args(argv)
     try:
         if bool(args.plot) != bool(args.x):
@@ -282,6 +298,8 @@ def main(argv: list[str] | None = None) -> int:
             runs = sort_runs(runs, sort_by, args.ascending)
             header, rows = comparison_rows(runs, shown)
             print_table(header, rows, f"{len(runs)} runs, sorted by {sort_by}")
+        if args.samples:
+            print_samples(runs, args.samples)
         if args.plot:
             if not any(args.plot in run.metrics for run in runs):
                 raise UserError(f"no run has the metric {args.plot!r}.")

@@ -12,7 +12,11 @@ evaluator as ours:
   outside their vocabulary, as in training.
 - language models (and ELMo's biLM, the n-gram model): perplexity on the test split
   (`--split valid`: the validation split), optionally on another corpus with the run's
-  vocabulary: `data=wikitext2 data.path=...` (its words outside the vocabulary read `<unk>`).
+  vocabulary: `data=wikitext2 data.path=...` (its words outside the vocabulary read `<unk>`),
+  or on one file scored whole, read as the run read its corpus: `--data held_out.txt`.
+  An n-gram run is read from its `model.arpa` (no checkpoint: it takes no optimizer step).
+- an ARPA file or KenLM binary model (`model.arpa`, `model.binary`): perplexity of `--data
+  FILE` through the kenlm module, as KenLM's `query` reads text.
 - classifiers: accuracy and macro-F1 on the test (or validation) split.
 
 The numbers are the ones the run itself reports: the same code scores the same weights.
@@ -122,14 +126,17 @@ def _override_pairs(overrides: list[str]) -> list[tuple[str, str]]:
     return pairs
 
 
-def data_config(run_cfg, overrides: list[str]):
+def data_config(run_cfg, overrides: list[str], data_file: str | None = None):
     """The data node to score the run on: the run's own, or another corpus (`data=<name>`) read as the run's
-    model reads (its view and its view settings); `data.*` overrides on top."""
+    model reads (its view and its view settings), or one file (`data_file`) read as the run read its corpus and
+    scored whole; `data.*` overrides on top."""
     from hydra import compose, initialize_config_dir
     from omegaconf import OmegaConf
 
     pairs = _override_pairs(overrides)
     chosen = [item.split("=", 1)[1] for key, item in pairs if key == "data"]
+    if data_file is not None and chosen:
+        raise UserError("--data FILE scores one file as the run read its own corpus; leave data=<name> out.")
     group = chosen[-1] if chosen else _data_group_of(run_cfg.data)
     with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
         composed = compose("train", overrides=[f"data={group}"] + [item for key, item in pairs if key != "data"])
@@ -137,12 +144,17 @@ def data_config(run_cfg, overrides: list[str]):
     saved = run_cfg.data if not chosen else {k: run_cfg.data[k] for k in VIEW_SETTINGS if k in run_cfg.data}
     _carry(composed.data, OmegaConf.create(saved), given)
     composed.data.view = run_cfg.data.view
+    if data_file is not None:
+        encoding = (run_cfg.data.get("corpus") or {}).get("encoding", "utf-8")
+        composed.data.corpus = OmegaConf.create({"_target_": "lm_experiments.data.corpora.HeldOutText",
+                                                 "path": str(Path(data_file).expanduser()), "encoding": encoding})
+        composed.data.path = str(Path(data_file).expanduser())
     OmegaConf.resolve(composed.data)  # (only the data node: the rest names Hydra's run folder)
     return composed.data
 
 
 def evaluate_held_out(task, run_cfg, folder: Path, target: str, split: str, overrides: list[str],
-                      device: str, progress: bool) -> Evaluation:
+                      device: str, progress: bool, data_file: str | None = None) -> Evaluation:
     """Score a split with the trained task, as `trainer.test` / `trainer.validate` do at the end of a run."""
     import lightning as L
     from hydra.utils import instantiate
@@ -150,7 +162,9 @@ def evaluate_held_out(task, run_cfg, folder: Path, target: str, split: str, over
     if split not in SPLITS:
         raise UserError(f"--split must be one of {', '.join(SPLITS)}, got {split!r}.")
     labels = run_folder.read_labels(folder)
-    datamodule = instantiate(data_config(run_cfg, overrides), vocabulary=task.vocab,
+    if data_file is not None and split != "test":
+        raise UserError("--data FILE is scored whole as the test split; leave --split out.")
+    datamodule = instantiate(data_config(run_cfg, overrides, data_file), vocabulary=task.vocab,
                              **({"label_set": labels} if labels is not None else {}))
     if not datamodule.has_split(split):
         raise UserError(f"The corpus has no {split} split to score (for one file, data.holdout sets how much of "
@@ -165,11 +179,56 @@ def evaluate_held_out(task, run_cfg, folder: Path, target: str, split: str, over
     return Evaluation(target, kind, metrics)
 
 
+KENLM_MODEL_SUFFIXES = (".arpa", ".binary", ".klm")  # an ARPA file or KenLM's binary model, queried through kenlm
+
+
+def evaluate_kenlm_file(path: Path, data_file: str | None) -> Evaluation:
+    """Perplexity of a text file under an ARPA or KenLM binary model file, as KenLM's `query` gives it: each line a
+    sentence of whitespace-separated words, `</s>` counted as a token, unknown words scored as the model's <unk>."""
+    import logging
+
+    from lm_experiments.data.reading import open_text, text_size
+    from lm_experiments.progress import ProgressLog
+
+    if data_file is None:
+        raise UserError(f"{path} is a language model file: give the text to score with --data FILE.")
+    try:
+        import kenlm
+    except ImportError:
+        raise UserError("Scoring an ARPA or KenLM binary file directly takes the kenlm module (pip install kenlm); "
+                        "a run folder's model is scored without it.") from None
+    try:
+        model = kenlm.Model(str(path))
+    except (OSError, RuntimeError) as error:
+        raise UserError(f"KenLM cannot read {path}: {' '.join(str(error).split())[:200]}") from None
+    source = Path(data_file).expanduser()
+    if not source.is_file():
+        raise UserError(f"--data {source} is not a file.")
+    progress = ProgressLog(logging.getLogger(__name__), f"scoring {source.name}", text_size(source, None))
+    log10, tokens = 0.0, 0
+    with open_text(source) as handle:
+        for line in handle:
+            log10 += model.score(" ".join(line.split()), bos=True, eos=True)
+            tokens += len(line.split()) + 1
+            progress.advance(len(line))
+    if tokens == 0:
+        raise UserError(f"--data {source} holds no text.")
+    progress.finish(f"{tokens:,} tokens")
+    loss = -log10 * math.log(10.0) / tokens
+    return Evaluation(str(path), "language model", {"test/ppl": math.exp(loss), "test/loss": loss,
+                                                    "test/tokens": float(tokens)})
+
+
 def evaluate(target: str | Path, checkpoint: str = run_folder.LAST_CHECKPOINT, split: str = "test",
              overrides: list[str] | None = None, device: str = "cpu", progress: bool = False,
-             **vector_options) -> Evaluation:
+             data_file: str | None = None, **vector_options) -> Evaluation:
     """Evaluate a run folder, a checkpoint file or a vectors file (see the module docstring)."""
     _override_pairs(list(overrides or []))
+    if Path(target).suffix in KENLM_MODEL_SUFFIXES and Path(target).expanduser().is_file():
+        return evaluate_kenlm_file(Path(target).expanduser(), data_file)
+    if data_file is not None and not Path(target).expanduser().is_dir() and Path(target).suffix != ".ckpt":
+        raise UserError("--data FILE is held-out text for a run's language model; a vectors file is scored on the "
+                        "evaluation files.")
     path = Path(target).expanduser()
     if path.is_file() and path.suffix == ".ckpt":
         folder, checkpoint = run_folder.run_folder_of(path), str(path)
@@ -183,11 +242,12 @@ def evaluate(target: str | Path, checkpoint: str = run_folder.LAST_CHECKPOINT, s
         return evaluate_vectors(KeyedVectorSource(load_vectors(path, "TARGET")), str(path), **vector_options)
     task, run_cfg = assembly.load_task(folder, checkpoint, device)
     if Provides.WORD_VECTORS in task.provides:
-        if overrides:
-            raise UserError("data overrides apply to language models and classifiers; word vectors are scored "
-                            "on the evaluation files.")
+        if overrides or data_file is not None:
+            raise UserError("data overrides and --data apply to language models and classifiers; word vectors are "
+                            "scored on the evaluation files.")
         return evaluate_vectors(task, str(path), **vector_options)
-    return evaluate_held_out(task, run_cfg, folder, str(path), split, list(overrides or []), device, progress)
+    return evaluate_held_out(task, run_cfg, folder, str(path), split, list(overrides or []), device, progress,
+                             data_file)
 
 
 def print_evaluation(evaluation: Evaluation) -> None:
@@ -224,6 +284,8 @@ def main(argv: list[str] | None = None) -> int:
                                                      "classifiers: score another corpus with the run's vocabulary)")
     parser.add_argument("--checkpoint", default=run_folder.LAST_CHECKPOINT, help="last, best, or a .ckpt path")
     parser.add_argument("--split", default="test", choices=sorted(SPLITS), help="held-out split to score")
+    parser.add_argument("--data", metavar="FILE", help="a text file to score whole with the run's language model "
+                                                       "(read as the run read its corpus)")
     parser.add_argument("--json", action="store_true", help="print the results as JSON (for scripts)")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--analogies", help="analogy questions file (default: gensim's questions-words.txt)")
@@ -237,7 +299,7 @@ def main(argv: list[str] | None = None) -> int:
     quiet_third_party_noise()
     try:
         evaluation = evaluate(args.target, args.checkpoint, args.split, args.overrides, args.device,
-                              progress=not args.json, analogies=args.analogies,
+                              progress=not args.json, data_file=args.data, analogies=args.analogies,
                               similarity=_similarity_files(args.similarity), restrict_vocab=args.restrict_vocab,
                               neighbours=[w for w in args.neighbours.split(",") if w], topn=args.topn)
     except Exception as error:

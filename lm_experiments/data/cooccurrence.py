@@ -313,6 +313,7 @@ def shuffle_into(cells: Cooccurrences, folder: Path, seed: int, memory_bytes: in
     total = len(cells)
     per_bucket, buckets = shuffle_buckets(total, memory_bytes)
     rng = np.random.default_rng(seed)
+    progress = ProgressLog(log, f"shuffling {total:,} cells ({buckets} buckets)", 2 * total)  # deal, then permute
     for b in range(buckets):
         for name in FILES:
             (folder / f"bucket-{b}.{name}").write_bytes(b"")
@@ -327,6 +328,7 @@ def shuffle_into(cells: Cooccurrences, folder: Path, seed: int, memory_bytes: in
             for name in FILES:
                 with open(folder / f"bucket-{b}.{name}", "ab") as handle:
                     part[name][picked].tofile(handle)
+        progress.advance(len(part["values"]), "dealt into buckets")
     with open(folder / "rows", "wb") as rows, open(folder / "cols", "wb") as cols, \
             open(folder / "values", "wb") as values:
         out = {"rows": rows, "cols": cols, "values": values}
@@ -336,6 +338,8 @@ def shuffle_into(cells: Cooccurrences, folder: Path, seed: int, memory_bytes: in
             for name in FILES:
                 bucket[name][permutation].tofile(out[name])
                 (folder / f"bucket-{b}.{name}").unlink()
+            progress.advance(len(permutation), "buckets permuted")
+    progress.finish()
     (folder / META_FILE).write_text(json.dumps({"cells": total, "size": cells.size, "shuffled_seed": seed}))
 
 

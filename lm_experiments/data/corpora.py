@@ -195,3 +195,17 @@ class TextFile(Corpus):
 
     def _default_files(self, cache_dir):
         raise UserError("data=file needs data.path=/path/to/text (a plain, .gz or .zip file, or a folder).")
+
+
+class HeldOutText(Corpus):
+    """One file scored whole as the test split of a trained model (`lm-eval RUN --data FILE`): the model's own
+    vocabulary reads it, so its training split (the same file, tokenized once) only satisfies the data module."""
+
+    name = "held-out text"
+
+    def files(self, cache_dir: Path) -> dict[str, SplitFile]:
+        if self.path is None or not self.path.is_file():
+            what = "does not exist" if self.path is None or not self.path.exists() else "is not a regular file"
+            raise UserError(f"--data {self.path} {what}: give the text file to score (plain, .gz or .zip).")
+        source = SplitFile(self.path, None, self.encoding)
+        return {"train": source, "test": source}

@@ -16,6 +16,7 @@ import hashlib
 import itertools
 import json
 import logging
+import os
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,10 +55,15 @@ def _tokenize_to_dir(corpus: Corpus, cache_dir: Path, tokenizer: str, lowercase:
     split_text = make_tokenizer(tokenizer, lowercase)
     ids_of = defaultdict(itertools.count().__next__)  # word -> provisional id, in first-seen order
     files = corpus.files(cache_dir)
+    distinct = {(source.path, source.member): split for split, source in reversed(files.items())}
     progress = ProgressLog(log, f"tokenizing {corpus.name}",
-                           sum(text_size(source.path, source.member) for source in files.values()))
+                           sum(text_size(path, member) for path, member in distinct))
     tokens_seen = 0
     for split, source in files.items():
+        first = distinct[(source.path, source.member)]
+        if first != split:  # the same text as an earlier split (a file scored whole): its tokens once, linked
+            os.link(out / f"{first}.npy", out / f"{split}.npy")
+            continue
         writer, chunks, buffered = NpyWriter(out / f"{split}.npy", np.int32), [], 0
         try:
             with open_text(source.path, source.member, source.encoding) as handle:

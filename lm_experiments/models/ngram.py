@@ -12,8 +12,15 @@ from lm_experiments.data.vocab import Vocabulary
 from lm_experiments.errors import UserError, positive_int, positive_number
 from lm_experiments.files import atomic_write, scratch_folder
 from lm_experiments.ngram.arpa import END, START, write_arpa
+from lm_experiments.ngram.arpa_reading import read_arpa
 from lm_experiments.ngram.counts import NGramCounts
-from lm_experiments.ngram.kenlm_backend import KenLMEstimator, find_lmplz
+from lm_experiments.ngram.kenlm_backend import (
+    KenLMEstimator,
+    build_binary,
+    find_build_binary,
+    find_lmplz,
+    kenlm_names,
+)
 from lm_experiments.ngram.smoothing import KneserNey, RelativeFrequency, StupidBackoff
 
 SMOOTHINGS = ("kneser_ney", "add_k", "mle", "stupid_backoff")
@@ -45,7 +52,7 @@ class NGramModel:
 
     def __init__(self, vocab: Vocabulary, order: int = 3, smoothing: str = "kneser_ney", discounts: list | None = None,
                  discount_fallback: bool = True, k: float = 1.0, alpha: float = 0.4, memory: float = 0.25,
-                 backend: str = "ours", lmplz: str | None = None):
+                 backend: str = "ours", lmplz: str | None = None, build_binary: str | bool | None = "auto"):
         self.vocab = vocab
         reserved = {word: int(vocab.counts[vocab.stoi[word]]) for word in (START, END) if word in vocab.stoi}
         if reserved:
@@ -66,11 +73,11 @@ class NGramModel:
         if backend not in BACKENDS:
             raise UserError(f"model.backend must be one of {', '.join(BACKENDS)}; got {backend!r}.")
         self.backend = backend
-        if backend == "kenlm":
-            if smoothing != "kneser_ney" or discounts is not None:
-                raise UserError("model.backend=kenlm estimates interpolated modified Kneser-Ney with discounts from "
-                                "the counts (lmplz): leave model.smoothing=kneser_ney and model.discounts=null.")
-            self.lmplz = find_lmplz(lmplz)  # refused now, not after the corpus is read
+        if backend == "kenlm" and (smoothing != "kneser_ney" or discounts is not None):
+            raise UserError("model.backend=kenlm estimates interpolated modified Kneser-Ney with discounts from the "
+                            "counts (lmplz): leave model.smoothing=kneser_ney and model.discounts=null.")
+        self.binary_tool = find_build_binary(build_binary)
+        self.lmplz_setting = lmplz  # found when the model is fitted (`check_can_fit`): a finished run loads without it
         self.estimator = None
         self.training_stream: np.ndarray | None = None
 
@@ -93,11 +100,13 @@ class NGramModel:
         self.training_stream = stream if isinstance(stream, np.ndarray) and stream.dtype == np.int32 else \
             np.asarray(stream, dtype=np.int32)
         if self.backend == "kenlm":
+            self.queried_by_kenlm = True
             self._workdir = scratch_folder("kenlm-model")  # the ARPA file lives as the model
             self.estimator = KenLMEstimator(self.training_stream, self.vocab.itos, self.vocab.eos_index, self.order,
-                                            self.lmplz, self.memory_bytes, self.discount_fallback,
+                                            find_lmplz(self.lmplz_setting), self.memory_bytes, self.discount_fallback,
                                             Path(self._workdir.name))
             return
+        self.queried_by_kenlm = False
         counts = NGramCounts(self.training_stream, self.order, len(self.vocab), self.vocab.eos_index,
                              memory_bytes=self.memory_bytes)
         if self.smoothing == "kneser_ney":
@@ -107,9 +116,26 @@ class NGramModel:
         else:
             self.estimator = RelativeFrequency(counts, self.k if self.smoothing == "add_k" else 0.0)
 
+    def check_can_fit(self) -> None:
+        """Refuse at the start of training, not after the training text is written out, what cannot estimate."""
+        if self.backend == "kenlm":
+            find_lmplz(self.lmplz_setting)
+
+    def load(self, arpa: Path) -> None:
+        """A finished run's model from its ARPA file (what Kneser-Ney exports; lmplz's under model.backend=kenlm),
+        scored by our code without counting again (`ngram/arpa_reading.py`)."""
+        names = kenlm_names(self.vocab.itos) if self.backend == "kenlm" else self.vocab.itos
+        self.estimator = read_arpa(arpa, names, self.vocab.eos_index)
+        self.queried_by_kenlm, self.training_stream = False, None
+
+    @property
+    def writes_arpa(self) -> bool:
+        """Kneser-Ney is a back-off model an ARPA file holds; add-k, MLE and stupid backoff are not."""
+        return self.smoothing == "kneser_ney"
+
     def table_sizes(self) -> list[int]:
         """Distinct n-grams of each order 1..order (the unigram table is the vocabulary)."""
-        if self.backend == "kenlm":
+        if self.queried_by_kenlm:
             return self.estimator.sizes
         return [len(self.vocab)] + [self.counts.tables[k].keys.size for k in range(2, self.order + 1)]
 
@@ -117,7 +143,7 @@ class NGramModel:
         """(N,) natural-log probability of every token of a split, read as sentences, `chunk` tokens at a time:
         each piece is scored after the order - 1 tokens before it (all its contexts can reach), so memory is the
         piece's, even for a corpus that is one long line."""
-        if self.backend == "kenlm":
+        if self.queried_by_kenlm:
             return self.estimator.stream_log_probs(np.asarray(tokens))
         result = np.empty(len(tokens), dtype=np.float64)
         before = self.order - 1
@@ -132,17 +158,21 @@ class NGramModel:
 
     def next_word_log_probs(self, histories: list[list[int]]) -> np.ndarray:
         """(B, V) log-scores of every next word after each history."""
-        if self.backend == "kenlm":
+        if self.queried_by_kenlm:
             return self.estimator.next_word_log_probs(histories)
         contexts = self.counts.history_contexts(histories)
         words = np.broadcast_to(np.arange(len(self.vocab)), (len(contexts), len(self.vocab)))
         return self.estimator.log_prob(contexts, words)
 
+    def write_binary(self, arpa: Path, path: Path) -> Path | None:
+        """KenLM's binary model of the written `arpa` file where build_binary is there (`model.build_binary`)."""
+        return None if self.binary_tool is None else build_binary(self.binary_tool, Path(arpa), Path(path))
+
     def write_arpa(self, path):
         """The ARPA back-off file (Kneser-Ney only); None for the other smoothings."""
-        if self.smoothing != "kneser_ney":
+        if not self.writes_arpa:
             return None
-        if self.backend == "kenlm":
+        if self.queried_by_kenlm:
             with atomic_write(path, "wb", encoding=None) as out, open(self.estimator.arpa, "rb") as arpa:
                 shutil.copyfileobj(arpa, out)
             return Path(path)

@@ -1,11 +1,16 @@
 """Count-based vectors: PPMI with context-distribution smoothing, then truncated SVD (Levy et al. 2015)."""
 
+import logging
+
 import torch
 
 from lm_experiments.data.batches import CellBatch
 from lm_experiments.data.vocab import Vocabulary
 from lm_experiments.errors import UserError, non_negative_int, number, positive_int
 from lm_experiments.models.base import CountVectorModel
+from lm_experiments.progress import ProgressLog
+
+log = logging.getLogger(__name__)
 
 BLOCK = 1 << 20  # cells per block: the transient work stays a few tens of MB whatever the matrix
 
@@ -18,12 +23,14 @@ def ppmi_matrix(rows: torch.Tensor, cols: torch.Tensor, values: torch.Tensor, si
     contexts' probabilities and so damps PMI's bias towards them. Computed in blocks of
     cells, so beyond the cells themselves it holds only the positive ones (20 bytes each).
     """
+    progress = ProgressLog(log, f"PPMI of {len(values):,} cells", 2 * len(values))  # sums, then the PMI
     row_sums = torch.zeros(size, dtype=torch.float64)
     col_sums = torch.zeros(size, dtype=torch.float64)
     for start in range(0, len(values), BLOCK):
         part = slice(start, start + BLOCK)
         row_sums.index_add_(0, rows[part], values[part].double())
         col_sums.index_add_(0, cols[part], values[part].double())
+        progress.advance(len(values[part]), "marginals")
     col_smoothed = col_sums ** cds
     total = col_smoothed.sum()
     kept_rows, kept_cols, kept_values = [], [], []
@@ -35,10 +42,31 @@ def ppmi_matrix(rows: torch.Tensor, cols: torch.Tensor, values: torch.Tensor, si
         kept_rows.append(block_rows[positive])
         kept_cols.append(block_cols[positive])
         kept_values.append(pmi[positive].float())
+        progress.advance(len(block_rows), "positive PMI kept")
     indices = torch.stack([torch.cat(kept_rows), torch.cat(kept_cols)]) if kept_rows else \
         torch.zeros(2, 0, dtype=torch.long)
     kept = torch.cat(kept_values) if kept_values else torch.zeros(0)
-    return torch.sparse_coo_tensor(indices, kept, (size, size), check_invariants=True).coalesce()
+    matrix = torch.sparse_coo_tensor(indices, kept, (size, size), check_invariants=True).coalesce()
+    progress.finish(f"{matrix._nnz():,} positive")
+    return matrix
+
+
+def randomized_svd(matrix: torch.Tensor, q: int, niter: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The left singular vectors (V, q) and values (q,) of a sparse square `matrix` by Halko et al.'s algorithm 5.1
+    with `niter` power iterations, as `torch.svd_lowrank` computes them (the same draws and steps), with a progress
+    line per iteration: at a large vocabulary each one multiplies the whole matrix twice."""
+    progress = ProgressLog(log, f"randomized SVD (q={q}, {niter} power iterations)", niter + 2)
+    draws = torch.randn(matrix.shape[-1], q, dtype=torch.float32 if matrix.dtype != torch.float64 else torch.float64)
+    basis = torch.linalg.qr(torch.sparse.mm(matrix, draws)).Q                     # (V, q)
+    progress.advance(1, "range found")
+    for step in range(niter):
+        basis = torch.linalg.qr(torch.sparse.mm(matrix.t(), basis)).Q
+        basis = torch.linalg.qr(torch.sparse.mm(matrix, basis)).Q
+        progress.advance(1, f"power iteration {step + 1}")
+    small = torch.sparse.mm(matrix.t(), basis).mT                                # (q, V) = basis^T matrix
+    left, singular, _ = torch.linalg.svd(small, full_matrices=False)
+    progress.finish()
+    return basis @ left, singular
 
 
 class PPMISVD(CountVectorModel):
@@ -72,7 +100,7 @@ class PPMISVD(CountVectorModel):
     def fit(self, cells: CellBatch) -> None:
         ppmi = ppmi_matrix(cells.rows, cells.cols, cells.values, self.size, self.cds)
         rank = min(self.vector_size, self.size)
-        left, singular, _ = torch.svd_lowrank(ppmi, q=min(rank + self.oversample, self.size), niter=self.niter)
+        left, singular = randomized_svd(ppmi, q=min(rank + self.oversample, self.size), niter=self.niter)
         self.vectors.zero_()
         self.vectors[:, :rank] = left[:, :rank] * singular[:rank] ** self.eigenvalue_power
         self.nonzero = ppmi._nnz()

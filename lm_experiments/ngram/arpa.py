@@ -6,12 +6,16 @@ as `%.7g` gives them, in fixed notation), so the file is written in memory set b
 block, not by the model, at disk speed.
 """
 
+import logging
 from pathlib import Path
 
 import numpy as np
 from numba import njit
 
 from lm_experiments.files import atomic_write
+from lm_experiments.progress import ProgressLog
+
+log = logging.getLogger(__name__)
 
 START, END = "<s>", "</s>"
 LOG10_E = np.log10(np.e)
@@ -123,6 +127,7 @@ def write_arpa(model, itos: list[str], path: Path) -> Path:
     lengths = np.diff(starts)
     start_name, end_name = np.frombuffer(START.encode(), np.uint8), np.frombuffer(END.encode(), np.uint8)
     sizes = [counts.vocab_size + 1] + [counts.tables[k].keys.size for k in range(2, order + 1)]
+    progress = ProgressLog(log, f"writing {Path(path).name}", sum(sizes))
     with atomic_write(path, "wb", encoding=None) as out:
         out.write(b"\\data\\\n" + b"".join(f"ngram {k}={size}\n".encode() for k, size in enumerate(sizes, 1)))
         for k in range(1, order + 1):
@@ -145,5 +150,7 @@ def write_arpa(model, itos: list[str], path: Path) -> Path:
                 written = _format_lines(tokens, log_probs, backoffs, with_backoff, names, starts, eos, start_name,
                                         end_name, buffer)
                 out.write(buffer[:written].tobytes())
+                progress.advance(len(ids), f"{k}-grams")
         out.write(b"\n\\end\\\n")
+    progress.finish(", ".join(f"{size:,} {k}-grams" for k, size in enumerate(sizes, 1)))
     return Path(path)

@@ -10,6 +10,7 @@ Order k's table is keyed by (id of the (k-1)-word prefix, last word), so a key i
 `np.searchsorted`, and counted with `np.unique`; no dictionary of Python tuples.
 """
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +19,9 @@ import numpy as np
 from lm_experiments.data.array_files import blocks
 from lm_experiments.data.sorted_runs import SortedRuns
 from lm_experiments.files import scratch_folder
+from lm_experiments.progress import ProgressLog
+
+log = logging.getLogger(__name__)
 
 NOT_AVAILABLE = -2  # the context reaches back past the sentence start
 ABSENT = -1         # a possible context that the training text never had
@@ -84,14 +88,24 @@ class NGramCounts:
         with scratch_folder("ngram-counts", scratch) as folder:
             previous = None  # the (k-1)-gram ids of every position 0..N (a file); None: the words themselves
             for k in range(2, order + 1):
-                self.tables[k] = self._count_order(stream, k, previous, Path(folder), memory_bytes, chunk)
+                progress = ProgressLog(log, f"counting {k}-grams", 2 * len(stream))  # two passes over the stream
+                self.tables[k] = self._count_order(stream, k, previous, Path(folder), memory_bytes, chunk, progress)
+                ids = self._write_ids(stream, k, previous, Path(folder), chunk, progress)
+                progress.finish(f"{self.tables[k].keys.size:,} distinct")
                 if k == order:
-                    self._write_ids(stream, k, previous, Path(folder), chunk).unlink()  # for the suffixes only
+                    ids.unlink()  # written for the suffixes only
                     break
-                ids = self._write_ids(stream, k, previous, Path(folder), chunk)
                 if previous is not None:
                     previous.unlink()
                 previous = ids
+
+    @classmethod
+    def of_tables(cls, tables: dict[int, OrderTable], order: int, vocab_size: int, eos: int) -> "NGramCounts":
+        """The tables of a model read back from a file (`ngram/arpa_reading.py`): what scoring needs, no counts."""
+        counts = cls.__new__(cls)
+        counts.order, counts.vocab_size, counts.eos, counts.tables = order, vocab_size, eos, tables
+        counts.unigram_counts = np.zeros(vocab_size, dtype=np.int64)
+        return counts
 
     def _positions(self, stream, previous: Path | None, chunk: int):
         """Chunks of positions t = a..b-1 (t >= 1; position 0 is the `<s>` before the split): (a, the words at t,
@@ -114,12 +128,13 @@ class NGramCounts:
             yield a, words, previous_ids, available
 
     def _count_order(self, stream, k: int, previous: Path | None, folder: Path, memory_bytes: int,
-                     chunk: int) -> OrderTable:
+                     chunk: int, progress: ProgressLog) -> OrderTable:
         runs = SortedRuns(folder, f"order-{k}", compact_memory=memory_bytes)
         for _, words, previous_ids, available in self._positions(stream, previous, chunk):
             valid = (available >= k - 1) & (previous_ids >= 0)
             keys, counts = np.unique(previous_ids[valid] * self.vocab_size + words[valid], return_counts=True)
             runs.write(keys, counts.astype(np.float64))
+            progress.advance(len(words), f"{runs.entries:,} in {len(runs.runs)} sorted runs")
         with open(folder / "keys", "wb") as key_file, open(folder / "counts", "wb") as count_file:
             for keys, counts in runs.merged(memory_bytes):  # through a file: the table is allocated once
                 keys.tofile(key_file)
@@ -129,7 +144,8 @@ class NGramCounts:
         return OrderTable(keys=keys, counts=counts, prefix=(keys // self.vocab_size).astype(np.int32),
                           suffix=np.full(keys.size, ABSENT, np.int32), vocab_size=self.vocab_size)
 
-    def _write_ids(self, stream, k: int, previous: Path | None, folder: Path, chunk: int) -> Path:
+    def _write_ids(self, stream, k: int, previous: Path | None, folder: Path, chunk: int,
+                   progress: ProgressLog) -> Path:
         """Each position's order-k id (ABSENT where no k-gram ends there) into a file, and the table's suffixes:
         the (k-1)-gram ending at the same position as a k-gram."""
         table = self.tables[k]
@@ -147,6 +163,7 @@ class NGramCounts:
                 ending_here = words if previous is None else \
                     np.fromfile(previous, np.int32, words.size, offset=a * 4).astype(np.int64)
                 table.suffix[ids[valid]] = ending_here[valid]
+                progress.advance(len(words), "each position's n-gram id")
         return path
     def stream_contexts(self, stream: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For scoring a split: (targets (N,), contexts (N, n-1)). contexts[:, j-1] is the id of the

@@ -12,6 +12,7 @@ from numba import njit
 
 from lm_experiments.errors import UserError
 from lm_experiments.ngram.counts import NOT_AVAILABLE, NGramCounts, lookup
+from lm_experiments.progress import ProgressLog
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +67,33 @@ def _order_probabilities(adjusted, contexts, n_contexts, suffix, lower, discount
     return prob, gamma
 
 
-class KneserNey:
+class BackoffModel:
+    """A back-off model as an ARPA file holds it: the log probability of every stored n-gram and the log back-off
+    weight of every context, over the n-gram tables of `counts` (natural logs). An unseen n-gram backs off through
+    the weights of its contexts, down to the unigrams. Kneser-Ney builds one from counts; `ngram/arpa_reading.py`
+    reads one from a file."""
+
+    normalized = True
+
+    def __init__(self, counts: NGramCounts, log_probs: dict[int, np.ndarray], log_gammas: dict[int, np.ndarray]):
+        self.counts = counts
+        self.log_probs = log_probs    # order -> (N_k,) stored log p (order 1: (V,))
+        self.log_gammas = log_gammas  # order -> (N_k,) log back-off weight of each k-gram as a context (k < n)
+
+    def log_prob(self, contexts: np.ndarray, words: np.ndarray) -> np.ndarray:
+        """contexts (M, n-1), words (M, W) -> (M, W) natural-log probabilities."""
+        counts = self.counts
+        result = self.log_probs[1][words].astype(np.float64)
+        for k in range(2, counts.order + 1):
+            context = contexts[:, k - 2: k - 1]                                       # (M, 1)
+            ids = lookup(counts.tables[k], context, words, counts.vocab_size)        # (M, W)
+            found = ids >= 0
+            gamma = np.where(context >= 0, self.log_gammas[k - 1][np.maximum(context, 0)], 0.0)
+            result = np.where(found, self.log_probs[k][np.maximum(ids, 0)], result + gamma)
+        return result
+
+
+class KneserNey(BackoffModel):
     """Interpolated modified Kneser-Ney (Chen & Goodman 1998), KenLM's estimator.
 
     p(w | h) = (a(hw) - D(a(hw))) / sum_x a(hx) + gamma(h) p(w | h'), down to the uniform
@@ -77,14 +104,11 @@ class KneserNey:
     ARPA file, and an unseen one backs off through the gammas of its contexts.
     """
 
-    normalized = True
-
     def __init__(self, counts: NGramCounts, discounts: list[list[float]] | list[float] | None = None,
                  discount_fallback: bool = True):
-        self.counts, self.discount_fallback = counts, discount_fallback
+        super().__init__(counts, {}, {})
+        self.discount_fallback = discount_fallback
         size, order = counts.vocab_size, counts.order
-        self.log_probs: dict[int, np.ndarray] = {}   # order -> (N_k,) stored log p (order 1: (V,))
-        self.log_gammas: dict[int, np.ndarray] = {}  # order -> (N_k,) log gamma of each k-gram as a context
         self.discounts: dict[int, np.ndarray] = {}
         adjusted = {order: counts.tables[order].counts if order > 1 else counts.unigram_counts}
         for k in range(order - 1, 0, -1):  # distinct left extensions, from the order above
@@ -99,6 +123,7 @@ class KneserNey:
         for k in range(1, order + 1):
             self.discounts[k] = self._discounts_for(adjusted[k], k, discounts)
         lower = np.full(size, 1.0 / size)  # the uniform distribution under the unigrams
+        progress = ProgressLog(log, "estimating Kneser-Ney", order)
         for k in range(1, order + 1):
             if k == 1:
                 contexts, n_contexts, suffix = np.zeros(size, dtype=np.int32), 1, np.arange(size, dtype=np.int32)
@@ -114,6 +139,8 @@ class KneserNey:
                 self.log_probs[k], lower = np.log(prob), prob  # the next order interpolates with these
             else:
                 self.log_probs[k] = np.log(prob, out=prob)
+            progress.advance(1, f"order {k}")
+        progress.finish(f"discounts {', '.join(f'{d[0]:.2f}/{d[1]:.2f}/{d[2]:.2f}' for d in self.discounts.values())}")
 
     def _discounts_for(self, adjusted, k, fixed) -> np.ndarray:
         if fixed is None:
@@ -123,18 +150,6 @@ class KneserNey:
             raise UserError(f"model.discounts must be [D1, D2, D3+] or one such triple per order "
                             f"({self.counts.order}); got {fixed}.")
         return np.asarray(rows[k - 1], dtype=np.float64)
-
-    def log_prob(self, contexts: np.ndarray, words: np.ndarray) -> np.ndarray:
-        """contexts (M, n-1), words (M, W) -> (M, W) natural-log probabilities."""
-        counts = self.counts
-        result = self.log_probs[1][words].astype(np.float64)
-        for k in range(2, counts.order + 1):
-            context = contexts[:, k - 2: k - 1]                                       # (M, 1)
-            ids = lookup(counts.tables[k], context, words, counts.vocab_size)        # (M, W)
-            found = ids >= 0
-            gamma = np.where(context >= 0, self.log_gammas[k - 1][np.maximum(context, 0)], 0.0)
-            result = np.where(found, self.log_probs[k][np.maximum(ids, 0)], result + gamma)
-        return result
 
 
 class RelativeFrequency:

@@ -19,6 +19,7 @@ from lm_experiments.data.vocab import Vocabulary
 from lm_experiments.errors import UserError, user_error_in
 from lm_experiments.models.base import BidirectionalLMEncoder
 from lm_experiments.run import folder as run_folder
+from lm_experiments.tasks.base import Restores
 from lm_experiments.vectors import PretrainedRows, load_vectors, pretrained_rows
 
 # the embedding modes (`model.embedding`) that start from pretrained word vectors named by `model.pretrained`
@@ -96,22 +97,35 @@ def instantiate_task(cfg: DictConfig, vocab: Vocabulary, labels: list[str] | Non
 
 
 def load_task(folder: Path, checkpoint: str = run_folder.LAST_CHECKPOINT, device: str = "cpu"):
-    """A finished run's trained task, rebuilt from its config, vocabulary and checkpoint, in eval mode
-    on `device`; and the run's config."""
-
+    """A finished run's trained task, rebuilt from its config and vocabulary, in eval mode on `device`, with its
+    trained state from its checkpoint (or, for a task that restores from its exported files, such as an n-gram
+    run's model.arpa, from those); and the run's config."""
     folder = Path(folder)
     run_folder.check_run_folder(folder)
+    cfg = OmegaConf.load(folder / run_folder.CONFIG_FILE)
+    old_names.read_as_today(cfg)
+    vocab = Vocabulary.load(folder / run_folder.VOCAB_FILE)
+    task = instantiate_task(cfg, vocab, labels=run_folder.read_labels(folder), for_training=False)
+    if task.restores_from is Restores.EXPORTED_FILES:
+        if checkpoint not in (run_folder.LAST_CHECKPOINT, run_folder.BEST_CHECKPOINT):
+            raise UserError(f"A {task.name} run keeps no checkpoint: its model is the files it exported in {folder}; "
+                            f"leave --checkpoint out.")
+        task.restore(folder, lambda: training_split(cfg, vocab))
+        return task.to(device).eval(), cfg
     path = run_folder.checkpoint_path(folder, checkpoint)
     if not path.is_file():
         raise UserError(f"No checkpoint at {path}. Pass --checkpoint PATH, or train with the default callbacks.")
     state = run_folder.load_checkpoint(path)
-    cfg = OmegaConf.load(folder / run_folder.CONFIG_FILE)
-    old_names.read_as_today(cfg)
-    task = instantiate_task(cfg, Vocabulary.load(folder / run_folder.VOCAB_FILE), labels=run_folder.read_labels(folder),
-                            for_training=False)
     task.on_load_checkpoint(state)
     task.load_state_dict(state["state_dict"])
     return task.to(device).eval(), cfg
+
+
+def training_split(cfg: DictConfig, vocab: Vocabulary):
+    """The ids of a run's training split under its vocabulary, as the run read it (held-out tail excluded)."""
+    datamodule = instantiated(cfg.data, "data", vocabulary=vocab)
+    datamodule.setup("fit")
+    return datamodule.splits["train"]
 
 
 def load_bilm(run: str | Path, checkpoint: str = run_folder.LAST_CHECKPOINT, device: str = "cpu",

@@ -45,6 +45,7 @@ CHECKPOINTS_DIR = "checkpoints"
 LAST_CHECKPOINT = "last"
 BEST_CHECKPOINT = "best"
 ARPA_FILE = "model.arpa"
+KENLM_BINARY_FILE = "model.binary"  # KenLM's build_binary of model.arpa, where build_binary is on PATH
 SAMPLES_FILE = "samples.txt"
 EMBEDDING_MAP_FILE = "embedding_map.png"
 NEIGHBOURS_FILE = "neighbours.txt"

@@ -21,6 +21,9 @@ follow from the model: the batches it reads, what it offers), over the defaults 
 - `model`: the part it trains (the `model=` config group's: an encoder, a count model, n-gram counts),
   under that one name on every task; `keyed_vectors()`: its word vectors as gensim KeyedVectors, for
   tasks that provide them (what `load_run` hands users).
+- `restores_from`: where a finished run is read back from: its checkpoint, or (a task
+  that takes no optimizer step, so Lightning writes none) the files it exported, through
+  `restore(folder, training_split)`.
 - `finite_metrics`: validation metrics that can only be non-finite when training has
   diverged (the divergence guard stops the run then); `step_loss` and `step_grad_norm`
   hold the last step's loss and gradient norm for the same guard.
@@ -82,10 +85,17 @@ class Provides(enum.Enum):
     GRADIENT_THROUGH_TIME = "gradients through time"  # model.embed + model.rnn, unrolled step by step (RNN/GRU/LSTM)
 
 
+class Restores(enum.Enum):
+    """Where a finished run's trained state is read back from (`load_run`, `lm-eval`)."""
+
+    CHECKPOINT = "checkpoint"          # the Lightning checkpoint (`last` or `best`)
+    EXPORTED_FILES = "exported files"  # what `export` wrote (an n-gram run's model.arpa): `restore(folder, ...)`
+
+
 # What a task may declare, and what it declares unless it says otherwise.
 DECLARED = {"batch_types": (), "update_rule": "", "metrics": (), "optimized_metric": "", "provides": frozenset(),
             "distributed_strategies": (), "artifact_type": "model", "finite_metrics": (), "updates": None,
-            "carries_state": False}
+            "carries_state": False, "restores_from": Restores.CHECKPOINT}
 
 
 class Task(L.LightningModule):
@@ -101,6 +111,7 @@ class Task(L.LightningModule):
     finite_metrics: tuple[str, ...]
     updates: str | None   # the kind of batch an updater trains it on (updaters/base.py), if any
     carries_state: bool
+    restores_from: Restores
     model: torch.nn.Module  # the `model=` part the task trains (set by each subclass)
 
     def __init__(self, vocab: Vocabulary, optimizer=None, scheduler=None):
@@ -217,6 +228,11 @@ class Task(L.LightningModule):
     def export(self, out_dir: Path) -> list[Path]:
         """Write the files other tools read into `out_dir`; returns their paths."""
         return []
+
+    def restore(self, folder: Path, training_split) -> None:
+        """For tasks that declare `restores_from=Restores.EXPORTED_FILES`: the trained state from the files `export`
+        wrote into the run `folder` (`training_split()` gives the run's training ids where they are needed)."""
+        raise NotImplementedError(f"{type(self).__name__} restores from its checkpoint")
 
     # --- checkpoints carry their vocabulary --------------------------------------------------------
 

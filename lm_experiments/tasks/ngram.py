@@ -8,7 +8,8 @@ import torch
 from lm_experiments.data.batches import TokenChunk
 from lm_experiments.data.vocab import Vocabulary
 from lm_experiments.models.ngram import NGramModel
-from lm_experiments.run.folder import ARPA_FILE
+from lm_experiments.run.folder import ARPA_FILE, KENLM_BINARY_FILE
+from lm_experiments.tasks.base import Restores
 from lm_experiments.tasks.next_token import NextTokenTask
 
 
@@ -25,11 +26,24 @@ class NGramTask(NextTokenTask):
         self.automatic_optimization = False
         self.declare(batch_types=(TokenChunk,),
                      update_rule="counts every order once over the whole training split (more epochs change nothing)",
-                     distributed_strategies=())  # counting, no gradients to share
+                     distributed_strategies=(),  # counting, no gradients to share
+                     restores_from=Restores.EXPORTED_FILES)  # no optimizer step, so Lightning writes no checkpoint
 
     @property
     def name(self) -> str:
         return f"{self.model.order}-gram ({self.model.smoothing})"
+
+    def on_fit_start(self) -> None:
+        self.model.check_can_fit()
+
+    def restore(self, folder: Path, training_split) -> None:
+        """A finished run's model: Kneser-Ney's from its `model.arpa` (no counting), the other smoothings (which no
+        ARPA file holds) counted again from the run's training split (`training_split()`, its id stream)."""
+        arpa = Path(folder) / ARPA_FILE
+        if self.model.writes_arpa and arpa.is_file():
+            self.model.load(arpa)
+        else:
+            self.model.fit(training_split())
 
     def training_step(self, batch: TokenChunk, batch_idx: int):
         if not self.model.fitted:  # counts do not change with more epochs
@@ -57,7 +71,10 @@ class NGramTask(NextTokenTask):
 
     def export(self, out_dir: Path) -> list[Path]:
         arpa = self.model.write_arpa(Path(out_dir) / ARPA_FILE)
-        return [] if arpa is None else [arpa]
+        if arpa is None:
+            return []
+        binary = self.model.write_binary(arpa, Path(out_dir) / KENLM_BINARY_FILE)
+        return [arpa] if binary is None else [arpa, binary]
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         super().on_save_checkpoint(checkpoint)

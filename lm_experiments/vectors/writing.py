@@ -8,10 +8,12 @@ from pathlib import Path
 import numpy as np
 
 from lm_experiments.files import atomic_write, scratch_folder
+from lm_experiments.progress import ProgressLog
 from lm_experiments.vectors.keyed import fasttext_keyed_vectors
 from lm_experiments.vectors.layout import FASTTEXT_VECTORS_FILE, VECTORS_BINARY_FILE, VECTORS_TEXT_FILE
 
 log = logging.getLogger(__name__)
+ROWS_AT_A_TIME = 4096
 
 
 def save_word2vec_format(words: list[str], vectors: np.ndarray, path: Path, binary: bool) -> Path:
@@ -24,16 +26,20 @@ def save_word2vec_format(words: list[str], vectors: np.ndarray, path: Path, bina
     if any(not word or any(ch.isspace() for ch in word) for word in words):
         raise ValueError("word2vec format cannot store empty words or words containing whitespace")
     header = f"{len(words)} {vectors.shape[1]}\n"
-    if binary:
-        with atomic_write(path, "wb") as out:
-            out.write(header.encode())
-            for word, row in zip(words, vectors):
-                out.write(word.encode("utf-8") + b" " + row.tobytes() + b"\n")
-    else:
-        with atomic_write(path) as out:
-            out.write(header)
-            for word, row in zip(words, vectors.tolist()):
-                out.write(word + " " + " ".join(f"{x:.9g}" for x in row) + "\n")
+    progress = ProgressLog(log, f"writing {Path(path).name}", len(words))
+    row_format = " ".join(["%.9g"] * vectors.shape[1])
+    with atomic_write(path, "wb" if binary else "w") as out:
+        out.write(header.encode() if binary else header)
+        for start in range(0, len(words), ROWS_AT_A_TIME):
+            block = slice(start, start + ROWS_AT_A_TIME)
+            if binary:
+                out.write(b"".join(word.encode("utf-8") + b" " + row.tobytes() + b"\n"
+                                   for word, row in zip(words[block], vectors[block])))
+            else:
+                out.write("".join(f"{word} {row_format % tuple(row)}\n"
+                                  for word, row in zip(words[block], vectors[block].tolist())))
+            progress.advance(len(words[block]))
+    progress.finish(f"{len(words):,} words")
     return Path(path)
 
 
