@@ -10,8 +10,10 @@
 #
 #     run(command="bash benchmarks/gpu_session.sh", carry=[".gpu_kit"], timeout_s=600)
 #
-# Steps: kernels, sweep, skipgram, cbow, zaremba, transformer (all but cbow by default; name some to run only
-# those). The sweep times the kernel alone over chunk sizes and launch shapes; skip-gram then runs end to end
+# Steps: kernels, sweep, skipgram, cbow, zaremba, transformer, tax (all but cbow by default; name some to run
+# only those). `tax` runs the LSTM and Transformer rows of benchmarks/time_to_result.py on the device against
+# their peers (the PyTorch word-language-model example and nanoGPT, copied into the kit by `prepare` from clones
+# in /tmp/peers, or $EXAMPLES and $NANOGPT). The sweep times the kernel alone over chunk sizes and launch shapes; skip-gram then runs end to end
 # against gensim with the fastest.
 # It prints the figures last and writes every step's log under $OUT. `GPU_SESSION_DRY=1 bash
 # benchmarks/gpu_session.sh` runs the same steps on this machine's CPU for a few seconds each (CPU kernel,
@@ -30,6 +32,11 @@ if [[ "${1:-}" == "prepare" ]]; then
     python3 -m pip wheel -q --no-deps -w "$KIT/wheels" antlr4-python3-runtime==4.9.3  # sdist only: pure Python
     cp ../shared/data/text8-head.txt.gz "$KIT/data/"
     cp -r ../shared/data/ptb "$KIT/data/" && chmod -R u+w "$KIT/data"
+    # the peers of the framework-tax rows (their sources only, run from the kit, never part of the project)
+    rm -rf "$KIT/peers" && mkdir -p "$KIT/peers/examples"
+    cp -r "${EXAMPLES:-/tmp/peers/examples}/word_language_model" "$KIT/peers/examples/"
+    mkdir -p "$KIT/peers/nanoGPT" && cp "${NANOGPT:-/tmp/peers/nanoGPT}"/{train.py,model.py,configurator.py} \
+        "$KIT/peers/nanoGPT/"
     du -sh "$KIT"
     exit 0
 fi
@@ -76,7 +83,7 @@ step() {  # step NAME SECONDS COMMAND...: run with a time limit (and within BUDG
     echo "$name: exit $? after $((SECONDS - started)) s" >>"$OUT/steps.txt"
 }
 
-STEPS=${*:-kernels sweep skipgram zaremba transformer}   # a subset, in this order: gpu_session.sh zaremba
+STEPS=${*:-kernels sweep skipgram tax zaremba transformer}   # a subset, in this order: gpu_session.sh zaremba
 wants() { [[ " $STEPS " == *" $1 "* ]]; }
 
 # The Triton kernels on the GPU equal the autograd reference (the same tests CI runs in the interpreter).
@@ -100,6 +107,10 @@ for model in skipgram cbow; do
         --updater "$UPDATER" --threads "$THREADS" callbacks.embedding_map=null callbacks.model_checkpoint=null \
         callbacks.last_checkpoint=null "${KNOBS[@]}"
 done
+# The framework tax on the device: LSTM (1 epoch) and Transformer (--steps) against their peers, side by side.
+if [[ -n "${GPU_SESSION_DRY:-}" ]]; then TAX="--rows transformer --steps 3"; else TAX="--rows lstm,transformer --steps 300"; fi
+wants tax && step tax 200 python3 benchmarks/time_to_result.py --epochs 1 --device "$DEVICE" $TAX \
+    --ptb "$DATA/ptb" --examples "$KIT/peers/examples" --nanogpt "$KIT/peers/nanoGPT" --work "$OUT/tax"
 # Zaremba medium on PTB: the test perplexity reached in 3 minutes, and tokens/s (929k per epoch; the target:
 # <= 83 in under 5 minutes).
 wants zaremba && step zaremba 220 python3 train.py experiment=zaremba_medium_ptb "data.path=$DATA/ptb" \
@@ -119,4 +130,5 @@ done
 for run in zaremba transformer; do
     wants $run && echo "$run:" && grep -E "│ ((test|val)/ppl|train/words_per_sec(_mean)?) " "$OUT/$run.log"
 done
+wants tax && grep -E "^\|" "$OUT/tax.log"
 exit 0

@@ -1,6 +1,8 @@
 """The framework tax, row by row: each model against its plain reference, one after the other, on one machine.
 
     python benchmarks/time_to_result.py --rows lstm --examples /tmp/peers/examples --ptb ../shared/data/ptb
+    python benchmarks/time_to_result.py --rows transformer --nanogpt /tmp/peers/nanoGPT --steps 200
+    python benchmarks/time_to_result.py --rows glove --glove-build /tmp/peers/GloVe/build --dim 200
     python benchmarks/time_to_result.py --rows skipgram,cbow,fasttext --text8 ../shared/data/text8-head.txt.gz
 
 Every tool runs in its own process, started here and waited for with `os.wait4`, so each
@@ -14,6 +16,13 @@ as each tool counts them), peak resident memory, the quality figure, and the rat
   of pytorch/examples, `--examples`) against `model=lstm` at its configuration (2 x 200,
   dropout 0.2, bptt 35, batch 20, SGD lr 20, clip 0.25), one epoch of PTB (`--ptb`, our
   benchmark copy; the example reads it as plain train/valid/test.txt); test perplexity.
+- `transformer`: nanoGPT's `train.py` (a clone of karpathy/nanoGPT, `--nanogpt`; PTB written in
+  its `.bin` format beside its own data) against `model=transformer` at one config (see
+  `transformer_row`), `--steps` steps; validation perplexity (nanoGPT's estimate over 20
+  random batches of windows, ours over the whole split in strided windows).
+- `glove`: glove.c (`--glove-build`, the `build/` of a clone of stanfordnlp/GloVe after `make`) from
+  the text through vocab_count, cooccur, shuffle and glove, against `experiment=glove` from
+  the same text (`--text8`), `--glove-epochs`, `--dim`; analogy of both vector files.
 - `skipgram`, `cbow`, `fasttext`, `skipgram_hs`: gensim's Word2Vec / FastText against ours on
   `--text8` (10,000-word sentences, `--dim`, window 5, 5 negatives, sample 1e-3, min_count 5,
   `--epochs`), both with every core; time to vectors includes reading, vocabulary, training
@@ -27,6 +36,7 @@ says how); a row whose peer is missing is skipped with one line saying what to p
 import argparse
 import gzip
 import json
+import math
 import os
 import re
 import shutil
@@ -89,15 +99,105 @@ def lstm_row(args, work: Path) -> tuple[Measured, Measured]:
         raise FileNotFoundError(f"--examples: no word_language_model/main.py under {args.examples} (clone "
                                 f"pytorch/examples)")
     data = plain_ptb(args.ptb, work)
+    accelerator = ["--accel"] if args.device == "gpu" else []
     seconds, peak = measure([sys.executable, "main.py", "--data", str(data), "--epochs", str(args.epochs),
-                             "--save", str(work / "example.pt")], example, work / "example.log")
+                             "--save", str(work / "example.pt"), *accelerator], example, work / "example.log")
     text = (work / "example.log").read_text()
     per_batch = [float(ms) for ms in re.findall(r"ms/batch\s+([\d.]+)", text)]
     theirs = Measured(seconds, peak, 20 * 35 / (sum(per_batch) / len(per_batch) / 1000),
                       float(re.findall(r"test ppl\s+([\d.]+)", text)[-1]), str(work / "example.log"))
     seconds, peak, metrics = ours(["model=lstm", "data=ptb", f"data.path={args.ptb}", f"trainer.max_epochs="
-                                   f"{args.epochs}", "seed=1111"], work, "lstm")
+                                   f"{args.epochs}", "seed=1111", f"trainer.accelerator={args.device}"], work, "lstm")
     return Measured(seconds, peak, metrics["train/words_per_sec_mean"], metrics["test/ppl"]), theirs
+
+
+def nanogpt_data(ptb: Path, folder: Path) -> Path:
+    """PTB in nanoGPT's format (`data/<name>/train.bin`, `val.bin`: uint16 ids; `meta.pkl`: the vocabulary size),
+    tokenized as `data=ptb` reads it: whitespace words, an `<eos>` per line."""
+    import pickle
+    from collections import Counter
+
+    import numpy as np
+
+    plain = plain_ptb(ptb, folder.parent)
+    lines = {split: (plain / f"{split}.txt").read_text().splitlines() for split in ("train", "valid")}
+    counts = Counter(word for line in lines["train"] for word in line.split() + ["<eos>"])
+    ids = {word: i for i, (word, _) in enumerate(counts.most_common())}
+    folder.mkdir(parents=True, exist_ok=True)
+    for split, name in (("train", "train.bin"), ("valid", "val.bin")):
+        stream = [ids[word] for line in lines[split] for word in line.split() + ["<eos>"]]
+        np.array(stream, dtype=np.uint16).tofile(folder / name)
+    with open(folder / "meta.pkl", "wb") as out:
+        pickle.dump({"vocab_size": len(ids)}, out)
+    return folder
+
+
+def transformer_row(args, work: Path) -> tuple[Measured, Measured]:
+    """nanoGPT's train.py against model=transformer at one config: 3 layers, 4 heads, d 256, block 128, dropout
+    0.3, batch 32, AdamW (lr 1e-3, weight decay 0.1, betas 0.9/0.99), learned positions, biases, clip 1, warm-up
+    then cosine decay, `--steps` steps of PTB in float32, no compile (experiment=transformer_ptb_cpu), on `--device`."""
+    if not (args.nanogpt / "train.py").is_file():
+        raise FileNotFoundError(f"--nanogpt: no train.py under {args.nanogpt} (clone karpathy/nanoGPT)")
+    steps, warmup = args.steps, max(args.steps // 10, 1)
+    data = nanogpt_data(args.ptb, args.nanogpt / "data" / "ptb_lm_experiments")
+    log = work / "nanogpt.log"
+    device = "cuda" if args.device == "gpu" else "cpu"
+    seconds, peak = measure([sys.executable, "train.py", f"--dataset={data.name}", f"--device={device}",
+                             "--compile=False",
+                             "--dtype=float32", "--n_layer=3", "--n_head=4", "--n_embd=256", "--block_size=128",
+                             "--batch_size=32", "--gradient_accumulation_steps=1", "--dropout=0.3", "--bias=True",
+                             "--learning_rate=1e-3", "--weight_decay=0.1", "--beta2=0.99", f"--warmup_iters={warmup}",
+                             f"--max_iters={steps}", f"--lr_decay_iters={steps}", "--min_lr=1e-4",
+                             f"--eval_interval={steps}", "--eval_iters=20", "--log_interval=10",
+                             f"--out_dir={work / 'nanogpt-out'}"], args.nanogpt, log)
+    text = log.read_text()
+    per_step = [float(ms) for _, ms in re.findall(r"iter (\d+): loss [\d.]+, time ([\d.]+)ms", text)[1:]]
+    val_loss = float(re.findall(r"val loss ([\d.]+)", text)[-1])
+    theirs = Measured(seconds, peak, 32 * 128 / (sum(per_step) / len(per_step) / 1000), math.exp(val_loss),
+                      str(log))
+    seconds, peak, metrics = ours(["experiment=transformer_ptb_cpu", f"data.path={args.ptb}", "model.positions=learned",
+                                   "trainer.max_epochs=1", f"trainer.limit_train_batches={steps}",
+                                   f"scheduler.warmup_steps={warmup}", "seed=1337",
+                                   f"trainer.accelerator={args.device}"], work, "transformer")
+    return Measured(seconds, peak, metrics["train/words_per_sec_mean"], metrics["val/ppl"]), theirs
+
+
+def glove_row(args, work: Path) -> tuple[Measured, Measured]:
+    """glove.c's four steps from the text (vocab_count, cooccur, shuffle, glove) against `experiment=glove` from the
+    same text: window 10, 1/distance, x_max 100, alpha 0.75, eta 0.05, `--dim`, `--glove-epochs`, every core,
+    `--memory` GB for the counting of both, min_count 5; time to vectors on disk; analogy by gensim's evaluator of
+    both vector files (w + w~)."""
+    build = args.glove_build
+    if not (build / "glove").is_file():
+        raise FileNotFoundError(f"--glove-build: no glove.c build in {build} (`make` in a clone of stanfordnlp/GloVe)")
+    if args.text8 is None or not args.text8.is_file():
+        raise FileNotFoundError("--text8: pass a text8-style file (../shared/data/text8-head.txt.gz)")
+    text = work / "glove-corpus.txt"
+    with gzip.open(args.text8, "rb") if args.text8.suffix == ".gz" else open(args.text8, "rb") as read, \
+            open(text, "wb") as write:
+        shutil.copyfileobj(read, write)
+    with open(text) as handle:
+        tokens = sum(len(line.split()) for line in handle)
+    threads, memory, epochs, dim = os.cpu_count(), args.memory, args.glove_epochs, args.dim
+    script = (f"set -e; cd {work}; {build}/vocab_count -min-count 5 -verbose 0 < {text} > glove-vocab.txt; "
+              f"{build}/cooccur -memory {memory} -vocab-file glove-vocab.txt -window-size 10 -verbose 0 < {text} "
+              f"> glove-cooccur.bin; {build}/shuffle -memory {memory} -verbose 0 < glove-cooccur.bin > "
+              f"glove-shuffled.bin; {build}/glove -input-file glove-shuffled.bin -vocab-file glove-vocab.txt "
+              f"-save-file glove-vectors -iter {epochs} -vector-size {dim} -threads {threads} -x-max 100 -alpha 0.75 "
+              f"-eta 0.05 -binary 0 -model 2 -write-header 1 -verbose 0")
+    seconds, peak = measure(["bash", "-c", script], work, work / "glove-c.log")
+    from gensim.models import KeyedVectors
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from word2vec_vs_gensim import gensim_scores
+
+    analogy = gensim_scores(KeyedVectors.load_word2vec_format(str(work / "glove-vectors.txt")))["analogy"]
+    theirs = Measured(seconds, peak, tokens * epochs / seconds, analogy, str(work / "glove-c.log"))
+    seconds, peak, metrics = ours(["experiment=glove", "data=file", f"data.path={args.text8}",
+                                   "data.tokenizer=whitespace", f"trainer.max_epochs={epochs}",
+                                   f"model.vector_size={dim}", f"data.view.memory={memory}"], work, "glove")
+    mine = Measured(seconds, peak, tokens * epochs / seconds, scored_by_gensim(work / "ours-glove" / "vectors.bin"))
+    return mine, theirs
 
 
 WORD2VEC = {"skipgram": ("skipgram", "negative"), "cbow": ("cbow", "negative"), "fasttext": ("fasttext", "negative"),
@@ -158,6 +258,8 @@ def median_of(runs: list[Measured]) -> Measured:
 
 
 ROWS = {"lstm": (lstm_row, "PyTorch word_language_model", "tokens/s", "test ppl"),
+        "transformer": (transformer_row, "nanoGPT train.py", "tokens/s", "val ppl"),
+        "glove": (glove_row, "glove.c", "corpus tokens x epochs / s, end to end", "analogy"),
         **{name: (word2vec_row(name), "gensim", "words/s", "analogy") for name in WORD2VEC}}
 
 
@@ -165,9 +267,17 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", default="lstm", help=f"comma-separated, of {', '.join(ROWS)}")
     parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--device", choices=["cpu", "gpu"], default="cpu",
+                        help="the lstm and transformer rows: both sides on this device (float32)")
     parser.add_argument("--dim", type=int, default=100, help="word vectors' size (the word2vec rows)")
     parser.add_argument("--examples", type=Path, default=Path("/tmp/peers/examples"),
                         help="a clone of pytorch/examples")
+    parser.add_argument("--nanogpt", type=Path, default=Path("/tmp/peers/nanoGPT"), help="a clone of karpathy/nanoGPT")
+    parser.add_argument("--glove-build", type=Path, default=Path("/tmp/peers/GloVe/build"),
+                        help="glove.c's build/ folder (make in a clone of stanfordnlp/GloVe)")
+    parser.add_argument("--glove-epochs", type=int, default=15, help="the GloVe row's epochs (glove.c's default 25)")
+    parser.add_argument("--memory", type=float, default=1.0, help="GB for the GloVe row's counting, both tools")
+    parser.add_argument("--steps", type=int, default=200, help="training steps of the transformer row")
     parser.add_argument("--ptb", type=Path, default=ROOT.parent / "shared" / "data" / "ptb")
     parser.add_argument("--text8", type=Path, default=ROOT.parent / "shared" / "data" / "text8-head.txt.gz")
     parser.add_argument("--work", type=Path, default=None, help="where runs and logs go (default: a temp folder)")

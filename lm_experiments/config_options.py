@@ -4,6 +4,7 @@ A leaf: the data modules, the tasks and the assembly use it, and it imports noth
 """
 
 import functools
+import importlib
 import inspect
 
 from hydra.utils import get_class, get_method
@@ -16,10 +17,15 @@ HYDRA_KEYS = {"_target_", "_partial_", "_recursive_", "_convert_", "_args_"}
 
 
 def _target(path: str):
+    """The class or function a `_target_` names (Hydra's get_class logs an error for a function)."""
+    module, _, attribute = path.rpartition(".")
     try:
-        return get_class(path)
-    except Exception:
-        return get_method(path)
+        return getattr(importlib.import_module(module), attribute)
+    except (ImportError, AttributeError, ValueError):
+        try:
+            return get_class(path)
+        except Exception:
+            return get_method(path)
 
 
 def built_class(factory):

@@ -118,10 +118,13 @@ def test_glove_c_is_handed_our_tokens_line_for_line(tmp_path):
 def test_time_to_result_prints_a_row_per_model_and_skips_a_missing_peer(tmp_path):
     corpus = lee_as_text8(tmp_path)
     result = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "time_to_result.py"), "--rows", "cbow,lstm", "--text8", str(corpus),
-         "--dim", "8", "--examples", str(tmp_path / "no-examples"), "--work", str(tmp_path / "work")],
+        [sys.executable, str(ROOT / "benchmarks" / "time_to_result.py"), "--rows", "cbow,lstm,transformer,glove",
+         "--text8", str(corpus), "--dim", "8", "--examples", str(tmp_path / "no-examples"), "--nanogpt",
+         str(tmp_path / "no-nanogpt"), "--glove-build", str(tmp_path / "no-glove"), "--work", str(tmp_path / "work")],
         capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     rows = {line.split("|")[1].strip(): line for line in result.stdout.splitlines() if line.startswith("| ")}
     assert "gensim" in rows["cbow"] and "words/s" in rows["cbow"] and rows["cbow"].count(" / ") >= 4
     assert "skipped" in rows["lstm"] and "pytorch/examples" in rows["lstm"]
+    assert "skipped" in rows["transformer"] and "karpathy/nanoGPT" in rows["transformer"]
+    assert "skipped" in rows["glove"] and "stanfordnlp/GloVe" in rows["glove"]

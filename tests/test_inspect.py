@@ -45,7 +45,7 @@ def test_attention_rows_sum_to_one_the_future_is_zero_and_the_weights_reproduce_
     torch.testing.assert_close(maps.sum(-1), torch.ones(2, 3, 4, 10))
     past = torch.ones(10, 10, dtype=torch.bool).tril()
     assert (maps[..., ~past] == 0).all() and (maps[..., past] > 0).all()
-    x = model.token_embedding(ids) + model.position_table()[:10]
+    x = model.embed(ids)  # the token embeddings (scaled by sqrt(d) against sinusoids) plus the positions
     for block in model.blocks:
         normed = block.ln_attn(x)
         explicit, weights = block.attn(normed, return_weights=True)

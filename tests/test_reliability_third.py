@@ -151,6 +151,16 @@ def test_the_trainers_counts_are_checked_where_the_run_starts(make_cfg, override
         build(make_cfg(*overrides))
 
 
+def test_an_option_the_schedule_does_not_take_is_one_line_where_the_run_is_built(make_cfg):
+    """A preset's schedule options stay behind when `scheduler=` replaces its schedule (Hydra merges the preset's
+    values after the group); the schedule is built only when training starts, as a TypeError."""
+    from lm_experiments.errors import UserError
+    from lm_experiments.run.training import build
+
+    with pytest.raises(UserError, match=r"scheduler has no option 'warmup_steps'; .* drop them with ~scheduler"):
+        build(make_cfg("+scheduler.warmup_steps=300"))
+
+
 # --- 10: every way a corpus file can be unreadable ---------------------------------------------------------
 
 def _corpus_error(make_cfg, *overrides) -> str:

@@ -533,7 +533,8 @@ def test_a_wandb_classifier_run_logs_its_scores_and_confusion_matrix(make_cfg, t
     assert [a[1] for a in run["artifacts"]] == ["classifier"]
 
 
-SENTENCE_PRESETS = ["kim_cnn_mr", "kim_cnn_sst", "tai_lstm_sst", "tai_treelstm_sst", "bow_mr"]
+SENTENCE_PRESETS = ["kim_cnn_mr", "kim_cnn_sst", "tai_lstm_sst", "tai_bilstm_sst", "tai_bilstm2_sst",
+                    "tai_treelstm_sst", "bow_mr"]
 
 
 @pytest.mark.slow

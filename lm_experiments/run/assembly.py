@@ -87,6 +87,9 @@ def instantiate_task(cfg: DictConfig, vocab: Vocabulary, labels: list[str] | Non
     the classes of labelled data (a classifier's), handed only to the tasks that classify."""
     check_options(cfg.task, "task", given=("vocab", "model", "objective", "optimizer", "scheduler", "labels"))
     check_options(cfg.get("sampler"), "sampler", given=("vocab", "dim", "sparse", "labels"))
+    check_options(cfg.get("scheduler"), "scheduler", given=("optimizer", "total_steps", "steps_per_epoch"),
+                  hint=" (Options of another schedule stay behind when a preset's is replaced: drop them with "
+                       "~scheduler.<key>.)")
     model = build_model(cfg.model, vocab, for_training)
     optimizer = _optional_partial(cfg.get("optimizer"), "optimizer") if for_training else None
     scheduler = _optional_partial(cfg.get("scheduler"), "scheduler") if for_training else None
