@@ -208,8 +208,9 @@ def evaluate_kenlm_file(path: Path, data_file: str | None) -> Evaluation:
     log10, tokens = 0.0, 0
     with open_text(source) as handle:
         for line in handle:
-            log10 += model.score(" ".join(line.split()), bos=True, eos=True)
-            tokens += len(line.split()) + 1
+            words = line.split()
+            log10 += model.score(" ".join(words), bos=True, eos=True)
+            tokens += len(words) + 1
             progress.advance(len(line))
     if tokens == 0:
         raise UserError(f"--data {source} holds no text.")

@@ -117,11 +117,15 @@ def open_entry(target: Path, build: Callable[[Path], None], what: str) -> bool:
         if target.exists():
             if entry_problem(target) is None:  # another process rebuilt it meanwhile
                 return True
-            raise UserError(f"The cached {what} in {target} is damaged ({problem}) and could not be removed: "
-                            f"remove it by hand (or ask its owner to), or point {CACHE_SETTING} elsewhere.")
+            raise _stuck(what, target, problem, "removed")
     if not build_entry(target, build, what):
         problem = entry_problem(target)
         if problem is not None:
-            raise UserError(f"The cached {what} in {target} is damaged ({problem}) and could not be replaced: "
-                            f"remove it by hand (or ask its owner to), or point {CACHE_SETTING} elsewhere.")
+            raise _stuck(what, target, problem, "replaced")
     return False
+
+
+def _stuck(what: str, target: Path, problem: str, could_not: str) -> UserError:
+    """A damaged entry this process cannot get rid of (another user's, in a shared cache): never read."""
+    return UserError(f"The cached {what} in {target} is damaged ({problem}) and could not be {could_not}: remove it "
+                     f"by hand (or ask its owner to), or point {CACHE_SETTING} elsewhere.")

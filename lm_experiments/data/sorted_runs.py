@@ -148,12 +148,17 @@ class SortedRuns:
         self.append(keys, values)
         self._compact_full_levels()
 
-    def begin_run(self, level: int = 0) -> None:
+    def begin_run(self) -> None:
         """Start an empty run that `append` extends (a run written in blocks, such as a dense table's cells)."""
-        self.runs.append(Run(self._numbers, 0, level))
+        self.runs.append(self._new_run(0))
+
+    def _new_run(self, level: int) -> Run:
+        """An empty run of `level` with its (empty) files, not yet in `runs`."""
+        run = Run(self._numbers, 0, level)
         self._numbers += 1
-        for path in self._paths(self.runs[-1]):
+        for path in self._paths(run):
             path.write_bytes(b"")
+        return run
 
     def append(self, keys: np.ndarray, values: np.ndarray) -> None:
         """Extend the last run with keys sorted, distinct and above all it holds."""
@@ -174,11 +179,9 @@ class SortedRuns:
             self._merge_into_one(group, full[0] + 1)
 
     def _merge_into_one(self, group: list[Run], level: int) -> None:
-        place = self.runs.index(group[0])  # the merged run keeps the group's place: sums stay in run order
+        merged = self._new_run(level)
+        self.runs.insert(self.runs.index(group[0]), merged)  # the group's place: sums stay in run order
         blocks = self._merged(group, self.compact_memory, 2 * BYTES_PER_ENTRY)
-        self.begin_run(level)
-        merged = self.runs.pop()
-        self.runs.insert(place, merged)
         key_path, value_path = self._paths(merged)
         with open(key_path, "ab") as key_file, open(value_path, "ab") as value_file:
             for keys, values in blocks:

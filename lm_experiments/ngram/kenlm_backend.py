@@ -72,6 +72,11 @@ def arpa_problem(path: Path) -> str | None:
     return None
 
 
+def what_it_said(result: subprocess.CompletedProcess) -> str:
+    """The last lines a KenLM tool wrote to stderr, for a one-line message."""
+    return " ".join(result.stderr.strip().splitlines()[-3:]) or "nothing on stderr"
+
+
 def find_build_binary(setting) -> str | None:
     """`model.build_binary`: `auto` -> KenLM's build_binary where it is on PATH (else none), false/null -> none, a
     path -> that tool (refused in one line if it is not a file)."""
@@ -93,8 +98,8 @@ def build_binary(tool: str, arpa: Path, out: Path) -> Path:
     try:
         result = subprocess.run([tool, str(arpa), str(tmp)], capture_output=True, text=True)
         if result.returncode != 0 or not tmp.is_file():
-            said = " ".join(result.stderr.strip().splitlines()[-3:]) or "nothing on stderr"
-            raise UserError(f"{tool} could not build the binary model of {arpa} (exit {result.returncode}): {said}")
+            raise UserError(f"{tool} could not build the binary model of {arpa} (exit {result.returncode}): "
+                            f"{what_it_said(result)}")
         os.replace(tmp, out)
     finally:
         tmp.unlink(missing_ok=True)
@@ -119,7 +124,7 @@ class KenLMEstimator:
                        "--text", str(text), "--arpa", str(self.arpa)]
             command += ["--discount_fallback"] if discount_fallback else []
             result = subprocess.run(command, capture_output=True, text=True)
-        said = " ".join(result.stderr.strip().splitlines()[-3:]) or "nothing on stderr"
+        said = what_it_said(result)
         if result.returncode != 0:
             raise UserError(f"lmplz could not estimate the model (exit {result.returncode}): {said}")
         problem = arpa_problem(self.arpa)
