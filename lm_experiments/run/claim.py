@@ -31,18 +31,6 @@ RECORD = {run_folder.CONFIG_FILE, run_folder.METRICS_FILE, run_folder.CSV_METRIC
           run_folder.VECTORS_BINARY_FILE, run_folder.ARPA_FILE}
 
 
-def register_run_suffix() -> None:
-    """`${run_suffix:}` in conf/hydra/default.yaml: four random hex digits at the end of a run folder's name.
-    Cached per composed config (as Hydra's `${now:...}` is), so a sweep's jobs all see the same sweep folder."""
-    from omegaconf import OmegaConf
-
-    if not OmegaConf.has_resolver("run_suffix"):
-        OmegaConf.register_new_resolver("run_suffix", lambda: os.urandom(2).hex(), use_cache=True)
-
-
-register_run_suffix()
-
-
 def first_process() -> bool:
     """Not one of the extra processes a distributed launcher started for this run."""
     return all(int(os.environ.get(name, "0") or 0) == 0 for name in ("LOCAL_RANK", "RANK", "NODE_RANK"))

@@ -21,6 +21,18 @@ PASSED_THROUGH = ("-h", "--help", "--hydra-help", "--version", "--cfg", "-c", "-
                   "--config-dir", "-cd", "--experimental-rerun")
 
 
+def register_run_suffix() -> None:
+    """`${run_suffix:}` in conf/hydra/default.yaml: four random hex digits at the end of a run folder's name.
+    Cached per composed config (as Hydra's `${now:...}` is), so a sweep's jobs all see the same sweep folder."""
+    from omegaconf import OmegaConf
+
+    if not OmegaConf.has_resolver("run_suffix"):
+        OmegaConf.register_new_resolver("run_suffix", lambda: os.urandom(2).hex(), use_cache=True)
+
+
+register_run_suffix()  # before anything composes the config: the check below, Hydra's own run, train()
+
+
 def one_line(error: BaseException) -> str:
     """Hydra's many-line message as one line: an unknown option with the group's options, else its first line
     with its cause's and Hydra's hint about appending a key."""
