@@ -5,6 +5,7 @@ import csv
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 import torch
@@ -73,6 +74,51 @@ def test_last_checkpoint_every_n_epochs_writes_those_and_the_final_one(make_cfg,
     assert written == [1, 3, 4], "epochs 2 and 4 of 5, and the final one"
     last = torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
     assert last["epoch"] == 4
+
+
+def slow_checkpoint_writes(monkeypatch, seconds: float) -> list[int]:
+    """Each checkpoint write seems to take `seconds` on the budget's clock; returns the epochs written."""
+    from lm_experiments.callbacks import checkpoint_budget
+    from lm_experiments.run.checkpoint_io import AtomicCheckpointIO
+
+    written, real, offset = [], AtomicCheckpointIO.save_checkpoint, [0.0]
+    def slow(self, state, path, storage_options=None):
+        written.append(state["epoch"])
+        real(self, state, path)
+        offset[0] += seconds
+
+    monkeypatch.setattr(AtomicCheckpointIO, "save_checkpoint", slow)
+    monkeypatch.setattr(checkpoint_budget, "now", lambda: time.perf_counter() + offset[0])
+    return written
+
+
+@pytest.mark.parametrize(("share", "epochs"), [(0.1, [0, 4]), (None, [0, 1, 2, 3, 4])])
+def test_checkpoints_that_take_longer_than_their_share_of_training_skip_epochs_but_never_the_last(
+        make_cfg, tmp_path, monkeypatch, share, epochs):
+    written = slow_checkpoint_writes(monkeypatch, 5.0)  # 5 s a write, and epochs of milliseconds
+    share = "null" if share is None else share
+    train(make_cfg("trainer.max_epochs=5", "task.updater.threads=1", "callbacks.embedding_map=null",
+                   "callbacks.embedding_eval=null", "callbacks.model_checkpoint=null",
+                   f"callbacks.last_checkpoint.max_time_share={share}"))
+    assert written == epochs
+    last = torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
+    assert last["epoch"] == 4
+
+
+def test_the_best_and_the_last_checkpoint_skip_the_same_epochs(make_cfg, tmp_path, monkeypatch):
+    written = slow_checkpoint_writes(monkeypatch, 5.0)
+    train(make_cfg("trainer.max_epochs=4", "task.updater.threads=1", "callbacks.embedding_map=null",
+                   "trainer.limit_train_batches=null"))
+    run = tmp_path / "run"
+    # epoch 0 written once (last.ckpt a link to the best), 1 and 2 skipped by both; the final epoch's weights in
+    # last.ckpt, written again only where the best did not just write them
+    assert written[0] == 0 and set(written) <= {0, 3} and written.count(0) == 1
+    assert torch.load(run / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)["epoch"] == 3
+    best = run_folder.best_checkpoint(run)
+    assert torch.load(best, map_location="cpu", weights_only=False)["epoch"] in (0, 3)
+    analogy = _epoch_values(run, "val/analogy")
+    kept = 3 if analogy[3] > analogy[0] else 0
+    assert best.name == f"epoch_{kept:03d}.ckpt", "the best of the epochs written"
 
 
 def test_last_checkpoint_holds_the_final_weights_when_the_last_validation_comes_before_the_last_batch(

@@ -120,6 +120,8 @@ def test_an_extreme_noise_exponent_concentrates_the_noise_and_a_nan_one_is_refus
     (["callbacks.model_checkpoint.every_n_epochs=-1"], "callbacks.model_checkpoint: Invalid value for every_n_epochs"),
     (["callbacks.last_checkpoint.every_n_epochs=abc"], "callbacks.last_checkpoint.every_n_epochs must be a positive"),
     (["callbacks.last_checkpoint.every_n_epochs=0"], "callbacks.last_checkpoint.every_n_epochs must be a positive"),
+    (["callbacks.last_checkpoint.max_time_share=0"], "callbacks.last_checkpoint.max_time_share must be in (0, 1]"),
+    (["callbacks.model_checkpoint.max_time_share=1.5"], "callbacks.model_checkpoint.max_time_share must be in (0, 1]"),
     (["model=svd", "model.niter=abc"], "model.niter must be an integer >= 0"),
     (["model=svd", "model.niter=-1"], "model.niter must be an integer >= 0"),
     (["model=svd", "model.eigenvalue_power=nan"], "model.eigenvalue_power must be a finite number"),

@@ -5,10 +5,11 @@ from weakref import proxy
 
 from lightning.pytorch.callbacks import ModelCheckpoint
 
+from lm_experiments.callbacks.checkpoint_budget import BudgetedCheckpoint, final_epoch
 from lm_experiments.errors import positive_int
 
 
-class LastCheckpoint(ModelCheckpoint):
+class LastCheckpoint(BudgetedCheckpoint):
     """Lightning's checkpoint without a monitor, written at every validation and also at the end of every
     epoch whose last batches came after its last validation; a hard link to the best checkpoint where that
     was just written at the same step.
@@ -23,8 +24,11 @@ class LastCheckpoint(ModelCheckpoint):
     as this one: the same bytes twice, 1.6 GB each for fastText's bucket table. A hard link is
     the same file under a second name (it outlives the best checkpoint's removal, and a later
     `last.ckpt` replaces only this name); where the file system refuses links, it is written.
-    `every_n_epochs` (Lightning's) thins the writes out; the final epoch's weights are always
-    written."""
+    `every_n_epochs` (Lightning's) thins the writes out, and `max_time_share` skips epochs while
+    writing would take more than that share of the training time (`checkpoint_budget.py`); the
+    final epoch's weights are always written."""
+
+    config_key = "callbacks.last_checkpoint"
 
     def __init__(self, *args, every_n_epochs: int = 1, **kwargs):
         positive_int(every_n_epochs, "callbacks.last_checkpoint.every_n_epochs")  # 0 would write no last.ckpt
@@ -36,6 +40,9 @@ class LastCheckpoint(ModelCheckpoint):
                                              or final_epoch(trainer))  # every_n_epochs, and the final weights
         if due and not self._should_skip_saving_checkpoint(trainer):   # skipped when this step is already saved
             self._save_topk_checkpoint(trainer, self._monitor_candidates(trainer))
+
+    def skipped_for_time(self, trainer) -> bool:
+        return self.saved_at_this_step(trainer) is None and super().skipped_for_time(trainer)  # a link is free
 
     def _save_checkpoint(self, trainer, filepath: str) -> None:
         twin = self.saved_at_this_step(trainer)
@@ -56,13 +63,6 @@ class LastCheckpoint(ModelCheckpoint):
                     and os.path.isfile(callback._last_checkpoint_saved or "")):
                 return callback._last_checkpoint_saved
         return None
-
-
-def final_epoch(trainer) -> bool:
-    """Whether the epoch ending now is the run's last (by max_epochs, max_steps or a stop request)."""
-    return bool(trainer.should_stop
-                or (trainer.max_epochs not in (None, -1) and trainer.current_epoch + 1 >= trainer.max_epochs)
-                or (trainer.max_steps not in (None, -1) and trainer.global_step >= trainer.max_steps))
 
 
 def hard_link(source: str, destination: str) -> bool:

@@ -18,6 +18,7 @@ import hydra
 from omegaconf import DictConfig
 
 from lm_experiments import CONFIG_DIR
+from lm_experiments.cli.process_exit import exit_now, exit_status_of
 from lm_experiments.errors import UserError, exit_status, user_error_in
 from lm_experiments.old_names import renamed_overrides
 from lm_experiments.run.command_line import check_command_line
@@ -106,7 +107,15 @@ def main() -> None:
         sys.exit(2)
     signal.signal(signal.SIGTERM, _terminate)
     import lm_experiments.run.training  # noqa: F401 -- Lightning imported before Hydra sets up logging keeps its own
-    hydra_main()                    # console handler, as the console's one-line-per-epoch layout expects
+    try:                            # console handler, as the console's one-line-per-epoch layout expects
+        hydra_main()
+    except SystemExit as stop:
+        status = exit_status_of(stop)
+        if status is None:
+            raise
+    else:
+        status = 0
+    exit_now(status)  # skips the interpreter's second of module teardown (cli/process_exit.py)
 
 
 if __name__ == "__main__":
