@@ -4,6 +4,7 @@
     python benchmarks/time_to_result.py --rows transformer --nanogpt /tmp/peers/nanoGPT --steps 200
     python benchmarks/time_to_result.py --rows glove --glove-build /tmp/peers/GloVe/build --dim 200
     python benchmarks/time_to_result.py --rows skipgram,cbow,fasttext --text8 ../shared/data/text8-head.txt.gz
+    python benchmarks/time_to_result.py --rows kn5 --kenlm-bin /tmp/peers/kenlm/build/bin --memory 1
 
 Every tool runs in its own process, started here and waited for with `os.wait4`, so each
 row reports, for ours and for the peer: time to result (from the command to its artefact
@@ -28,6 +29,10 @@ as each tool counts them), peak resident memory, the quality figure, and the rat
   `--epochs`), both with every core; time to vectors includes reading, vocabulary, training
   and writing word2vec's binary file; analogy accuracy (3CosAdd, top 30k) of both vector
   files by gensim's own evaluator.
+- `kn5`: KenLM's `lmplz -o 5` (`--kenlm-bin`) on the text our `model=ngram` run trains on (`--nltk`
+  tokenized as the run reads it, the held-out tail cut off, rare words as one word), against
+  `model=ngram model.order=5 data=file` on the file, both sorting in `--memory` GB; time to
+  the ARPA file; the n-grams each file holds.
 
 Peers are never part of this project: clone or install them first (benchmarks/README.md
 says how); a row whose peer is missing is skipped with one line saying what to pass.
@@ -200,6 +205,67 @@ def glove_row(args, work: Path) -> tuple[Measured, Measured]:
     return mine, theirs
 
 
+def kenlm_training_text(corpus: Path, work: Path, holdout: float = 0.05, min_count: int = 5) -> tuple[Path, int]:
+    """The text `model=ngram data=file` trains on, for lmplz: our `words` tokenizer (lower-cased alphabetic runs), the
+    same training tokens (the last `holdout` of them held out twice, lines end where an `<eos>` stands) and the
+    words under `min_count` as one `<rare>` word (our `<unk>`; lmplz refuses `<unk>` in its text). Returns the file
+    and its training tokens."""
+    from collections import Counter
+
+    from lm_experiments.data.tokenizers import make_tokenizer
+
+    tokenize = make_tokenizer("words", lowercase=True)
+    opener = gzip.open if corpus.suffix == ".gz" else open
+    with opener(corpus, "rt", encoding="utf-8") as handle:
+        lines = [tokenize(line) for line in handle]
+    counts = Counter(word for line in lines for word in line)
+    total = sum(len(line) + 1 for line in lines)  # an <eos> per line
+    kept = total - 2 * int(total * holdout)
+    text, written = work / "kenlm-train.txt", 0
+    with open(text, "w", encoding="utf-8") as out:
+        for line in lines:
+            room = kept - written
+            if room <= 0:
+                break
+            words = [word if counts[word] >= min_count else "<rare>" for word in line][:room]
+            out.write(" ".join(words) + "\n")
+            written += len(words) + 1
+    return text, kept
+
+
+def kn5_row(args, work: Path) -> tuple[Measured, Measured]:
+    """KenLM's `lmplz -o 5` (`--kenlm-bin`, the build/bin of a clone of kpu/kenlm) on our training text of `--nltk`
+    against `model=ngram model.order=5 data=file` on the file: both at `--memory` GB for sorting (lmplz's `-S`, our
+    `model.memory`); time to the ARPA file (ours also tokenizes the file and scores both held-out parts, the run's
+    defaults), counted n-grams per second; the n-grams each ARPA file holds."""
+    lmplz = args.kenlm_bin / "lmplz"
+    if not lmplz.is_file():
+        raise FileNotFoundError(f"--kenlm-bin: no lmplz in {args.kenlm_bin} (build kpu/kenlm: cmake, make lmplz)")
+    if not args.nltk.is_file():
+        raise FileNotFoundError("--nltk: pass ../shared/data/nltk-en8.txt.gz")
+    text, tokens = kenlm_training_text(args.nltk, work)
+    (work / "kenlm-tmp").mkdir(exist_ok=True)
+    memory = f"{int(args.memory * 1024)}M"
+    seconds, peak = measure([str(lmplz), "-o", "5", "-S", memory, "-T", str(work / "kenlm-tmp"), "--text", str(text),
+                             "--arpa", str(work / "lmplz.arpa")], work, work / "lmplz.log")
+    theirs = Measured(seconds, peak, tokens / seconds, arpa_ngrams(work / "lmplz.arpa"), str(work / "lmplz.log"))
+    seconds, peak, _ = ours(["model=ngram", "model.order=5", "data=file", f"data.path={args.nltk}",
+                             f"model.memory={args.memory}"], work, "kn5")
+    return Measured(seconds, peak, tokens / seconds, arpa_ngrams(work / "ours-kn5" / "model.arpa")), theirs
+
+
+def arpa_ngrams(path: Path) -> float:
+    """The n-grams an ARPA file holds, from its header."""
+    total = 0
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            if line.startswith("ngram "):
+                total += int(line.split("=")[1])
+            elif line.startswith("\\1-grams"):
+                break
+    return float(total)
+
+
 WORD2VEC = {"skipgram": ("skipgram", "negative"), "cbow": ("cbow", "negative"), "fasttext": ("fasttext", "negative"),
             "skipgram_hs": ("skipgram", "hierarchical")}
 
@@ -260,6 +326,7 @@ def median_of(runs: list[Measured]) -> Measured:
 ROWS = {"lstm": (lstm_row, "PyTorch word_language_model", "tokens/s", "test ppl"),
         "transformer": (transformer_row, "nanoGPT train.py", "tokens/s", "val ppl"),
         "glove": (glove_row, "glove.c", "corpus tokens x epochs / s, end to end", "analogy"),
+        "kn5": (kn5_row, "KenLM lmplz", "training tokens / s, end to end", "n-grams"),
         **{name: (word2vec_row(name), "gensim", "words/s", "analogy") for name in WORD2VEC}}
 
 
@@ -276,7 +343,12 @@ def main() -> int:
     parser.add_argument("--glove-build", type=Path, default=Path("/tmp/peers/GloVe/build"),
                         help="glove.c's build/ folder (make in a clone of stanfordnlp/GloVe)")
     parser.add_argument("--glove-epochs", type=int, default=15, help="the GloVe row's epochs (glove.c's default 25)")
-    parser.add_argument("--memory", type=float, default=1.0, help="GB for the GloVe row's counting, both tools")
+    parser.add_argument("--memory", type=float, default=1.0,
+                        help="GB for the counting of the glove and kn5 rows, both tools")
+    parser.add_argument("--kenlm-bin", type=Path, default=Path("/tmp/peers/kenlm/build/bin"),
+                        help="KenLM's build/bin (cmake and make lmplz in a clone of kpu/kenlm)")
+    parser.add_argument("--nltk", type=Path, default=ROOT.parent / "shared" / "data" / "nltk-en8.txt.gz",
+                        help="the kn5 row's corpus")
     parser.add_argument("--steps", type=int, default=200, help="training steps of the transformer row")
     parser.add_argument("--ptb", type=Path, default=ROOT.parent / "shared" / "data" / "ptb")
     parser.add_argument("--text8", type=Path, default=ROOT.parent / "shared" / "data" / "text8-head.txt.gz")

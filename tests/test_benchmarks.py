@@ -118,9 +118,10 @@ def test_glove_c_is_handed_our_tokens_line_for_line(tmp_path):
 def test_time_to_result_prints_a_row_per_model_and_skips_a_missing_peer(tmp_path):
     corpus = lee_as_text8(tmp_path)
     result = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "time_to_result.py"), "--rows", "cbow,lstm,transformer,glove",
+        [sys.executable, str(ROOT / "benchmarks" / "time_to_result.py"), "--rows", "cbow,lstm,transformer,glove,kn5",
          "--text8", str(corpus), "--dim", "8", "--examples", str(tmp_path / "no-examples"), "--nanogpt",
-         str(tmp_path / "no-nanogpt"), "--glove-build", str(tmp_path / "no-glove"), "--work", str(tmp_path / "work")],
+         str(tmp_path / "no-nanogpt"), "--glove-build", str(tmp_path / "no-glove"), "--kenlm-bin",
+         str(tmp_path / "no-kenlm"), "--work", str(tmp_path / "work")],
         capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     rows = {line.split("|")[1].strip(): line for line in result.stdout.splitlines() if line.startswith("| ")}
@@ -128,3 +129,28 @@ def test_time_to_result_prints_a_row_per_model_and_skips_a_missing_peer(tmp_path
     assert "skipped" in rows["lstm"] and "pytorch/examples" in rows["lstm"]
     assert "skipped" in rows["transformer"] and "karpathy/nanoGPT" in rows["transformer"]
     assert "skipped" in rows["glove"] and "stanfordnlp/GloVe" in rows["glove"]
+    assert "skipped" in rows["kn5"] and "kpu/kenlm" in rows["kn5"]
+
+
+def test_lmplz_is_handed_the_tokens_our_ngram_run_trains_on(tmp_path):
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from time_to_result import kenlm_training_text
+
+    from lm_experiments.data.datamodule import held_out_splits
+
+    corpus = tmp_path / "text.txt"
+    lines = ["a yak sat"] + ["The cat sat, on the mat.", "A dog: the dog sat!", "", "the cat saw 3 dogs"] * 10 + [
+        "zebra ends it"]
+    corpus.write_text("\n".join(lines) + "\n")
+    text, tokens = kenlm_training_text(corpus, tmp_path, holdout=0.05, min_count=5)
+    words = [line.lower().translate(str.maketrans(",.:!3", "     ")).split() for line in lines]
+    stream = [word for line in words for word in [*line, "<eos>"]]
+    train = held_out_splits({"train": stream}, 0.05)["train"]
+    assert tokens == len(train)
+    written = text.read_text().splitlines()
+    assert written[:3] == ["a <rare> sat", "the cat sat on the mat", "a dog the dog sat"], \
+        "our tokenizer, lower-cased; a word under min_count is one <rare> word"
+    rare = {"yak", "zebra", "ends", "it"}  # once each
+    assert " ".join(written).split() == ["<rare>" if w in rare else w for w in train if w != "<eos>"]
+    assert len(written) == train.count("<eos>") + (train[-1] != "<eos>"), "lines end where an <eos> stands"
+    assert "zebra" not in text.read_text(), "the held-out tail is left out"

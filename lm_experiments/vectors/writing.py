@@ -27,20 +27,32 @@ def save_word2vec_format(words: list[str], vectors: np.ndarray, path: Path, bina
         raise ValueError("word2vec format cannot store empty words or words containing whitespace")
     header = f"{len(words)} {vectors.shape[1]}\n"
     progress = ProgressLog(log, f"writing {Path(path).name}", len(words))
-    row_format = " ".join(["%.9g"] * vectors.shape[1])
-    with atomic_write(path, "wb" if binary else "w") as out:
-        out.write(header.encode() if binary else header)
+    with atomic_write(path, "wb", encoding=None) as out:
+        out.write(header.encode())
         for start in range(0, len(words), ROWS_AT_A_TIME):
             block = slice(start, start + ROWS_AT_A_TIME)
-            if binary:
-                out.write(b"".join(word.encode("utf-8") + b" " + row.tobytes() + b"\n"
-                                   for word, row in zip(words[block], vectors[block])))
-            else:
-                out.write("".join(f"{word} {row_format % tuple(row)}\n"
-                                  for word, row in zip(words[block], vectors[block].tolist())))
+            rows = (vectors[block] if binary else text_rows(vectors[block]))
+            out.write(b"".join(word.encode("utf-8") + b" " + (row.tobytes() if binary else row) + b"\n"
+                               for word, row in zip(words[block], rows)))
             progress.advance(len(words[block]))
     progress.finish(f"{len(words):,} words")
     return Path(path)
+
+
+def text_rows(vectors: np.ndarray) -> list[bytes]:
+    """Each row's numbers as `"%.9g"` text joined by spaces: compiled (`kernels/text_numbers.py`), Python's own
+    formatting for the rare row holding a value the kernel leaves to it."""
+    from lm_experiments.kernels.text_numbers import format_rows
+
+    text, ends, handled = format_rows(vectors)
+    starts = np.concatenate([[0], ends[:-1]])
+    data = text.tobytes()
+    rows = [data[start:end] for start, end in zip(starts.tolist(), ends.tolist())]
+    if not handled.all():
+        row_format = " ".join(["%.9g"] * vectors.shape[1])
+        for i in np.flatnonzero(~handled).tolist():
+            rows[i] = (row_format % tuple(vectors[i].tolist())).encode()
+    return rows
 
 
 def export_word_vectors(words: list[str], vectors, out_dir: Path) -> list[Path]:
