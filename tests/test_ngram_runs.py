@@ -152,3 +152,14 @@ def test_a_build_binary_that_fails_or_is_missing_is_one_line(tmp_path):
     with pytest.raises(UserError, match=r"could not build the binary model of .*model.arpa \(exit 1\): Bad ARPA"):
         build_binary(str(tool), tmp_path / "model.arpa", tmp_path / "model.binary")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["build_binary", "model.arpa"], "nothing half-written"
+
+
+def test_an_arpa_file_formatted_on_several_threads_is_the_one_thread_file(tmp_path, monkeypatch):
+    from lm_experiments.ngram import arpa
+
+    monkeypatch.setattr(arpa, "BLOCK", 61)  # many blocks a order, the last of each short, written in the file's order
+    model = fitted(random_lines(np.random.default_rng(5), WORDS, 1500), WORDS, order=4)
+    one = arpa.write_arpa(model.estimator, model.vocab.itos, tmp_path / "one.arpa", threads=1)
+    several = arpa.write_arpa(model.estimator, model.vocab.itos, tmp_path / "several.arpa", threads=3)
+    assert several.read_bytes() == one.read_bytes()
+    assert one.read_bytes().count(b"\n\\4-grams:\n") == 1 and one.read_bytes().endswith(b"\n\\end\\\n")

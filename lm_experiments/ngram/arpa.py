@@ -7,6 +7,9 @@ block, not by the model, at disk speed.
 """
 
 import logging
+import os
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -114,11 +117,13 @@ def _block_tokens(counts, k: int, ids: np.ndarray) -> np.ndarray:
     return np.stack(columns[::-1], axis=1).astype(np.int64)
 
 
-def write_arpa(model, itos: list[str], path: Path) -> Path:
+def write_arpa(model, itos: list[str], path: Path, threads: int | None = None) -> Path:
     """Log10 probabilities of every stored n-gram and log10 back-off weights of every context.
 
     `<s>` is written as a unigram with probability 10^-99 (it is never predicted) and
-    the back-off weight of the sentence-start context, as KenLM writes it.
+    the back-off weight of the sentence-start context, as KenLM writes it. Blocks are
+    formatted on `threads` threads (default: every core; the kernel releases the GIL) a few
+    blocks ahead of the one being written, in the file's order.
     """
     counts, eos, order = model.counts, model.counts.eos, model.counts.order
     encoded = [word.encode("utf-8") for word in itos]
@@ -128,29 +133,55 @@ def write_arpa(model, itos: list[str], path: Path) -> Path:
     start_name, end_name = np.frombuffer(START.encode(), np.uint8), np.frombuffer(END.encode(), np.uint8)
     sizes = [counts.vocab_size + 1] + [counts.tables[k].keys.size for k in range(2, order + 1)]
     progress = ProgressLog(log, f"writing {Path(path).name}", sum(sizes))
-    with atomic_write(path, "wb", encoding=None) as out:
-        out.write(b"\\data\\\n" + b"".join(f"ngram {k}={size}\n".encode() for k, size in enumerate(sizes, 1)))
+
+    def block_lines(k: int, first: int) -> tuple[bytes, int]:
+        """The lines of the order-k n-grams first.. (a block): their bytes and how many."""
+        backoff = model.log_gammas[k] if k < order else None  # natural logs: converted block by block
+        total = counts.vocab_size if k == 1 else counts.tables[k].keys.size
+        ids = np.arange(first, min(first + BLOCK, total), dtype=np.int64)
+        tokens = ids[:, None] if k == 1 else _block_tokens(counts, k, ids)
+        log_probs = model.log_probs[k][ids] * LOG10_E
+        backoffs = backoff[ids] * LOG10_E if backoff is not None else np.zeros(len(ids))
+        with_backoff = np.full(len(ids), backoff is not None)
+        if k == 1:
+            with_backoff &= ids != eos  # </s> is never a context
+        names_bytes = int(lengths[tokens].sum())  # the names, exactly, and at most 50 bytes more a line
+        buffer = np.empty(names_bytes + len(ids) * (k + 50), np.uint8)
+        written = _format_lines(tokens, log_probs, backoffs, with_backoff, names, starts, eos, start_name,
+                                end_name, buffer)
+        return buffer[:written].tobytes(), len(ids)
+
+    def pieces():
+        """The file in order: bytes to write as they are, or (k, first) blocks to format."""
+        yield b"\\data\\\n" + b"".join(f"ngram {k}={size}\n".encode() for k, size in enumerate(sizes, 1))
         for k in range(1, order + 1):
-            out.write(f"\n\\{k}-grams:\n".encode())
-            backoff = model.log_gammas[k] if k < order else None  # natural logs: converted block by block
+            yield f"\n\\{k}-grams:\n".encode()
             if k == 1:
-                out.write(f"-99\t{START}".encode() + (f"\t{backoff[eos] * LOG10_E:.7g}".encode()
-                                                      if backoff is not None else b"") + b"\n")
+                backoff = model.log_gammas[1] if order > 1 else None
+                yield f"-99\t{START}".encode() + (f"\t{backoff[eos] * LOG10_E:.7g}".encode()
+                                                  if backoff is not None else b"") + b"\n"
             total = counts.vocab_size if k == 1 else counts.tables[k].keys.size
-            for first in range(0, total, BLOCK):
-                ids = np.arange(first, min(first + BLOCK, total), dtype=np.int64)
-                tokens = ids[:, None] if k == 1 else _block_tokens(counts, k, ids)
-                log_probs = model.log_probs[k][ids] * LOG10_E
-                backoffs = backoff[ids] * LOG10_E if backoff is not None else np.zeros(len(ids))
-                with_backoff = np.full(len(ids), backoff is not None)
-                if k == 1:
-                    with_backoff &= ids != eos  # </s> is never a context
-                names_bytes = int(lengths[tokens].sum())  # the names, exactly, and at most 50 bytes more a line
-                buffer = np.empty(names_bytes + len(ids) * (k + 50), np.uint8)
-                written = _format_lines(tokens, log_probs, backoffs, with_backoff, names, starts, eos, start_name,
-                                        end_name, buffer)
-                out.write(buffer[:written].tobytes())
-                progress.advance(len(ids), f"{k}-grams")
-        out.write(b"\n\\end\\\n")
+            yield from ((k, first) for first in range(0, total, BLOCK))
+        yield b"\n\\end\\\n"
+
+    workers = threads or os.cpu_count() or 1
+    with atomic_write(path, "wb", encoding=None) as out, ThreadPoolExecutor(workers) as pool:
+        ahead: deque = deque()  # blocks being formatted, in the file's order
+
+        def write_oldest():
+            kind, job = ahead.popleft()
+            if kind == "bytes":
+                out.write(job)
+                return
+            lines, count = job.result()
+            out.write(lines)
+            progress.advance(count, f"{kind}-grams")
+
+        for piece in pieces():
+            ahead.append(("bytes", piece) if isinstance(piece, bytes) else (piece[0], pool.submit(block_lines, *piece)))
+            while len(ahead) > 2 * workers:  # a bounded number of blocks in memory
+                write_oldest()
+        while ahead:
+            write_oldest()
     progress.finish(", ".join(f"{size:,} {k}-grams" for k, size in enumerate(sizes, 1)))
     return Path(path)
