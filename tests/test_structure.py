@@ -248,3 +248,30 @@ def test_every_task_declares_in_one_form():
     task = next(cls for cls in tasks if cls.__name__ == "CountVectorsTask")
     with pytest.raises(TypeError, match="not exports"):
         Task.declare(task.__new__(task), exports=("vectors",))
+
+
+def test_words_per_second_leaves_the_validation_inside_an_epoch_out(monkeypatch):
+    from types import SimpleNamespace
+
+    import lm_experiments.callbacks.throughput as throughput
+
+    clock = [100.0]
+    monkeypatch.setattr(throughput.time, "perf_counter", lambda: clock[0])
+    logged = {}
+    module = SimpleNamespace(device=torch.device("cpu"), log=lambda name, value, **_: logged.__setitem__(name, value))
+    trainer = SimpleNamespace(sanity_checking=True, world_size=1, log_every_n_steps=1)
+    callback = WordsPerSecond()
+    callback.on_validation_start(trainer, module)  # the sanity check, before any epoch: nothing to leave out
+    clock[0] += 7.0
+    callback.on_validation_end(trainer, module)
+    trainer.sanity_checking = False
+    callback.on_train_epoch_start(trainer, module)
+    for _ in range(4):  # 4 batches of 500 words, 1 s each
+        clock[0] += 1.0
+        callback.on_train_batch_end(trainer, module, None, SimpleNamespace(n_words=500), 0)
+    assert logged["train/words_per_sec"] == pytest.approx(500.0)
+    callback.on_validation_start(trainer, module)  # the epoch's validation, before on_train_epoch_end
+    clock[0] += 30.0
+    callback.on_validation_end(trainer, module)
+    callback.on_train_epoch_end(trainer, module)
+    assert logged["train/words_per_sec_mean"] == pytest.approx(500.0), "2,000 words in 4 s of training"
