@@ -19,7 +19,8 @@ as each tool counts them), peak resident memory, the quality figure, and the rat
   benchmark copy; the example reads it as plain train/valid/test.txt); test perplexity.
 - `transformer`: nanoGPT's `train.py` (a clone of karpathy/nanoGPT, `--nanogpt`; PTB written in
   its `.bin` format beside its own data) against `model=transformer` at one config (see
-  `transformer_row`), `--steps` steps; validation perplexity (nanoGPT's estimate over 20
+  `transformer_row`), `--steps` steps; throughput from the median step time of both (ours from
+  the steps between logged values); validation perplexity (nanoGPT's estimate over 20
   random batches of windows, ours over the whole split in strided windows).
 - `glove`: glove.c (`--glove-build`, the `build/` of a clone of stanfordnlp/GloVe after `make`) from
   the text through vocab_count, cooccur, shuffle and glove, against `experiment=glove` from
@@ -164,7 +165,22 @@ def transformer_row(args, work: Path) -> tuple[Measured, Measured]:
                                    "trainer.max_epochs=1", f"trainer.limit_train_batches={steps}",
                                    f"scheduler.warmup_steps={warmup}", "seed=1337",
                                    f"trainer.accelerator={args.device}"], work, "transformer")
-    return Measured(seconds, peak, metrics["train/words_per_sec_mean"], metrics["val/ppl"]), theirs
+    throughput = median_interval_throughput(work / "ours-transformer" / "metrics.csv", 32 * 128)
+    return Measured(seconds, peak, throughput, metrics["val/ppl"]), theirs
+
+
+def median_interval_throughput(metrics_csv: Path, tokens_per_step: int) -> float:
+    """The median tokens/s between consecutive logged steps, as nanoGPT's median step time is read: our
+    `train/words_per_sec` is the epoch's tokens over its training seconds so far, so two logged values give the
+    tokens and seconds of the steps between them (the first interval, the warm-up, is one of many)."""
+    import csv
+
+    with open(metrics_csv) as handle:
+        logged = [(int(row["step"]), float(row["train/words_per_sec"])) for row in csv.DictReader(handle)
+                  if row.get("train/words_per_sec")]
+    points = [((step + 1) * tokens_per_step, (step + 1) * tokens_per_step / speed) for step, speed in logged]
+    rates = sorted((t2 - t1) / (s2 - s1) for (t1, s1), (t2, s2) in zip(points, points[1:]) if s2 > s1)
+    return rates[len(rates) // 2]
 
 
 def glove_row(args, work: Path) -> tuple[Measured, Measured]:

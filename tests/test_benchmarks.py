@@ -154,3 +154,14 @@ def test_lmplz_is_handed_the_tokens_our_ngram_run_trains_on(tmp_path):
     assert " ".join(written).split() == ["<rare>" if w in rare else w for w in train if w != "<eos>"]
     assert len(written) == train.count("<eos>") + (train[-1] != "<eos>"), "lines end where an <eos> stands"
     assert "zebra" not in text.read_text(), "the held-out tail is left out"
+
+
+def test_the_median_step_throughput_is_read_from_our_cumulative_logged_speeds(tmp_path):
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from time_to_result import median_interval_throughput
+
+    # steps of 100 tokens taking 1 s each, except a slow first interval (warm-up) and one slow one later
+    seconds = {9: 20.0, 19: 30.0, 29: 40.0, 39: 60.0, 49: 70.0}
+    rows = ["step,train/words_per_sec"] + [f"{step},{(step + 1) * 100 / s}" for step, s in seconds.items()]
+    (tmp_path / "metrics.csv").write_text("\n".join(rows) + "\n")
+    assert median_interval_throughput(tmp_path / "metrics.csv", 100) == pytest.approx(100.0)
