@@ -207,12 +207,7 @@ def glove_row(args, work: Path) -> tuple[Measured, Measured]:
               f"-save-file glove-vectors -iter {epochs} -vector-size {dim} -threads {threads} -x-max 100 -alpha 0.75 "
               f"-eta 0.05 -binary 0 -model 2 -write-header 1 -verbose 0")
     seconds, peak = measure(["bash", "-c", script], work, work / "glove-c.log")
-    from gensim.models import KeyedVectors
-
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    from word2vec_vs_gensim import gensim_scores
-
-    analogy = gensim_scores(KeyedVectors.load_word2vec_format(str(work / "glove-vectors.txt")))["analogy"]
+    analogy = scored_by_gensim(work / "glove-vectors.txt", binary=False)
     theirs = Measured(seconds, peak, tokens * epochs / seconds, analogy, str(work / "glove-c.log"))
     seconds, peak, metrics = ours(["experiment=glove", "data=file", f"data.path={args.text8}",
                                    "data.tokenizer=whitespace", f"trainer.max_epochs={epochs}",
@@ -296,14 +291,15 @@ print(json.dumps(run_gensim(args, Path(sys.argv[2]))))
 """
 
 
-def scored_by_gensim(path: Path) -> float:
-    """Analogy accuracy of a word2vec binary file by gensim's evaluator (3CosAdd, top 30k, in-vocabulary words): the
-    rule gensim's own vectors are scored by, so fastText's n-gram answers to unseen words count for neither side."""
+def scored_by_gensim(path: Path, binary: bool = True) -> float:
+    """Analogy accuracy of a word2vec file (binary or text) by gensim's evaluator (3CosAdd, top 30k, in-vocabulary
+    words): the rule gensim's own vectors are scored by, so fastText's n-gram answers to unseen words count for
+    neither side."""
     sys.path.insert(0, str(ROOT / "benchmarks"))
     from gensim.models import KeyedVectors
     from word2vec_vs_gensim import gensim_scores
 
-    return gensim_scores(KeyedVectors.load_word2vec_format(str(path), binary=True))["analogy"]
+    return gensim_scores(KeyedVectors.load_word2vec_format(str(path), binary=binary))["analogy"]
 
 
 def word2vec_row(name: str):

@@ -83,7 +83,8 @@ class BudgetedCheckpoint(ModelCheckpoint):
         started = now()
         super()._save_checkpoint(trainer, filepath)
         clock = clock_of(trainer)
-        clock.written_at, clock.took = now(), now() - started
+        clock.written_at = now()
+        clock.took = clock.written_at - started
 
 
 def final_epoch(trainer) -> bool:

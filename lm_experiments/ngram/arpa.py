@@ -134,11 +134,10 @@ def write_arpa(model, itos: list[str], path: Path, threads: int | None = None) -
     sizes = [counts.vocab_size + 1] + [counts.tables[k].keys.size for k in range(2, order + 1)]
     progress = ProgressLog(log, f"writing {Path(path).name}", sum(sizes))
 
-    def block_lines(k: int, first: int) -> tuple[bytes, int]:
-        """The lines of the order-k n-grams first.. (a block): their bytes and how many."""
+    def block_lines(k: int, first: int, end: int) -> tuple[bytes, int]:
+        """The lines of the order-k n-grams first..end-1 (a block): their bytes and how many."""
         backoff = model.log_gammas[k] if k < order else None  # natural logs: converted block by block
-        total = counts.vocab_size if k == 1 else counts.tables[k].keys.size
-        ids = np.arange(first, min(first + BLOCK, total), dtype=np.int64)
+        ids = np.arange(first, end, dtype=np.int64)
         tokens = ids[:, None] if k == 1 else _block_tokens(counts, k, ids)
         log_probs = model.log_probs[k][ids] * LOG10_E
         backoffs = backoff[ids] * LOG10_E if backoff is not None else np.zeros(len(ids))
@@ -152,7 +151,7 @@ def write_arpa(model, itos: list[str], path: Path, threads: int | None = None) -
         return buffer[:written].tobytes(), len(ids)
 
     def pieces():
-        """The file in order: bytes to write as they are, or (k, first) blocks to format."""
+        """The file in order: bytes to write as they are, or (k, first, end) blocks to format."""
         yield b"\\data\\\n" + b"".join(f"ngram {k}={size}\n".encode() for k, size in enumerate(sizes, 1))
         for k in range(1, order + 1):
             yield f"\n\\{k}-grams:\n".encode()
@@ -161,24 +160,25 @@ def write_arpa(model, itos: list[str], path: Path, threads: int | None = None) -
                 yield f"-99\t{START}".encode() + (f"\t{backoff[eos] * LOG10_E:.7g}".encode()
                                                   if backoff is not None else b"") + b"\n"
             total = counts.vocab_size if k == 1 else counts.tables[k].keys.size
-            yield from ((k, first) for first in range(0, total, BLOCK))
+            yield from ((k, first, min(first + BLOCK, total)) for first in range(0, total, BLOCK))
         yield b"\n\\end\\\n"
 
     workers = threads or os.cpu_count() or 1
     with atomic_write(path, "wb", encoding=None) as out, ThreadPoolExecutor(workers) as pool:
-        ahead: deque = deque()  # blocks being formatted, in the file's order
+        ahead: deque = deque()  # bytes, and (k, blocks being formatted), in the file's order
 
         def write_oldest():
-            kind, job = ahead.popleft()
-            if kind == "bytes":
-                out.write(job)
+            piece = ahead.popleft()
+            if isinstance(piece, bytes):
+                out.write(piece)
                 return
+            k, job = piece
             lines, count = job.result()
             out.write(lines)
-            progress.advance(count, f"{kind}-grams")
+            progress.advance(count, f"{k}-grams")
 
         for piece in pieces():
-            ahead.append(("bytes", piece) if isinstance(piece, bytes) else (piece[0], pool.submit(block_lines, *piece)))
+            ahead.append(piece if isinstance(piece, bytes) else (piece[0], pool.submit(block_lines, *piece)))
             while len(ahead) > 2 * workers:  # a bounded number of blocks in memory
                 write_oldest()
         while ahead:

@@ -31,9 +31,8 @@ def save_word2vec_format(words: list[str], vectors: np.ndarray, path: Path, bina
         out.write(header.encode())
         for start in range(0, len(words), ROWS_AT_A_TIME):
             block = slice(start, start + ROWS_AT_A_TIME)
-            rows = (vectors[block] if binary else text_rows(vectors[block]))
-            out.write(b"".join(word.encode("utf-8") + b" " + (row.tobytes() if binary else row) + b"\n"
-                               for word, row in zip(words[block], rows)))
+            rows = [row.tobytes() for row in vectors[block]] if binary else text_rows(vectors[block])
+            out.write(b"".join(word.encode("utf-8") + b" " + row + b"\n" for word, row in zip(words[block], rows)))
             progress.advance(len(words[block]))
     progress.finish(f"{len(words):,} words")
     return Path(path)
